@@ -1,0 +1,95 @@
+"""The emulator's Flask app: Webex's ``/v1`` API plus a control API under ``/_emulator``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from flask import Flask, Response, g, request
+
+from . import faults
+from .errors import WebexError, error_response
+from .ids import now_iso, tracking_id
+from .state import State
+
+log = logging.getLogger(__name__)
+
+
+def create_app(state: State | None = None, *, seed_path: str | None = None) -> Flask:
+    """Build the emulator around ``state`` (or a fresh one from ``seed_path``/the default seed)."""
+    app = Flask(__name__)
+    app.config["EMULATOR_STATE"] = state or State.from_file(seed_path)
+    app.json.sort_keys = False
+    _register_blueprints(app)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_error_handler(WebexError, error_response)
+    app.register_error_handler(faults.DroppedConnection, lambda _e: Response(status=599))
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _not_allowed)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import (access_tokens, admin_audit, control, messages, people, rooms, voicemail,
+                   webhooks)
+
+    for module in (people, rooms, messages, webhooks, voicemail, access_tokens, admin_audit,
+                   control):
+        app.register_blueprint(module.blueprint)
+
+
+def endpoint_name() -> str:
+    """``GET /v1/people/{personId}``: the method and the route template, for call counts."""
+    rule = request.url_rule.rule if request.url_rule else request.path
+    template = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
+    return f"{request.method} {template}"
+
+
+def _before():
+    g.tracking_id = tracking_id()
+    g.started = time.monotonic()
+    if not request.path.startswith("/v1/"):
+        return None
+    state: State = app_state()
+    with state.lock:
+        state.calls[endpoint_name()] += 1
+        chosen = faults.matching(state.faults, request.method, request.path)
+    g.faults = [f["id"] for f in chosen]
+    faults.apply(chosen)
+    return None
+
+
+def _after(response: Response) -> Response:
+    response.headers["TrackingID"] = g.get("tracking_id", "")
+    if request.path.startswith("/v1/"):
+        state = app_state()
+        with state.lock:
+            state.call_log.append({
+                "time": now_iso(),
+                "method": request.method,
+                "endpoint": endpoint_name(),
+                "path": request.full_path.rstrip("?"),
+                "status": response.status_code,
+                "ms": round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1),
+                "faults": g.get("faults", []),
+                "trackingId": g.get("tracking_id", ""),
+            })
+            del state.call_log[:-2000]
+    return response
+
+
+def _not_found(_error):
+    return error_response(WebexError(404, "The requested resource could not be found."))
+
+
+def _not_allowed(_error):
+    return error_response(WebexError(405, "The request was made to a resource using an HTTP "
+                                          "request method that is not supported."))
+
+
+def app_state() -> State:
+    from flask import current_app
+
+    return current_app.config["EMULATOR_STATE"]

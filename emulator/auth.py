@@ -1,0 +1,45 @@
+"""Who is calling: the bearer token mapped to a seeded identity and its scopes."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from .errors import WebexError, forbidden
+from .state import Grant, State
+
+ADMIN_KINDS = {"integration"}
+
+
+def state() -> State:
+    return current_app.config["EMULATOR_STATE"]
+
+
+def current_grant() -> Grant:
+    """The grant of the request's bearer token; 401 in Webex's words when there is none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    grant = state().grants.get(token.strip()) if scheme.lower() == "bearer" else None
+    if grant is None:
+        raise WebexError(401, "The request requires a valid access token set in the Authorization "
+                              "request header.")
+    return grant
+
+
+def caller() -> dict:
+    """The person behind the request's token."""
+    return state().people[current_grant().person_id]
+
+
+def is_admin_token(grant: Grant) -> bool:
+    """An admin token: an Integration/Service App token of a person holding an admin role."""
+    return grant.kind in ADMIN_KINDS and bool(state().people[grant.person_id]["roles"])
+
+
+def role_names(person: dict) -> set[str]:
+    roles = state().roles
+    return {roles[r]["name"] for r in person.get("roles", []) if r in roles}
+
+
+def require_scope(grant: Grant, scope: str) -> None:
+    if not grant.has_scope(scope):
+        raise forbidden()

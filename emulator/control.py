@@ -1,0 +1,125 @@
+"""The control API outside ``/v1``: for tests, benchmarks and the demo, never for the bot.
+
+- ``GET /_emulator/directory``: seed keys to ids, and the tokens of each person
+- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, drop, count}``;
+  ``GET`` lists them; ``DELETE`` clears them all
+- ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``
+- ``GET /_emulator/deliveries``: webhook delivery results, newest last
+- ``GET /_emulator/voicemail-rules``: the managed org's rules as stored, with whether a PIN is set
+- ``PUT /_emulator/webhooks/<id>/status`` ``{status}``: force a webhook inactive, as Webex does
+- ``POST /_emulator/reset``: back to the seed
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from . import faults
+from .errors import bad_request, not_found
+from .state import State
+
+blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
+
+
+def _state() -> State:
+    from .app import app_state
+
+    return app_state()
+
+
+@blueprint.get("/directory")
+def directory():
+    state = _state()
+    tokens: dict[str, list[dict]] = {}
+    for grant in state.grants.values():
+        tokens.setdefault(grant.person_id, []).append({"token": grant.token, "kind": grant.kind})
+    people = [
+        {"key": p["_key"], "id": p["id"], "displayName": p["displayName"], "email": p["emails"][0],
+         "type": p["type"], "orgId": p["orgId"], "persona": p["_persona"],
+         "tokens": tokens.get(p["id"], [])}
+        for p in state.people.values()
+    ]
+    rooms = [dict(room, members=state.room_members(room["id"])) for room in state.rooms.values()]
+    return jsonify({"ids": state.keys, "managedOrgId": state.managed_org_id, "people": people,
+                    "rooms": rooms, "orgs": list(state.orgs.values())})
+
+
+@blueprint.get("/faults")
+def list_faults():
+    with _state().lock:
+        return jsonify({"items": list(_state().faults)})
+
+
+@blueprint.post("/faults")
+def add_fault():
+    spec = request.get_json(silent=True)
+    if not isinstance(spec, dict):
+        raise bad_request("A fault is a JSON object.")
+    fault = faults.new_fault(spec)
+    with _state().lock:
+        _state().faults.append(fault)
+    return jsonify(fault), 201
+
+
+@blueprint.delete("/faults")
+def clear_faults():
+    with _state().lock:
+        _state().faults.clear()
+    return "", 204
+
+
+@blueprint.get("/calls")
+def calls():
+    with _state().lock:
+        counts = dict(_state().calls)
+    return jsonify({"counts": counts, "total": sum(counts.values())})
+
+
+@blueprint.delete("/calls")
+def reset_calls():
+    with _state().lock:
+        _state().calls.clear()
+        _state().call_log.clear()
+    return "", 204
+
+
+@blueprint.get("/calls/log")
+def call_log():
+    with _state().lock:
+        return jsonify({"items": list(_state().call_log)})
+
+
+@blueprint.get("/deliveries")
+def deliveries():
+    with _state().lock:
+        return jsonify({"items": list(_state().deliveries)})
+
+
+@blueprint.get("/voicemail-rules")
+def voicemail_rules():
+    state = _state()
+    org_id = request.args.get("orgId", state.managed_org_id)
+    with state.lock:
+        if org_id not in state.voicemail_rules:
+            raise not_found("Unknown org.")
+        return jsonify({"rules": state.voicemail_rules[org_id],
+                        "defaultPinSet": bool(state.default_pins.get(org_id))})
+
+
+@blueprint.put("/webhooks/<webhook_id>/status")
+def force_webhook_status(webhook_id: str):
+    status = (request.get_json(silent=True) or {}).get("status")
+    if status not in ("active", "inactive"):
+        raise bad_request("status must be active or inactive.")
+    with _state().lock:
+        webhook = _state().webhooks.get(webhook_id)
+        if webhook is None:
+            raise not_found("Unknown webhook.")
+        webhook["status"] = status
+    return jsonify({k: v for k, v in webhook.items() if k != "secret"})
+
+
+@blueprint.post("/reset")
+def reset():
+    _state().reset()
+    return "", 204

@@ -1,0 +1,89 @@
+"""Injected faults: make matching calls slow, fail with a status, or drop the connection.
+
+A fault matches a method (or ``*``) and a path glob such as ``/v1/telephony/*``; it applies to the
+next ``count`` matching calls, or to every call until cleared when ``count`` is null.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+from fnmatch import fnmatchcase
+
+from flask import request
+
+from .errors import WebexError
+
+_ids = itertools.count(1)
+
+STATUS_MESSAGES = {
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class DroppedConnection(Exception):
+    """The connection was closed on purpose; nothing more may be written."""
+
+
+def new_fault(spec: dict) -> dict:
+    """Validate a fault from the control API and give it an id."""
+    fault = {
+        "id": next(_ids),
+        "method": str(spec.get("method", "*")).upper(),
+        "path": str(spec.get("path", "*")),
+        "status": spec.get("status"),
+        "retryAfter": spec.get("retryAfter"),
+        "latencyMs": int(spec.get("latencyMs", 0) or 0),
+        "drop": bool(spec.get("drop", False)),
+        "count": spec.get("count"),
+        "hits": 0,
+    }
+    if fault["status"] is not None:
+        fault["status"] = int(fault["status"])
+    if fault["count"] is not None:
+        fault["count"] = int(fault["count"])
+    return fault
+
+
+def matching(faults: list[dict], method: str, path: str) -> list[dict]:
+    """Faults that apply to this call, consuming one use of each counted fault."""
+    chosen = []
+    for fault in faults:
+        if fault["method"] not in ("*", method) or not fnmatchcase(path, fault["path"]):
+            continue
+        if fault["count"] is not None and fault["hits"] >= fault["count"]:
+            continue
+        fault["hits"] += 1
+        chosen.append(fault)
+    faults[:] = [f for f in faults if f["count"] is None or f["hits"] < f["count"]]
+    return chosen
+
+
+def apply(chosen: list[dict]) -> None:
+    """Carry out the chosen faults for the current request (called outside the state lock)."""
+    delay = sum(f["latencyMs"] for f in chosen) / 1000
+    if delay:
+        time.sleep(delay)
+    for fault in chosen:
+        if fault["drop"]:
+            _drop_connection()
+        if fault["status"]:
+            status = fault["status"]
+            raise WebexError(status, STATUS_MESSAGES.get(status, "Injected failure"),
+                             retry_after=fault["retryAfter"])
+
+
+def _drop_connection() -> None:
+    conn = request.environ.get("werkzeug.socket")
+    if conn is not None:
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
+    raise DroppedConnection()

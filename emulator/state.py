@@ -1,0 +1,211 @@
+"""The emulator's whole world, held in memory and guarded by one lock.
+
+Everything the API serves lives here as plain dicts shaped like Webex's JSON answers, so handlers
+only filter and copy. ``State.from_seed`` builds it from a seed file (see ``seed.json``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ids import now_iso, seeded_id
+
+DEFAULT_SEED = Path(__file__).with_name("seed.json")
+
+
+@dataclass
+class Grant:
+    """What one access token stands for: a person, the kind of token and its scopes."""
+
+    token: str
+    person_id: str
+    kind: str  # "bot", "integration" (admin), "user"
+    scopes: list[str]
+    refresh_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    expires_in: int = 1209600
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass
+class State:
+    """All emulated Webex data. Take ``lock`` around any read-modify-write."""
+
+    seed: dict
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    orgs: dict[str, dict] = field(default_factory=dict)
+    managed_org_id: str = ""
+    roles: dict[str, dict] = field(default_factory=dict)
+    people: dict[str, dict] = field(default_factory=dict)  # id -> person JSON incl. private "roles"
+    grants: dict[str, Grant] = field(default_factory=dict)  # token -> grant
+    rooms: dict[str, dict] = field(default_factory=dict)
+    memberships: dict[str, dict] = field(default_factory=dict)
+    messages: dict[str, dict] = field(default_factory=dict)  # insertion order = time order
+    message_edits: Counter = field(default_factory=Counter)
+    attachment_actions: dict[str, dict] = field(default_factory=dict)
+    webhooks: dict[str, dict] = field(default_factory=dict)  # id -> webhook JSON incl. secret
+    webhook_failures: dict[str, list[float]] = field(default_factory=dict)  # id -> failure times
+    deliveries: list[dict] = field(default_factory=list)
+    voicemail_rules: dict[str, dict] = field(default_factory=dict)  # org id -> rules JSON
+    default_pins: dict[str, str | None] = field(default_factory=dict)  # org id -> PIN (never served)
+    audit_events: list[dict] = field(default_factory=list)
+    calls: Counter = field(default_factory=Counter)  # "GET /v1/people/{personId}" -> count
+    call_log: list[dict] = field(default_factory=list)
+    faults: list[dict] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
+
+    @classmethod
+    def from_seed(cls, seed: dict) -> "State":
+        state = cls(seed=copy.deepcopy(seed))
+        state._load()
+        return state
+
+    @classmethod
+    def from_file(cls, path: str | Path | None = None) -> "State":
+        with open(path or DEFAULT_SEED, encoding="utf-8") as handle:
+            return cls.from_seed(json.load(handle))
+
+    def reset(self) -> None:
+        """Back to the seed: every message, webhook, fault and counter is forgotten."""
+        with self.lock:
+            fresh = State.from_seed(self.seed)
+            for name in self.__dataclass_fields__:
+                if name != "lock":
+                    setattr(self, name, getattr(fresh, name))
+
+    def _load(self) -> None:
+        seed = self.seed
+        created = "2024-01-15T09:30:00.000Z"
+        for org in seed["orgs"]:
+            org_id = seeded_id("ORGANIZATION", org["key"])
+            self.keys[org["key"]] = org_id
+            self.orgs[org_id] = {"id": org_id, "displayName": org["displayName"], "created": created}
+        self.managed_org_id = self.keys[seed.get("managedOrg", seed["orgs"][0]["key"])]
+        for role in seed["roles"]:
+            role_id = seeded_id_for_role(role["key"])
+            self.keys[role["key"]] = role_id
+            self.roles[role_id] = {"id": role_id, "name": role["name"]}
+        for person in seed["people"]:
+            self._add_person(person, created)
+        for grant in seed["tokens"]:
+            self.grants[grant["token"]] = Grant(
+                token=grant["token"],
+                person_id=self.keys[grant["person"]],
+                kind=grant["kind"],
+                scopes=list(grant["scopes"]),
+                refresh_token=grant.get("refreshToken"),
+                client_id=grant.get("clientId"),
+                client_secret=grant.get("clientSecret"),
+                expires_in=grant.get("expiresIn", 1209600),
+            )
+        for room in seed["rooms"]:
+            self._add_room(room, created)
+        for org_id in self.orgs:
+            self.voicemail_rules[org_id] = copy.deepcopy(seed["voicemailRules"])
+            self.default_pins[org_id] = seed.get("defaultVoicemailPin")
+
+    def _add_person(self, person: dict, created: str) -> None:
+        person_id = seeded_id("PEOPLE", person["key"])
+        self.keys[person["key"]] = person_id
+        self.people[person_id] = {
+            "id": person_id,
+            "emails": [person["email"]],
+            "displayName": person["displayName"],
+            "nickName": person.get("firstName", person["displayName"]),
+            "firstName": person.get("firstName", ""),
+            "lastName": person.get("lastName", ""),
+            "avatar": "",
+            "orgId": self.keys[person["org"]],
+            "roles": [self.keys[key] for key in person.get("roles", [])],
+            "created": created,
+            "status": "active",
+            "type": person.get("type", "person"),
+            "_persona": person.get("persona", ""),
+            "_key": person["key"],
+        }
+
+    def _add_room(self, room: dict, created: str) -> None:
+        room_id = seeded_id("ROOM", room["key"])
+        self.keys[room["key"]] = room_id
+        members = [self.keys[key] for key in room["members"]]
+        creator = members[0]
+        if room["type"] == "direct":
+            other = self.people[members[0]]
+            title = other["displayName"]
+        else:
+            title = room["title"]
+        self.rooms[room_id] = {
+            "id": room_id,
+            "title": title,
+            "type": room["type"],
+            "isLocked": False,
+            "lastActivity": created,
+            "creatorId": creator,
+            "created": created,
+            "ownerId": self.people[creator]["orgId"],
+            "isPublic": False,
+            "isReadOnly": False,
+        }
+        for person_id in members:
+            self.add_membership(room_id, person_id, created)
+
+    def add_membership(self, room_id: str, person_id: str, created: str | None = None) -> dict:
+        """Make ``person_id`` a member of ``room_id`` (idempotent) and return the membership."""
+        for membership in self.memberships.values():
+            if membership["roomId"] == room_id and membership["personId"] == person_id:
+                return membership
+        person = self.people[person_id]
+        membership_id = seeded_id("MEMBERSHIP", f"{room_id}:{person_id}")
+        membership = {
+            "id": membership_id,
+            "roomId": room_id,
+            "personId": person_id,
+            "personEmail": person["emails"][0],
+            "personDisplayName": person["displayName"],
+            "personOrgId": person["orgId"],
+            "isModerator": False,
+            "isMonitor": False,
+            "isRoomHidden": False,
+            "roomType": self.rooms[room_id]["type"],
+            "created": created or now_iso(),
+        }
+        self.memberships[membership_id] = membership
+        return membership
+
+    def is_member(self, room_id: str, person_id: str) -> bool:
+        return any(
+            m["roomId"] == room_id and m["personId"] == person_id for m in self.memberships.values()
+        )
+
+    def room_members(self, room_id: str) -> list[str]:
+        return [m["personId"] for m in self.memberships.values() if m["roomId"] == room_id]
+
+    def person_by_email(self, email: str) -> dict | None:
+        email = email.lower()
+        for person in self.people.values():
+            if email in (e.lower() for e in person["emails"]):
+                return person
+        return None
+
+
+def seeded_id_for_role(key: str) -> str:
+    """Role ids are base64 of ``ciscospark://us/ROLE/<key>`` (not a uuid), as Webex's are."""
+    from .ids import webex_id
+
+    return webex_id("ROLE", key)
+
+
+def public_person(person: dict, *, with_roles: bool) -> dict:
+    """A person as the API shows it: private fields dropped, ``roles`` only in the admin view."""
+    shown = {k: v for k, v in person.items() if not k.startswith("_")}
+    if not with_roles:
+        shown.pop("roles", None)
+    return shown
