@@ -1,0 +1,63 @@
+"""Operator commands: ``flask --app app webhooks sync|status`` and ``flask --app app db upgrade``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from webexpythonsdk import ApiError
+
+from . import store, webex, webhook_registry
+
+webhooks_cli = AppGroup("webhooks", help="Register and inspect the bot's Webex webhooks.")
+db_cli = AppGroup("db", help="Manage the bot's database schema.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(webhooks_cli)
+    app.cli.add_command(db_cli)
+
+
+def _settings():
+    return current_app.extensions["vmbot.settings"]
+
+
+@webhooks_cli.command("sync")
+def webhooks_sync() -> None:
+    """Create, update or re-activate the two webhooks for PUBLIC_URL (idempotent)."""
+    settings = _settings()
+    if not settings.webhook_target_url:
+        raise click.ClickException("PUBLIC_URL is required to register webhooks")
+    try:
+        lines = webhook_registry.sync(webex.bot_api(settings), target_url=settings.webhook_target_url,
+                                      secret=settings.webex_webhook_secret.get_secret_value())
+    except ApiError as exc:
+        raise click.ClickException(f"Webex refused: {exc}") from None
+    for line in lines:
+        click.echo(line)
+
+
+@webhooks_cli.command("status")
+def webhooks_status() -> None:
+    """Show each webhook the bot needs and its status; exit 1 unless all are active."""
+    settings = _settings()
+    try:
+        states = webhook_registry.status(webex.bot_api(settings))
+    except ApiError as exc:
+        raise click.ClickException(f"Webex refused: {exc}") from None
+    healthy = True
+    for state in states:
+        target = state.target_url or "-"
+        click.echo(f"{state.resource}/{state.event}: {state.status} {state.webhook_id or ''} {target}")
+        wrong_target = settings.webhook_target_url and state.target_url not in (
+            None, settings.webhook_target_url)
+        healthy = healthy and state.status == "active" and not wrong_target
+    if not healthy:
+        raise SystemExit(1)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (also done once when gunicorn starts)."""
+    store.upgrade(_settings().database_url)
+    click.echo("database is up to date")

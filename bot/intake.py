@@ -1,0 +1,61 @@
+"""Webhook intake, free of Flask: verify → parse → store (deduplicate) → acknowledge → dispatch.
+
+Each step can stop the chain with the status Webex should get. The signature is checked over the
+raw bytes before anything is parsed, so an unsigned body never reaches the JSON parser.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from . import signature
+from .events import InvalidEnvelope, WebexEvent, parse_envelope
+from .store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+Dispatch = Callable[[WebexEvent], None]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    status: int
+    message: str
+    event: WebexEvent | None = None
+
+
+class Intake:
+    """Turns one webhook request into an answer for Webex, handing accepted events to ``dispatch``."""
+
+    def __init__(self, *, secret: str, store: Store, dispatch: Dispatch):
+        self._secret = secret
+        self._store = store
+        self._dispatch = dispatch
+
+    def receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
+        if len(body) > MAX_BODY_BYTES:
+            return IntakeResult(413, "body is larger than 1 MiB")
+        if not signature.is_valid(self._secret, body, signature_header):
+            log.warning("webhook refused: %s X-Spark-Signature",
+                        "wrong" if signature_header else "missing")
+            return IntakeResult(401, "missing or wrong X-Spark-Signature")
+        try:
+            event = parse_envelope(body)
+        except InvalidEnvelope as exc:
+            log.warning("webhook refused: %s", exc)
+            return IntakeResult(400, str(exc))
+        try:
+            is_new = self._store.record_event(event, body)
+        except StoreUnavailable as exc:
+            log.error("webhook not stored, database unavailable (%s): %s", exc, event.key)
+            return IntakeResult(503, "database unavailable, try again")
+        if not is_new:
+            log.info("event %s duplicate, dropped", event.key)
+            return IntakeResult(200, "duplicate", event)
+        log.info("event %s accepted (actor %s)", event.key, event.actor_id)
+        self._dispatch(event)
+        return IntakeResult(202, "accepted", event)

@@ -1,0 +1,18 @@
+"""Webhook signatures: ``X-Spark-Signature`` is the hex HMAC-SHA1 of the raw body, keyed with the secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature Webex sends for ``body``."""
+    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def is_valid(secret: str, body: bytes, signature: str | None) -> bool:
+    """True when ``signature`` matches ``body``; compared in constant time, over the raw bytes."""
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(secret, body), signature.strip().lower())

@@ -1,0 +1,70 @@
+"""Keep exactly one webhook per subscription the bot needs, pointing at its public URL.
+
+``sync`` is idempotent: it creates what is missing, updates a webhook whose target or secret
+changed, re-activates one that Webex disabled, and deletes extra copies. It runs from the CLI,
+never at import or in a gunicorn worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webexpythonsdk import WebexAPI
+
+WEBHOOK_NAME = "Voicemail Rules Bot"
+SUBSCRIPTIONS = (("messages", "created"), ("attachmentActions", "created"))
+
+
+@dataclass(frozen=True)
+class WebhookState:
+    resource: str
+    event: str
+    webhook_id: str | None
+    status: str  # "active", "inactive", "missing"
+    target_url: str | None
+
+
+def _ours(webhook, resource: str, event: str) -> bool:
+    return webhook.resource == resource and webhook.event == event and \
+        (webhook.name or "").startswith(WEBHOOK_NAME)
+
+
+def sync(api: WebexAPI, *, target_url: str, secret: str) -> list[str]:
+    """Make the bot's webhooks match ``target_url`` and ``secret``; return one line per action."""
+    existing = list(api.webhooks.list())
+    report = []
+    for resource, event in SUBSCRIPTIONS:
+        name = f"{WEBHOOK_NAME} {resource}/{event}"
+        mine = [w for w in existing if _ours(w, resource, event)]
+        if not mine:
+            created = api.webhooks.create(name=name, targetUrl=target_url, resource=resource,
+                                          event=event, secret=secret)
+            report.append(f"{resource}/{event}: created {created.id}")
+            continue
+        keep, extras = mine[0], mine[1:]
+        for extra in extras:
+            api.webhooks.delete(extra.id)
+            report.append(f"{resource}/{event}: deleted duplicate {extra.id}")
+        if (keep.targetUrl, keep.name, getattr(keep, "secret", None), keep.status) != \
+                (target_url, name, secret, "active"):
+            api.webhooks.update(keep.id, name=name, targetUrl=target_url, secret=secret,
+                                status="active")
+            was = "re-activated" if keep.status != "active" else "updated"
+            report.append(f"{resource}/{event}: {was} {keep.id}")
+        else:
+            report.append(f"{resource}/{event}: up to date {keep.id}")
+    return report
+
+
+def status(api: WebexAPI) -> list[WebhookState]:
+    """The state of each webhook the bot needs, as Webex reports it."""
+    existing = list(api.webhooks.list())
+    states = []
+    for resource, event in SUBSCRIPTIONS:
+        mine = [w for w in existing if _ours(w, resource, event)]
+        if not mine:
+            states.append(WebhookState(resource, event, None, "missing", None))
+        for webhook in mine:
+            states.append(WebhookState(resource, event, webhook.id, webhook.status,
+                                       webhook.targetUrl))
+    return states

@@ -1,0 +1,114 @@
+"""Webhook intake through the Flask test client: signatures, limits, envelopes, deduplication."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot import create_app
+from bot.store import upgrade
+from tests.factories import envelope, make_settings, signed
+
+
+@pytest.fixture
+def received():
+    return []
+
+
+@pytest.fixture
+def client(tmp_path, received):
+    settings = make_settings(tmp_path)
+    upgrade(settings.database_url)
+    app = create_app(settings, dispatch=received.append)
+    return app.test_client()
+
+
+def post(client, raw: bytes, headers: dict):
+    return client.post("/webhooks/webex", data=raw, headers=headers)
+
+
+def test_correctly_signed_event_is_accepted_and_dispatched(client, received):
+    body = envelope(data_id="msg-1")
+    response = post(client, *signed(body))
+    assert response.status_code == 202
+    assert [e.data_id for e in received] == ["msg-1"]
+    assert received[0].resource == "messages" and received[0].actor_id == body["actorId"]
+
+
+def test_duplicate_delivery_is_acknowledged_and_not_dispatched_again(client, received):
+    raw, headers = signed(envelope(data_id="msg-dup"))
+    assert post(client, raw, headers).status_code == 202
+    again = post(client, raw, headers)
+    assert again.status_code == 200 and again.json == {"status": "duplicate"}
+    assert len(received) == 1
+
+
+@pytest.mark.parametrize("mangle", [
+    pytest.param(lambda raw, h: (raw, {k: v for k, v in h.items() if k != "X-Spark-Signature"}),
+                 id="missing"),
+    pytest.param(lambda raw, h: (raw, {**h, "X-Spark-Signature": "0" * 40}), id="wrong"),
+    pytest.param(lambda raw, h: (raw, {**h, "X-Spark-Signature": h["X-Spark-Signature"][:20]}),
+                 id="truncated"),
+    pytest.param(lambda raw, h: (json.dumps(json.loads(raw), indent=2).encode(), h),
+                 id="re-serialised body"),
+    pytest.param(lambda raw, h: (raw, {**h, "X-Spark-Signature": ""}), id="empty"),
+    pytest.param(lambda raw, h: (raw + b" ", h), id="body changed after signing"),
+])
+def test_bad_signatures_get_401_and_reach_nothing(client, received, mangle):
+    raw, headers = mangle(*signed(envelope()))
+    response = post(client, raw, headers)
+    assert response.status_code == 401
+    assert received == []
+
+
+def test_signature_from_another_secret_is_refused(client, received):
+    response = post(client, *signed(envelope(), secret="another-secret-entirely"))
+    assert response.status_code == 401 and received == []
+
+
+def test_uppercase_hex_signature_is_accepted(client, received):
+    raw, headers = signed(envelope())
+    headers["X-Spark-Signature"] = headers["X-Spark-Signature"].upper()
+    assert post(client, raw, headers).status_code == 202
+
+
+def test_oversized_body_gets_413(client, received):
+    body = envelope()
+    body["data"]["padding"] = "x" * (1024 * 1024)
+    response = post(client, *signed(body))
+    assert response.status_code == 413
+    assert received == []
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"),
+    (b"[1, 2]", "not a JSON object"),
+    (json.dumps({"event": "created", "data": {"id": "x"}}).encode(), "'resource'"),
+    (json.dumps({"resource": "messages", "data": {"id": "x"}}).encode(), "'event'"),
+    (json.dumps({"resource": "messages", "event": "created"}).encode(), "'data.id'"),
+    (json.dumps({"resource": "messages", "event": "created", "data": {"id": ""}}).encode(),
+     "'data.id'"),
+    (json.dumps({"resource": "messages", "event": "created", "data": {"id": 5}}).encode(),
+     "'data.id'"),
+])
+def test_signed_non_envelopes_get_400_naming_the_problem(client, received, raw, reason):
+    response = post(client, *signed(raw))
+    assert response.status_code == 400
+    assert reason in response.json["error"]
+    assert received == []
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["components"]["database"]["ok"] is True
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+    settings = make_settings(tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    app = create_app(settings, dispatch=lambda e: None)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["components"]["database"]["ok"] is False
