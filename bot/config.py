@@ -130,7 +130,8 @@ def describe(exc: ValidationError) -> str:
     error = exc.errors()[0]
     location = [str(part) for part in error.get("loc", ()) if part != "__root__"]
     message = error.get("msg", "is invalid").removeprefix("Value error, ")
-    message = message[:1].lower() + message[1:]
+    if message[1:2].islower():  # "Input should be..." reads better mid-sentence
+        message = message[:1].lower() + message[1:]
     if not location:
         return f"configuration error: {message}"
     name = location[0].upper()

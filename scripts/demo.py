@@ -1,0 +1,118 @@
+"""``make demo``: the local Webex emulator and the bot under gunicorn, wired together.
+
+Starts ``python -m emulator``, then registers the bot's webhooks against it with the operator
+command (``flask --app app webhooks sync``), then starts ``gunicorn app:app`` with the checked-in
+config, prints where to look, and keeps both running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+EMULATOR_PORT = int(os.environ.get("EMULATOR_PORT", "8900"))
+BOT_PORT = int(os.environ.get("BOT_PORT", "8000"))
+EMULATOR = f"http://127.0.0.1:{EMULATOR_PORT}"
+BOT = f"http://127.0.0.1:{BOT_PORT}"
+
+
+def wait_until_up(url: str, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{name} exited during start-up (exit code {process.returncode})")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    sys.exit(f"{name} did not answer at {url} within {timeout:.0f}s")
+
+
+def bot_environment(directory: dict) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    instance = REPO / "instance"
+    instance.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "BOT_", "PUBLIC_"))}
+    env.update({
+        "WEBEX_BOT_TOKEN": "bot-token",
+        "WEBEX_ADMIN_TOKEN": "admin-token",
+        "WEBEX_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "WEBEX_BASE_URL": f"{EMULATOR}/v1/",
+        "PUBLIC_URL": f"{BOT}/",
+        "DATABASE_URL": f"sqlite:///{instance / 'demo.sqlite3'}",
+        "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+        "NOTIFY_ROOM_IDS": directory["ids"]["notify"],
+        "WATCH_INTERVAL_SECONDS": "30",
+    })
+    return env
+
+
+def main() -> None:
+    children: list[subprocess.Popen] = []
+
+    def stop(*_args) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    emulator = subprocess.Popen([str(BIN / "python"), "-m", "emulator", "--port", str(EMULATOR_PORT)],
+                                cwd=REPO)
+    children.append(emulator)
+    wait_until_up(f"{EMULATOR}/_emulator/directory", emulator, "the emulator")
+    directory = requests.get(f"{EMULATOR}/_emulator/directory", timeout=5).json()
+    env = bot_environment(directory)
+
+    subprocess.run([str(BIN / "flask"), "--app", "app", "webhooks", "sync"], cwd=REPO, env=env,
+                   check=True)
+    bot = subprocess.Popen([str(BIN / "gunicorn"), "app:app", "-b", f"127.0.0.1:{BOT_PORT}"],
+                           cwd=REPO, env=env)
+    children.append(bot)
+    wait_until_up(f"{BOT}/healthz", bot, "the bot")
+    print_where_to_look(directory)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a process stopped; shutting down", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    stop()
+
+
+def print_where_to_look(directory: dict) -> None:
+    ids = directory["ids"]
+    print(f"""
+  Voicemail Rules Bot demo is running (Ctrl-C stops it).
+
+  Bot health                    : {BOT}/healthz
+  Emulator (Webex) API          : {EMULATOR}/v1/
+  What the emulator saw         : {EMULATOR}/_emulator/calls/log  {EMULATOR}/_emulator/deliveries
+  People, spaces and tokens     : {EMULATOR}/_emulator/directory
+
+  Talk to the bot as Alice (Full Administrator) from a shell:
+    curl -s -X POST {EMULATOR}/v1/messages -H 'Authorization: Bearer alice-token' \\
+         -H 'Content-Type: application/json' -d '{{"roomId": "{ids['dm-alice']}", "text": "help"}}'
+  Other people: rita-token (Read-only Administrator), nina-token (no admin role),
+                otto-token (another org). The group space is {ids['admins']}.
+""", flush=True)
+
+
+if __name__ == "__main__":
+    main()

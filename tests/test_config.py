@@ -1,0 +1,86 @@
+"""Settings: every required or malformed value is named in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+BASE = dict(_env_file=None, webex_bot_token="b", webex_webhook_secret="s", webex_admin_token="a")
+
+
+def error_for(**values) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**values)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET", "WEBEX_ADMIN_TOKEN", "PUBLIC_URL",
+                 "DATABASE_URL", "BOT_SECRET_KEY", "NOTIFY_ROOM_IDS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("missing, name", [
+    ("webex_bot_token", "WEBEX_BOT_TOKEN"),
+    ("webex_webhook_secret", "WEBEX_WEBHOOK_SECRET"),
+    ("webex_admin_token", "WEBEX_ADMIN_TOKEN"),
+])
+def test_a_missing_required_setting_is_named(missing, name):
+    values = {k: v for k, v in BASE.items() if k != missing}
+    assert error_for(**values).startswith(f"configuration error: {name} is required")
+
+
+@pytest.mark.parametrize("field, value, name", [
+    ("webex_webhook_secret", "   ", "WEBEX_WEBHOOK_SECRET"),
+    ("public_url", "bot.example.com", "PUBLIC_URL"),
+    ("webex_base_url", "ftp://x/", "WEBEX_BASE_URL"),
+    ("watch_interval_seconds", "-5", "WATCH_INTERVAL_SECONDS"),
+    ("watch_interval_seconds", "soon", "WATCH_INTERVAL_SECONDS"),
+    ("bot_secret_key", "not-a-fernet-key", "BOT_SECRET_KEY"),
+    ("log_format", "xml", "LOG_FORMAT"),
+    ("log_level", "loud", "LOG_LEVEL"),
+])
+def test_a_malformed_setting_is_named(field, value, name):
+    assert error_for(**(BASE | {field: value})).startswith(f"configuration error: {name} ")
+
+
+def test_refresh_settings_come_together():
+    message = error_for(**BASE, webex_admin_client_id="client")
+    assert "WEBEX_ADMIN_CLIENT_SECRET" in message
+
+
+def test_refresh_settings_replace_the_admin_token():
+    values = {k: v for k, v in BASE.items() if k != "webex_admin_token"}
+    settings = load_settings(**values, webex_admin_client_id="c", webex_admin_client_secret="s",
+                             webex_admin_refresh_token="r")
+    assert settings.can_refresh_admin_token
+
+
+def test_values_are_normalised():
+    settings = load_settings(**BASE, webex_base_url="http://127.0.0.1:8900/v1",
+                             public_url="https://bot.example.com", notify_room_ids="a, b,,c",
+                             log_level="debug", log_format="JSON")
+    assert settings.webex_base_url == "http://127.0.0.1:8900/v1/"
+    assert settings.webhook_target_url == "https://bot.example.com/webhooks/webex"
+    assert settings.notify_room_ids == ("a", "b", "c")
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+
+
+def test_environment_and_dotenv_are_read(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("WEBEX_BOT_TOKEN=from-dotenv\nWEBEX_WEBHOOK_SECRET=s\n"
+                                   "WEBEX_ADMIN_TOKEN=a\nNOTIFY_ROOM_IDS=\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WEBEX_WEBHOOK_SECRET", "from-env")
+    settings = load_settings()
+    assert settings.webex_bot_token.get_secret_value() == "from-dotenv"
+    assert settings.webex_webhook_secret.get_secret_value() == "from-env"
+    assert settings.notify_room_ids == ()
+
+
+def test_secrets_do_not_show_in_repr():
+    settings = load_settings(**(BASE | {"webex_bot_token": "very-secret-token"}))
+    assert "very-secret-token" not in repr(settings)

@@ -1,0 +1,96 @@
+"""End to end: the bot under gunicorn, webhooks registered by the CLI, events from the emulator."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+import requests
+
+from tests.bot_process import bot_env, flask_cli, free_port, start_gunicorn
+
+SECRET = "e2e-webhook-secret-5678"
+
+
+@pytest.fixture
+def deployment(emulator, tmp_path):
+    port = free_port()
+    env = bot_env(emulator, tmp_path, SECRET, port)
+    bot = start_gunicorn(env, tmp_path, port)
+    yield emulator, env, tmp_path, bot
+    bot.stop()
+
+
+def wait_for(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_signed_delivery_from_the_emulator_reaches_the_bot_under_gunicorn(deployment):
+    emulator, env, workdir, bot = deployment
+    sync = flask_cli(env, workdir, "webhooks", "sync")
+    assert sync.returncode == 0, sync.stderr
+    assert "messages/created: created" in sync.stdout
+    assert "attachmentActions/created: created" in sync.stdout
+
+    sent = requests.post(f"{emulator.base_url}messages", timeout=10,
+                         headers={"Authorization": "Bearer alice-token"},
+                         json={"roomId": emulator.id("dm-alice"), "text": "show"}).json()
+
+    wait_for(lambda: f"event messages:created:{sent['id']} accepted" in bot.log())
+    database = workdir / "bot.sqlite3"
+    rows = sqlite3.connect(database).execute(
+        "SELECT resource, event, actor_id FROM inbox_events WHERE data_id = ?", (sent["id"],)
+    ).fetchall()
+    assert rows == [("messages", "created", emulator.id("alice"))]
+    deliveries = emulator.control("GET", "deliveries").json()["items"]
+    assert any(d["dataId"] == sent["id"] and d["status"] == 202 for d in deliveries)
+
+
+def test_webhooks_sync_is_idempotent_and_reactivates(deployment):
+    emulator, env, workdir, _bot = deployment
+    assert flask_cli(env, workdir, "webhooks", "sync").returncode == 0
+    again = flask_cli(env, workdir, "webhooks", "sync")
+    assert again.returncode == 0 and again.stdout.count("up to date") == 2
+    assert len(emulator.state.webhooks) == 2
+
+    hook_id = next(iter(emulator.state.webhooks))
+    emulator.control("PUT", f"webhooks/{hook_id}/status", json={"status": "inactive"})
+    status = flask_cli(env, workdir, "webhooks", "status")
+    assert status.returncode == 1 and "inactive" in status.stdout
+    revived = flask_cli(env, workdir, "webhooks", "sync")
+    assert f"re-activated {hook_id}" in revived.stdout
+    assert flask_cli(env, workdir, "webhooks", "status").returncode == 0
+    assert len(emulator.state.webhooks) == 2
+
+
+def test_sync_moves_webhooks_to_a_new_public_url(deployment):
+    emulator, env, workdir, _bot = deployment
+    flask_cli(env, workdir, "webhooks", "sync")
+    moved = flask_cli(env | {"PUBLIC_URL": "https://bot.example.com/"}, workdir, "webhooks", "sync")
+    assert moved.stdout.count("updated") == 2
+    targets = {w["targetUrl"] for w in emulator.state.webhooks.values()}
+    assert targets == {"https://bot.example.com/webhooks/webex"}
+
+
+def test_gunicorn_refuses_to_start_without_a_required_setting(emulator, tmp_path):
+    port = free_port()
+    env = bot_env(emulator, tmp_path, SECRET, port)
+    del env["WEBEX_WEBHOOK_SECRET"]
+    bot = start_gunicorn(env, tmp_path, port, wait=False)
+    assert bot.process.wait(timeout=30) != 0
+    assert "configuration error: WEBEX_WEBHOOK_SECRET is required" in bot.log()
+
+
+def test_flask_cli_reports_a_malformed_setting_in_one_line(emulator, tmp_path):
+    env = bot_env(emulator, tmp_path, SECRET, 9, WATCH_INTERVAL_SECONDS="soon")
+    result = flask_cli(env, tmp_path, "webhooks", "status")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "configuration error: WATCH_INTERVAL_SECONDS")
