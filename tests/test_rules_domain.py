@@ -1,0 +1,96 @@
+"""The rules domain and PIN policy: pure functions, with property-based cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import pin_policy
+from bot.rules import (PinRules, RulesChange, VoicemailRules, build_patch, diff, validate_value)
+
+SEED = json.loads((Path(__file__).parent.parent / "emulator" / "seed.json").read_text())
+RULES = VoicemailRules.from_api(SEED["voicemailRules"])
+PIN_RULES = RULES.pin_rules
+
+
+def test_rules_round_trip_the_api_shape():
+    assert RULES.to_api() == SEED["voicemailRules"]
+
+
+@pytest.mark.parametrize("key, raw, expected", [
+    ("expiry", "14", ValueError), ("expiry", "15", 15), ("expiry", "100", 100),
+    ("expiry", "101", ValueError), ("change-interval", "0", ValueError),
+    ("change-interval", "1", 1), ("change-interval", "7", 7), ("change-interval", "8", ValueError),
+    ("block-previous", "0", ValueError), ("block-previous", "1", 1),
+    ("block-previous", "10", 10), ("block-previous", "11", ValueError),
+    ("expiry", "off", None), ("expiry", " OFF ", None), ("expiry", "-3", ValueError),
+    ("expiry", "1e2", ValueError), ("expiry", "", ValueError), ("expiry", "٣٠", ValueError),
+])
+def test_values_are_checked_against_the_put_page(key, raw, expected):
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            validate_value(key, raw)
+    else:
+        assert validate_value(key, raw) == expected
+
+
+def test_patch_holds_only_what_changes():
+    change = RulesChange(values={"expiry": 100, "change-interval": 3, "block-previous": None})
+    assert build_patch(RULES, change) == {"changePasscode": {"enabled": True, "numberOfDays": 3}}
+
+
+def test_turning_off_sends_only_enabled_false():
+    patch = build_patch(RULES, RulesChange(values={"expiry": None}))
+    assert patch == {"expirePasscode": {"enabled": False}}
+    assert [(c.before, c.after) for c in diff(RULES, patch)] == [("100 days", "off")]
+
+
+def test_pin_is_never_shown_in_the_diff():
+    patch = build_patch(RULES, RulesChange(new_pin="908172"))
+    shown = " ".join(f"{c.label} {c.before} {c.after}" for c in diff(RULES, patch))
+    assert "908172" not in shown and "set, hidden" in shown
+
+
+@pytest.mark.parametrize("pin, broken", [
+    ("12a456", "digits only"), ("１２３４５６", "digits only"), ("12345", "6 to 30 digits"),
+    ("9" * 31, "6 to 30 digits"), ("902222", "repeats one digit"),
+    ("901234", "ascending"), ("976543", "descending"), ("121212", "repeated pattern"),
+    ("408408", "repeated pattern"), ("591212", "repeated pattern"),
+])
+def test_each_pin_rule_is_named(pin, broken):
+    assert broken in pin_policy.violation(pin, PIN_RULES)
+
+
+@pytest.mark.parametrize("pin", ["123544", "908172", "902228", "135792468"])
+def test_pins_that_meet_the_rules(pin):
+    assert pin_policy.violation(pin, PIN_RULES) is None
+
+
+rule_sets = st.builds(
+    lambda patterns, rep_on, rep_max, seq_on, asc, desc, low, extra: PinRules.model_validate({
+        "blockRepeatedPatternsEnabled": patterns,
+        "blockRepeatedDigits": {"enabled": rep_on, "max": rep_max},
+        "blockContiguousSequences": {"enabled": seq_on, "numberOfAscendingDigits": asc,
+                                     "numberOfDescendingDigits": desc},
+        "length": {"min": low, "max": min(30, max(3, low + extra))},
+        "defaultVoicemailPinEnabled": True}),
+    st.booleans(), st.booleans(), st.integers(1, 6), st.booleans(), st.integers(2, 5),
+    st.integers(2, 5), st.integers(2, 15), st.integers(0, 15))
+
+
+@settings(max_examples=200)
+@given(rule_sets)
+def test_generated_pins_always_meet_the_rules(rules):
+    pin = pin_policy.generate(rules)
+    assert pin_policy.violation(pin, rules) is None
+    assert rules.length.min <= len(pin) <= rules.length.max
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_violation_never_crashes(pin):
+    result = pin_policy.violation(pin, PIN_RULES)
+    assert result is None or result.endswith(".")
