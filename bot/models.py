@@ -32,3 +32,74 @@ class InboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PendingChange(Base):
+    """A change waiting for its requester's confirmation. A PIN in it is encrypted (Fernet)."""
+
+    __tablename__ = "pending_changes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # unguessable, from secrets
+    requester_id: Mapped[str] = mapped_column(String(255))
+    requester_name: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    room_type: Mapped[str] = mapped_column(String(16))
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    card_message_id: Mapped[str | None] = mapped_column(String(255))
+    before: Mapped[str] = mapped_column(Text)  # the rules as read, JSON
+    patch: Mapped[str] = mapped_column(Text)  # the PUT body without any PIN, JSON
+    pin_ciphertext: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="change")  # "change" or "undo"
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """A change applied through the bot: who, when, from where, what (never a PIN)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    change_id: Mapped[str] = mapped_column(String(64), unique=True)
+    actor_id: Mapped[str] = mapped_column(String(255))
+    actor_name: Mapped[str] = mapped_column(String(255))
+    actor_email: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    room_type: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[str] = mapped_column(Text)  # [{label, before, after}], JSON
+    before: Mapped[str] = mapped_column(Text)  # rules before, JSON (for undo)
+    after: Mapped[str] = mapped_column(Text)  # rules read back after, JSON
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Subscription(Base):
+    """An admin who asked for a direct message on every change."""
+
+    __tablename__ = "subscriptions"
+
+    person_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RulesSnapshot(Base):
+    """The last rules the bot knows for an org, to tell changes made elsewhere."""
+
+    __tablename__ = "rules_snapshots"
+
+    org_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    rules: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoredSecret(Base):
+    """A secret the bot obtained at run time (a refreshed admin token), encrypted, shared by all workers."""
+
+    __tablename__ = "stored_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,90 @@
+"""Who is asking: people and role names looked up with the admin token, cached briefly.
+
+Reads may use a cached answer (60 s by default); applying a change asks with ``fresh=True`` so a
+role removed a minute ago cannot be used to change the rules.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from webexpythonsdk import ApiError, WebexAPI
+
+from .authorization import Requester
+from .webex_errors import WebexCallError
+
+PEOPLE_TTL_SECONDS = 60.0
+ROLES_TTL_SECONDS = 600.0
+
+
+class TTLCache:
+    """A small thread-safe cache whose entries expire ``ttl`` seconds after they were stored."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic):
+        self._ttl = ttl
+        self._clock = clock
+        self._items: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None or entry[0] < self._clock():
+                self._items.pop(key, None)
+                return None
+            return entry[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (self._clock() + self._ttl, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class Directory:
+    """Looks up requesters (person, org, type, admin roles by name) with the admin token."""
+
+    def __init__(self, admin_api: Callable[[], WebexAPI], *, people_ttl: float = PEOPLE_TTL_SECONDS,
+                 roles_ttl: float = ROLES_TTL_SECONDS):
+        self._admin_api = admin_api
+        self._people = TTLCache(people_ttl)
+        self._roles = TTLCache(roles_ttl)
+
+    def requester(self, person_id: str, *, fresh: bool = False) -> Requester:
+        """The person behind ``person_id``; raise ``WebexCallError`` if Webex cannot say."""
+        if not fresh:
+            cached = self._people.get(person_id)
+            if cached is not None:
+                return cached
+        person = self._call(lambda api: api.people.get(person_id))
+        requester = Requester(
+            person_id=person.id,
+            display_name=person.displayName or "",
+            email=(person.emails or [""])[0],
+            org_id=person.orgId,
+            person_type=person.type or "person",
+            role_names=frozenset(self._role_names(list(person.roles or []), fresh=fresh)),
+        )
+        self._people.put(person_id, requester)
+        return requester
+
+    def _role_names(self, role_ids: list[str], *, fresh: bool) -> list[str]:
+        if not role_ids:
+            return []
+        names = None if fresh else self._roles.get("all")
+        if names is None or any(role_id not in names for role_id in role_ids):
+            names = {role.id: role.name for role in self._call(lambda api: list(api.roles.list()))}
+            self._roles.put("all", names)
+        return [names[role_id] for role_id in role_ids if role_id in names]
+
+    def _call(self, action: Callable[[WebexAPI], Any]) -> Any:
+        try:
+            return action(self._admin_api())
+        except ApiError as exc:
+            raise WebexCallError.from_sdk(exc) from exc
+        except OSError as exc:  # requests' connection errors are OSErrors
+            raise WebexCallError(None, f"{exc.__class__.__name__} talking to Webex") from exc
