@@ -10,10 +10,10 @@ import threading
 import time
 from typing import Any, Callable
 
-from webexpythonsdk import ApiError, WebexAPI
+from webexpythonsdk import WebexAPI
 
+from .admin import AdminAccess
 from .authorization import Requester
-from .webex_errors import WebexCallError
 
 PEOPLE_TTL_SECONDS = 60.0
 ROLES_TTL_SECONDS = 600.0
@@ -48,9 +48,9 @@ class TTLCache:
 class Directory:
     """Looks up requesters (person, org, type, admin roles by name) with the admin token."""
 
-    def __init__(self, admin_api: Callable[[], WebexAPI], *, people_ttl: float = PEOPLE_TTL_SECONDS,
+    def __init__(self, admin: AdminAccess, *, people_ttl: float = PEOPLE_TTL_SECONDS,
                  roles_ttl: float = ROLES_TTL_SECONDS):
-        self._admin_api = admin_api
+        self._admin = admin
         self._people = TTLCache(people_ttl)
         self._roles = TTLCache(roles_ttl)
 
@@ -82,9 +82,4 @@ class Directory:
         return [names[role_id] for role_id in role_ids if role_id in names]
 
     def _call(self, action: Callable[[WebexAPI], Any]) -> Any:
-        try:
-            return action(self._admin_api())
-        except ApiError as exc:
-            raise WebexCallError.from_sdk(exc) from exc
-        except OSError as exc:  # requests' connection errors are OSErrors
-            raise WebexCallError(None, f"{exc.__class__.__name__} talking to Webex") from exc
+        return self._admin.sdk(action)

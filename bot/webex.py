@@ -6,11 +6,16 @@ no call can hang a worker. Base URLs end in ``/`` because the SDK joins paths wi
 
 from __future__ import annotations
 
-from webexpythonsdk import WebexAPI
+from typing import Callable, TypeVar
+
+from webexpythonsdk import ApiError, WebexAPI
 
 from .config import Settings
+from .webex_errors import WebexCallError
+from .rules_client import mount_retries, retry_policy
 
 REQUEST_TIMEOUT_SECONDS = 10
+T = TypeVar("T")
 
 
 def bot_api(settings: Settings) -> WebexAPI:
@@ -25,5 +30,18 @@ def admin_api(settings: Settings, access_token: str | None = None) -> WebexAPI:
 
 
 def _api(token: str, settings: Settings) -> WebexAPI:
-    return WebexAPI(access_token=token, base_url=settings.webex_base_url,
-                    single_request_timeout=REQUEST_TIMEOUT_SECONDS, wait_on_rate_limit=False)
+    api = WebexAPI(access_token=token, base_url=settings.webex_base_url,
+                   single_request_timeout=REQUEST_TIMEOUT_SECONDS, wait_on_rate_limit=False)
+    # The SDK retries nothing but 429 (forever); give its session our bounded policy instead.
+    mount_retries(api._session._req_session, retry_policy())
+    return api
+
+
+def sdk_call(api: WebexAPI, action: Callable[[WebexAPI], T]) -> T:
+    """Run one SDK call; any failure becomes ``WebexCallError`` (status, description, tracking id)."""
+    try:
+        return action(api)
+    except ApiError as exc:
+        raise WebexCallError.from_sdk(exc) from exc
+    except OSError as exc:  # requests' connection errors and timeouts are OSErrors
+        raise WebexCallError(None, f"{exc.__class__.__name__} talking to Webex") from exc

@@ -10,9 +10,23 @@ from bot.rules_client import RulesClient, retrying_session
 from bot.webex_errors import WebexCallError
 
 
-def client(emulator, token: str = "admin-token", **session_options) -> RulesClient:
-    session = retrying_session(backoff=0.01, **session_options)
-    return RulesClient(base_url=emulator.base_url, token=lambda: token, session=session, timeout=5)
+class Client:
+    """The rules client with a fixed token, as the tests use it."""
+
+    def __init__(self, emulator, token: str, **session_options):
+        session = retrying_session(backoff=0.01, **session_options)
+        self._client = RulesClient(base_url=emulator.base_url, session=session, timeout=5)
+        self._token = token
+
+    def get(self):
+        return self._client.get(self._token)
+
+    def put(self, patch):
+        return self._client.put(self._token, patch)
+
+
+def client(emulator, token: str = "admin-token", **session_options) -> Client:
+    return Client(emulator, token, **session_options)
 
 
 def test_reads_the_seeded_rules(emulator):
