@@ -6,7 +6,6 @@ from flask import Flask
 
 from . import logs
 from .config import ConfigError, Settings, load_settings
-from .dispatch import dispatch as default_dispatch
 from .intake import MAX_BODY_BYTES, Dispatch, Intake
 from .store import Store
 
@@ -14,7 +13,8 @@ from .store import Store
 def create_app(settings: Settings | None = None, *, dispatch: Dispatch | None = None) -> Flask:
     """Build the app. Settings are read from the environment unless given (tests give them).
 
-    A configuration problem stops start-up with one line naming the setting.
+    A configuration problem stops start-up with one line naming the setting. ``dispatch`` replaces
+    the event processing (tests use it to see what the intake accepts).
     """
     if settings is None:
         try:
@@ -22,20 +22,29 @@ def create_app(settings: Settings | None = None, *, dispatch: Dispatch | None = 
         except ConfigError as exc:
             raise SystemExit(str(exc)) from None
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     store = Store(settings.database_url)
+    if dispatch is None:
+        dispatch = _dispatcher(settings, store)
     app.extensions["vmbot.settings"] = settings
     app.extensions["vmbot.store"] = store
     app.extensions["vmbot.intake"] = Intake(
-        secret=settings.webex_webhook_secret.get_secret_value(), store=store,
-        dispatch=dispatch or default_dispatch,
-    )
+        secret=settings.webex_webhook_secret.get_secret_value(), store=store, dispatch=dispatch)
     from . import cli, web
 
     app.register_blueprint(web.blueprint)
     cli.register(app)
     return app
+
+
+def _dispatcher(settings: Settings, store: Store) -> Dispatch:
+    from .dispatch import Dispatcher
+    from .pipeline import process
+    from .services import build_services
+
+    services = build_services(settings, store)
+    return Dispatcher(store, lambda event: process(event, services))
 
 
 def secret_values(settings: Settings) -> list[str]:

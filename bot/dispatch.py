@@ -1,14 +1,43 @@
-"""The one place accepted events go. Commands and card submits are routed from here."""
+"""The one place accepted events go: processed off the request thread, outcome kept in the inbox.
+
+The webhook request only stores the event and hands its id here; a small pool of worker threads in
+the same process does the Webex calls, so ``gunicorn app:app`` alone is a complete deployment.
+"""
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
 from .events import WebexEvent
+from .store import Store
 
 log = logging.getLogger(__name__)
 
+Processor = Callable[[WebexEvent], str]
 
-def dispatch(event: WebexEvent) -> None:
-    """Handle one accepted event. For now: record that it arrived; routing comes with the commands."""
-    log.info("event %s dispatched (%s/%s)", event.data_id, event.resource, event.event)
+
+class Dispatcher:
+    """Runs ``processor`` for each accepted event in background threads."""
+
+    def __init__(self, store: Store, processor: Processor, *, threads: int = 8):
+        self._store = store
+        self._processor = processor
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="events")
+
+    def __call__(self, event: WebexEvent) -> Future:
+        return self._pool.submit(self._process, event)
+
+    def _process(self, event: WebexEvent) -> None:
+        try:
+            outcome = self._processor(event)
+        except Exception as exc:  # anything unexpected: logged once, kept as failed
+            log.exception("event %s failed", event.key)
+            self._store.mark_event(event, "failed", f"{exc.__class__.__name__}: {exc}")
+            return
+        self._store.mark_event(event, "done", None)
+        log.info("event %s processed: %s", event.key, outcome)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)

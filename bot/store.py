@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,6 +93,16 @@ class Store:
         except OperationalError as exc:
             raise StoreUnavailable(exc.__class__.__name__) from exc
         return True
+
+    def mark_event(self, event: WebexEvent, status: str, error: str | None) -> None:
+        """Record how processing ended (``done`` or ``failed`` with the reason)."""
+        with self.session() as session, session.begin():
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.resource == event.resource, InboxEvent.event == event.event,
+                       InboxEvent.data_id == event.data_id)
+                .values(status=status, last_error=error, attempts=InboxEvent.attempts + 1,
+                        processed_at=datetime.now(timezone.utc)))
 
     def event_count(self) -> int:
         with self.session() as session:

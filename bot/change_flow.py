@@ -1,0 +1,198 @@
+"""The change flow: propose → confirm (or cancel) → apply once → verify → record → notify.
+
+1. A proposal is validated, turned into the smallest patch, stored as a pending change and shown
+   on a confirmation card with before and after.
+2. Confirm is single use (an atomic claim), re-checks the role without cache, re-reads the rules
+   and applies nothing if someone changed them meanwhile; then PUT, read back, audit, notify.
+3. If Webex is unavailable the change is released so Confirm can be pressed again while it is
+   pending; if Webex refuses (4xx), its description and tracking id are shown and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from . import cards, pin_policy
+from .authorization import Permission, decide
+from .context import Context, UserError
+from .messenger import Reply
+from .notifications import notify_change
+from .pending import Pending
+from .rules import RulesChange, VoicemailRules, build_patch, diff
+from .views import change_rows, rules_card
+from .webex_errors import WebexCallError
+
+log = logging.getLogger(__name__)
+
+
+def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
+            kind: str = "change", rules: VoicemailRules | None = None) -> None:
+    """Store a pending change and post its confirmation card (or say there is nothing to do)."""
+    rules = rules or VoicemailRules.from_api(ctx.services.admin.read_rules())
+    if generate_pin:
+        change.new_pin = pin_policy.generate(rules.pin_rules)
+    patch = build_patch(rules, change)
+    if not patch:
+        ctx.reply(Reply("Nothing to change: the rules already read that way."))
+        return
+    pending = ctx.services.pending.create(
+        requester_id=ctx.requester.person_id, requester_name=ctx.requester.display_name,
+        room_id=ctx.room_id, room_type=ctx.room_type, thread_id=ctx.thread_id,
+        before=rules.to_api(), patch=patch, kind=kind)
+    card = cards.render("confirm", {
+        "requester": ctx.requester.display_name, "changeId": pending.id,
+        "expiresAt": pending.expires_at.strftime("%H:%M UTC"),
+        "changes": change_rows(diff(rules, patch))})
+    ctx.services.pending.set_card(pending.id, ctx.reply(Reply.of(card)))
+    log.info("change %s proposed by %s: %s", pending.id, ctx.requester.person_id,
+             sorted(k for k in patch if k != "defaultVoicemailPin"))
+
+
+def _own_pending(ctx: Context, change_id: str) -> Pending:
+    pending = ctx.services.pending.get(change_id) if change_id else None
+    if pending is None:
+        raise UserError("I can't find that change request. Start again with `edit`.")
+    if pending.requester_id != ctx.requester.person_id:
+        raise UserError(f"Only {pending.requester_name}, who asked for this change, can confirm "
+                        "or cancel it.", title="Not your change")
+    return pending
+
+
+def cancel(ctx: Context, change_id: str) -> None:
+    pending = _own_pending(ctx, change_id)
+    if not ctx.services.pending.resolve(pending.id, "cancelled", from_status="pending"):
+        raise UserError(_already(ctx, pending.id))
+    _retire_card(ctx, pending)
+    ctx.reply(Reply("Cancelled: nothing was changed."))
+
+
+def confirm(ctx: Context, change_id: str) -> None:
+    pending = _own_pending(ctx, change_id)
+    services = ctx.services
+    if not services.pending.claim(pending.id):
+        raise UserError(_already(ctx, pending.id))
+    try:
+        _apply(ctx, pending)
+    except WebexCallError as exc:
+        _webex_failed(ctx, pending, exc)
+    except BaseException:
+        services.pending.release(pending.id)
+        raise
+
+
+def _already(ctx: Context, change_id: str) -> str:
+    current = ctx.services.pending.get(change_id)
+    status = current.status if current else "gone"
+    if status == "pending":  # claimable but expired
+        ctx.services.pending.expire_old()
+        status = "expired"
+    return {"applied": "This change was already applied.",
+            "applying": "This change is being applied right now.",
+            "cancelled": "This change was cancelled.",
+            "expired": "This change request expired (they last 10 minutes). Start again with `edit`.",
+            "superseded": "This change was not applied: the rules changed in the meantime.",
+            "failed": "Webex refused this change; start again with `edit`."}.get(
+        status, "This change request no longer exists.")
+
+
+def _apply(ctx: Context, pending: Pending) -> None:
+    services = ctx.services
+    requester = services.directory.requester(ctx.requester.person_id, fresh=True)
+    decision = decide(requester, Permission.CHANGE, managed_org_id=services.admin.managed_org_id())
+    if not decision.allowed:
+        services.pending.resolve(pending.id, "cancelled")
+        raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
+    before = VoicemailRules.from_api(pending.before)
+    now = VoicemailRules.from_api(services.admin.read_rules())
+    if _sections(now, pending.patch) != _sections(before, pending.patch):
+        services.pending.resolve(pending.id, "superseded")
+        _retire_card(ctx, pending)
+        ctx.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
+                                                            read_at=datetime.now(timezone.utc)))))
+        raise UserError("Someone changed these rules after you asked, so nothing was applied. "
+                        "The rules as they are now are shown above; start again with `edit` if "
+                        "you still want the change.", title="The rules changed meanwhile")
+    pin = services.pending.pin(pending.id) if pending.has_pin else None
+    patch = dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {}))
+    services.admin.update_rules(patch)
+    after = services.admin.read_rules()
+    _finish(ctx, pending, before, after, generated_pin=pin)
+
+
+def _sections(rules: VoicemailRules, patch: dict) -> dict:
+    """The parts of ``rules`` that ``patch`` touches, to compare before and now."""
+    api = rules.to_api()
+    keys = {k for k in patch if k in api}
+    result = {k: api[k] for k in keys}
+    if "defaultVoicemailPinEnabled" in patch:
+        result["pinEnabled"] = api["defaultVoicemailPinRules"]["defaultVoicemailPinEnabled"]
+    return result
+
+
+def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: dict,
+            *, generated_pin: str | None) -> None:
+    services = ctx.services
+    after = VoicemailRules.from_api(after_api)
+    changes = diff(before, pending.patch | ({"defaultVoicemailPin": "x"} if pending.has_pin else {}))
+    services.pending.resolve(pending.id, "applied")
+    services.audit.record(change_id=pending.id, actor_id=ctx.requester.person_id,
+                          actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
+                          room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind,
+                          changes=changes, before=before.to_api(), after=after.to_api())
+    verified = _sections(after, pending.patch) == {k: v for k, v in _expected(before, pending.patch).items()}
+    _retire_card(ctx, pending)
+    reached = notify_change(ctx, changes)
+    detail = f"Notified {len(reached)} space(s) and subscriber(s)." if reached else ""
+    if not verified:
+        detail += " Webex accepted the change, but reading the rules back shows other values; " \
+                  "check them with `show`."
+        log.warning("change %s applied but read-back differs", pending.id)
+    ctx.reply(Reply.of(cards.render("result", {
+        "title": "Change applied", "color": "Good",
+        "summary": "The voicemail passcode rules were updated.",
+        "hasChanges": True, "changes": change_rows(changes),
+        "hasDetail": bool(detail.strip()), "detail": detail.strip()})))
+    if generated_pin and pending.patch.get("defaultVoicemailPinEnabled") and pending.kind == "change":
+        ctx.tell_privately(Reply(f"The new default voicemail PIN is **{generated_pin}**. Share it "
+                                 "with new users; they must change it before using voicemail."))
+    log.info("change %s applied by %s", pending.id, ctx.requester.person_id)
+
+
+def _expected(before: VoicemailRules, patch: dict) -> dict:
+    """What the touched sections should read after ``patch``."""
+    api = before.to_api()
+    expected = {}
+    for key, value in patch.items():
+        if isinstance(value, dict) and key in api:
+            expected[key] = dict(api[key], **value)
+    if "defaultVoicemailPinEnabled" in patch:
+        expected["pinEnabled"] = patch["defaultVoicemailPinEnabled"]
+    return expected
+
+
+def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
+    services = ctx.services
+    if exc.is_unavailable:
+        services.pending.release(pending.id)
+        data = {"title": "Webex is not answering", "canRetry": True, "retryTitle": "Confirm again",
+                "retryAction": "confirm", "changeId": pending.id,
+                "message": "The change was not applied. Try Confirm again while the request is "
+                           f"pending (until {pending.expires_at.strftime('%H:%M UTC')})."}
+    else:
+        services.pending.resolve(pending.id, "failed")
+        data = {"title": "Webex refused the change", "canRetry": False, "retryTitle": "",
+                "retryAction": "", "changeId": pending.id,
+                "message": f"Nothing was changed. Webex said: {exc.description}"}
+    data.update(hasTrackingId=bool(exc.tracking_id), trackingId=exc.tracking_id or "")
+    log.warning("change %s not applied: %s", pending.id, exc)
+    ctx.reply(Reply.of(cards.render("error", data)))
+
+
+def _retire_card(ctx: Context, pending: Pending) -> None:
+    """Delete the confirmation card: a card cannot be edited, and its buttons must not linger."""
+    if pending.card_message_id:
+        try:
+            ctx.services.messenger.delete(pending.card_message_id)
+        except WebexCallError as exc:
+            log.warning("confirmation card %s not deleted: %s", pending.card_message_id, exc)

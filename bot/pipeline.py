@@ -1,0 +1,105 @@
+"""Processing one accepted event: fetch → ignore self and bots → authorize → route → answer.
+
+Webex never sends message text or card inputs in the webhook: the bot fetches them with its own
+token. The requester is the ``personId`` Webex reports, looked up with the admin token.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import cards
+from .admin_token import AdminTokenExpired
+from .authorization import Permission, decide
+from .commands import Unknown, message_text, parse
+from .context import Context, Services, UserError
+from .events import WebexEvent
+from .messenger import Reply
+from .router import CARD_ACTIONS, TEXT_COMMANDS
+from .webex_errors import WebexCallError
+
+log = logging.getLogger(__name__)
+
+
+def process(event: WebexEvent, services: Services) -> str:
+    """Handle one event; return a short outcome for the log."""
+    if (event.resource, event.event) == ("messages", "created"):
+        return _message(event, services)
+    if (event.resource, event.event) == ("attachmentActions", "created"):
+        return _card_submit(event, services)
+    return f"ignored {event.resource}/{event.event}"
+
+
+def _message(event: WebexEvent, services: Services) -> str:
+    me = services.messenger.me()
+    if event.data.get("personId") == me.person_id:
+        return "ignored: the bot's own message"
+    message = services.messenger.message(event.data_id)
+    requester = services.directory.requester(message["personId"])
+    if requester.is_bot:
+        return "ignored: sent by a bot"
+    ctx = Context(services, requester, message["roomId"], message.get("roomType", "direct"),
+                  thread_id=message.get("parentId") or message["id"])
+    parsed = parse(message_text(message, me.person_id, me.display_name))
+    if isinstance(parsed, Unknown):
+        return _unknown(ctx, parsed)
+    permission, handler = TEXT_COMMANDS[parsed.name]
+    return _run(ctx, parsed.name, permission, lambda: handler(ctx, parsed.args))
+
+
+def _card_submit(event: WebexEvent, services: Services) -> str:
+    action = services.messenger.attachment_action(event.data_id)
+    requester = services.directory.requester(action["personId"])
+    if requester.is_bot:
+        return "ignored: submitted by a bot"
+    card = services.messenger.message(action["messageId"])
+    ctx = Context(services, requester, action["roomId"], card.get("roomType", "direct"),
+                  thread_id=card.get("parentId") or card["id"], card_message_id=card["id"],
+                  inputs=dict(action.get("inputs") or {}))
+    name = str(ctx.inputs.get("action", ""))
+    if name not in CARD_ACTIONS:
+        ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
+        return f"unknown card action {name!r}"
+    permission, handler = CARD_ACTIONS[name]
+    return _run(ctx, f"card:{name}", permission, lambda: handler(ctx))
+
+
+def _unknown(ctx: Context, parsed: Unknown) -> str:
+    hint = f" Did you mean `{parsed.suggestion}`?" if parsed.suggestion else ""
+    decision = decide(ctx.requester, Permission.ANYONE,
+                      managed_org_id=ctx.services.admin.managed_org_id())
+    if not decision.allowed:
+        ctx.reply(Reply(decision.reason))
+        return "refused: other org"
+    ctx.reply(Reply(f"I don't know `{parsed.word}`.{hint} Type `help` to see what you can do."))
+    return f"unknown command {parsed.word!r}"
+
+
+def _run(ctx: Context, name: str, permission: Permission, action) -> str:
+    decision = decide(ctx.requester, permission, managed_org_id=ctx.services.admin.managed_org_id())
+    if not decision.allowed:
+        ctx.reply(Reply(decision.reason))
+        return f"{name}: refused"
+    try:
+        action()
+        return f"{name}: done"
+    except UserError as exc:
+        _error_card(ctx, exc.title, exc.reply, None)
+        return f"{name}: {exc}"
+    except AdminTokenExpired as exc:
+        log.error("admin authorization expired: %s; an operator must re-authorize the bot", exc)
+        _error_card(ctx, "The bot's admin authorization has expired",
+                    "An operator must re-authorize the bot before it can read or change the rules.",
+                    None)
+        return f"{name}: admin token expired"
+    except WebexCallError as exc:
+        title = "Webex is not answering" if exc.is_unavailable else "Webex refused the request"
+        _error_card(ctx, title, f"Nothing was changed. {exc.description}", exc.tracking_id)
+        return f"{name}: {exc}"
+
+
+def _error_card(ctx: Context, title: str, message: str, tracking_id: str | None) -> None:
+    ctx.reply(Reply.of(cards.render("error", {
+        "title": title, "message": message, "hasTrackingId": bool(tracking_id),
+        "trackingId": tracking_id or "", "canRetry": False, "retryTitle": "", "retryAction": "",
+        "changeId": ""})))
