@@ -7,6 +7,8 @@ token. The requester is the ``personId`` Webex reports, looked up with the admin
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Callable
 
 from . import cards
 from .admin_token import AdminTokenExpired
@@ -30,76 +32,100 @@ def process(event: WebexEvent, services: Services) -> str:
     return f"ignored {event.resource}/{event.event}"
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where to answer: the space, its type, and the thread (in group spaces)."""
+
+    room_id: str
+    room_type: str
+    thread_id: str | None
+
+    def post(self, services: Services, reply: Reply) -> None:
+        parent = self.thread_id if self.room_type == "group" else None
+        services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
+
+
 def _message(event: WebexEvent, services: Services) -> str:
     me = services.messenger.me()
     if event.data.get("personId") == me.person_id:
         return "ignored: the bot's own message"
     message = services.messenger.message(event.data_id)
-    requester = services.directory.requester(message["personId"])
-    if requester.is_bot:
-        return "ignored: sent by a bot"
-    ctx = Context(services, requester, message["roomId"], message.get("roomType", "direct"),
-                  thread_id=message.get("parentId") or message["id"])
-    parsed = parse(message_text(message, me.person_id, me.display_name))
-    if isinstance(parsed, Unknown):
-        return _unknown(ctx, parsed)
-    permission, handler = TEXT_COMMANDS[parsed.name]
-    return _run(ctx, parsed.name, permission, lambda: handler(ctx, parsed.args))
+    where = Where(message["roomId"], message.get("roomType", "direct"),
+                  message.get("parentId") or message["id"])
+
+    def handle() -> str:
+        requester = services.directory.requester(message["personId"])
+        if requester.is_bot:
+            return "ignored: sent by a bot"
+        ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id)
+        parsed = parse(message_text(message, me.person_id, me.display_name))
+        if isinstance(parsed, Unknown):
+            return _unknown(ctx, parsed)
+        permission, handler = TEXT_COMMANDS[parsed.name]
+        return _authorized(ctx, parsed.name, permission, lambda: handler(ctx, parsed.args))
+
+    return _answering_errors(services, where, handle)
 
 
 def _card_submit(event: WebexEvent, services: Services) -> str:
     action = services.messenger.attachment_action(event.data_id)
-    requester = services.directory.requester(action["personId"])
-    if requester.is_bot:
-        return "ignored: submitted by a bot"
     card = services.messenger.message(action["messageId"])
-    ctx = Context(services, requester, action["roomId"], card.get("roomType", "direct"),
-                  thread_id=card.get("parentId") or card["id"], card_message_id=card["id"],
-                  inputs=dict(action.get("inputs") or {}))
-    name = str(ctx.inputs.get("action", ""))
-    if name not in CARD_ACTIONS:
-        ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
-        return f"unknown card action {name!r}"
-    permission, handler = CARD_ACTIONS[name]
-    return _run(ctx, f"card:{name}", permission, lambda: handler(ctx))
+    where = Where(action["roomId"], card.get("roomType", "direct"), card.get("parentId") or card["id"])
+
+    def handle() -> str:
+        requester = services.directory.requester(action["personId"])
+        if requester.is_bot:
+            return "ignored: submitted by a bot"
+        ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
+                      card_message_id=card["id"], inputs=dict(action.get("inputs") or {}))
+        name = str(ctx.inputs.get("action", ""))
+        if name not in CARD_ACTIONS:
+            ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
+            return f"unknown card action {name!r}"
+        permission, handler = CARD_ACTIONS[name]
+        return _authorized(ctx, f"card:{name}", permission, lambda: handler(ctx))
+
+    return _answering_errors(services, where, handle)
 
 
 def _unknown(ctx: Context, parsed: Unknown) -> str:
     hint = f" Did you mean `{parsed.suggestion}`?" if parsed.suggestion else ""
-    decision = decide(ctx.requester, Permission.ANYONE,
-                      managed_org_id=ctx.services.admin.managed_org_id())
-    if not decision.allowed:
-        ctx.reply(Reply(decision.reason))
-        return "refused: other org"
-    ctx.reply(Reply(f"I don't know `{parsed.word}`.{hint} Type `help` to see what you can do."))
-    return f"unknown command {parsed.word!r}"
+    return _authorized(ctx, "unknown", Permission.ANYONE, lambda: ctx.reply(Reply(
+        f"I don't know `{parsed.word}`.{hint} Type `help` to see what you can do.")))
 
 
-def _run(ctx: Context, name: str, permission: Permission, action) -> str:
+def _authorized(ctx: Context, name: str, permission: Permission, action: Callable[[], object]) -> str:
     decision = decide(ctx.requester, permission, managed_org_id=ctx.services.admin.managed_org_id())
     if not decision.allowed:
         ctx.reply(Reply(decision.reason))
         return f"{name}: refused"
+    action()
+    return f"{name}: done"
+
+
+def _answering_errors(services: Services, where: Where, handle: Callable[[], str]) -> str:
+    """Run ``handle``; turn the failures an admin should hear about into an error card."""
     try:
-        action()
-        return f"{name}: done"
+        return handle()
     except UserError as exc:
-        _error_card(ctx, exc.title, exc.reply, None)
-        return f"{name}: {exc}"
+        _error_card(services, where, exc.title, exc.reply, None)
+        return f"refused: {exc}"
     except AdminTokenExpired as exc:
         log.error("admin authorization expired: %s; an operator must re-authorize the bot", exc)
-        _error_card(ctx, "The bot's admin authorization has expired",
+        _error_card(services, where, "The bot's admin authorization has expired",
                     "An operator must re-authorize the bot before it can read or change the rules.",
                     None)
-        return f"{name}: admin token expired"
+        return "failed: admin token expired"
     except WebexCallError as exc:
         title = "Webex is not answering" if exc.is_unavailable else "Webex refused the request"
-        _error_card(ctx, title, f"Nothing was changed. {exc.description}", exc.tracking_id)
-        return f"{name}: {exc}"
+        _error_card(services, where, title, f"Nothing was changed. {exc.description}",
+                    exc.tracking_id)
+        return f"failed: {exc}"
 
 
-def _error_card(ctx: Context, title: str, message: str, tracking_id: str | None) -> None:
-    ctx.reply(Reply.of(cards.render("error", {
+def _error_card(services: Services, where: Where, title: str, message: str,
+                tracking_id: str | None) -> None:
+    where.post(services, Reply.of(cards.render("error", {
         "title": title, "message": message, "hasTrackingId": bool(tracking_id),
         "trackingId": tracking_id or "", "canRetry": False, "retryTitle": "", "retryAction": "",
         "changeId": ""})))

@@ -1,0 +1,114 @@
+"""The bot app on a real local HTTP server, its webhooks registered at the emulator, and a
+``Persona`` that talks to it the way a person in a Webex client does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+from werkzeug.serving import make_server
+
+from bot import create_app
+from bot.store import upgrade
+from bot.webex import bot_api
+from bot.webhook_registry import sync
+from tests.emulator_server import EmulatorServer
+from tests.factories import SECRET, make_settings
+
+
+@dataclass
+class BotServer:
+    url: str
+    app: object
+    settings: object
+    _server: object
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+        self.app.extensions["vmbot.store"].dispose()
+
+
+def start_bot(emulator: EmulatorServer, tmp_path, **overrides) -> BotServer:
+    settings = make_settings(tmp_path, webex_base_url=emulator.base_url, **overrides)
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.port}"
+    thread = threading.Thread(target=server.serve_forever, name="bot", daemon=True)
+    thread.start()
+    sync(bot_api(settings), target_url=f"{url}/webhooks/webex", secret=SECRET)
+    return BotServer(url, app, settings, server, thread)
+
+
+@dataclass
+class Persona:
+    """A person typing in a space and pressing card buttons, through the emulator's API."""
+
+    emulator: EmulatorServer
+    key: str
+    room: str
+    seen: set = field(default_factory=set)
+
+    @property
+    def token(self) -> str:
+        return f"{self.key}-token"
+
+    @property
+    def room_id(self) -> str:
+        return self.emulator.id(self.room)
+
+    def say(self, text: str, *, mention: bool | None = None) -> dict:
+        room = self.emulator.state.rooms[self.room_id]
+        mention = room["type"] == "group" if mention is None else mention
+        body = {"roomId": self.room_id}
+        if mention:
+            bot_id = self.emulator.id("bot")
+            body["markdown"] = f"<@personId:{bot_id}|Voicemail Rules Bot> {text}"
+        else:
+            body["text"] = text
+        return self._post("messages", body)
+
+    def submit(self, card_message: dict, **inputs) -> dict:
+        return self._post("attachment/actions",
+                          {"type": "submit", "messageId": card_message["id"], "inputs": inputs})
+
+    def bot_messages(self, *, room: str | None = None) -> list[dict]:
+        room_id = self.emulator.id(room) if room else self.room_id
+        bot_id = self.emulator.id("bot")
+        with self.emulator.state.lock:
+            return [dict(m) for m in self.emulator.state.messages.values()
+                    if m["roomId"] == room_id and m["personId"] == bot_id]
+
+    def wait_reply(self, timeout: float = 10.0, *, room: str | None = None) -> dict:
+        """The next message the bot posts in the space that this persona has not seen yet."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.bot_messages(room=room):
+                if message["id"] not in self.seen:
+                    self.seen.add(message["id"])
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no reply from the bot in {room or self.room} within {timeout}s")
+
+    def _post(self, path: str, body: dict) -> dict:
+        response = requests.post(f"{self.emulator.base_url}{path}", json=body, timeout=10,
+                                 headers={"Authorization": f"Bearer {self.token}"})
+        response.raise_for_status()
+        return response.json()
+
+
+def card_of(message: dict) -> dict:
+    attachments = message.get("attachments") or []
+    assert attachments, f"expected a card, got: {message.get('markdown') or message.get('text')}"
+    return attachments[0]["content"]
+
+
+def card_text(message: dict) -> str:
+    """All the text a person would read on the card (for assertions)."""
+    import json
+
+    return json.dumps(card_of(message), ensure_ascii=False)

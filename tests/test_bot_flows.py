@@ -1,0 +1,240 @@
+"""The bot end to end over real HTTP: persona → emulator → signed webhook → bot → emulator."""
+
+from __future__ import annotations
+
+import requests
+import pytest
+
+from tests.bot_server import Persona, card_of, card_text, start_bot
+
+
+@pytest.fixture
+def bot(emulator, tmp_path):
+    server = start_bot(emulator, tmp_path, notify_room_ids=emulator.id("notify"))
+    yield server
+    server.stop()
+
+
+def persona(emulator, key: str, room: str | None = None) -> Persona:
+    return Persona(emulator, key, room or f"dm-{key}")
+
+
+def rules_now(emulator) -> dict:
+    return emulator.control("GET", "voicemail-rules").json()["rules"]
+
+
+def submit_form(alice: Persona, form_message: dict, **changes) -> dict:
+    inputs = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": "true",
+              "change_days": "1", "previous_enabled": "false", "previous_count": "10",
+              "default_pin_enabled": "true", "new_pin": "", "generate_pin": "false",
+              "action": "review"}
+    inputs.update(changes)
+    alice.submit(form_message, **inputs)
+    return alice.wait_reply()
+
+
+def test_full_admin_sees_the_rules_card(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("show")
+    reply = alice.wait_reply()
+    assert "Passcodes expire after 100 days" in card_text(reply)
+    assert "No digit more than 3 times in a row" in card_text(reply)
+    assert "Passcodes expire after 100 days" in reply["markdown"]
+
+
+def test_edit_review_confirm_applies_and_notifies(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("edit")
+    form = alice.wait_reply()
+    assert "expiry_enabled" in [element.get("id") for element in card_of(form)["body"]]
+    confirmation = submit_form(alice, form, expiry_days="60", change_days="3")
+    text = card_text(confirmation)
+    assert "100 days" in text and "60 days" in text and "3 days" in text
+    alice.submit(confirmation, action="confirm", changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    result = alice.wait_reply()
+    assert "Change applied" in card_text(result)
+    rules = rules_now(emulator)
+    assert rules["expirePasscode"]["numberOfDays"] == 60
+    assert rules["changePasscode"]["numberOfDays"] == 3
+    assert confirmation["id"] not in emulator.state.messages  # the confirmation card is deleted
+    notice = persona(emulator, "alice", "notify").wait_reply()
+    assert "Alice Fuller" in card_text(notice) and "60 days" in card_text(notice)
+
+
+def test_confirm_is_single_use(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("set expiry 30")
+    confirmation = alice.wait_reply()
+    change_id = card_of(confirmation)["actions"][0]["data"]["changeId"]
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    emulator.state.messages[confirmation["id"]] = confirmation  # a stale client still shows it
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    assert "already applied" in card_text(alice.wait_reply())
+    puts = emulator.calls()["PUT /v1/telephony/config/voicemail/rules"]
+    assert puts == 1
+
+
+def test_read_only_admin_may_view_but_not_edit(emulator, bot):
+    rita = persona(emulator, "rita")
+    rita.say("show")
+    assert "Passcodes expire" in card_text(rita.wait_reply())
+    rita.say("edit")
+    refusal = rita.wait_reply()
+    assert "Full Administrator" in refusal["markdown"] and not refusal.get("attachments")
+
+
+@pytest.mark.parametrize("key", ["otto", "nina"])
+def test_no_rules_data_for_other_orgs_or_non_admins(emulator, bot, key):
+    person = persona(emulator, key)
+    person.say("show")
+    refusal = person.wait_reply()
+    assert not refusal.get("attachments")
+    assert "100" not in refusal["markdown"] and "expire" not in refusal["markdown"].lower()
+
+
+def test_unknown_command_names_the_closest(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("shw")
+    assert "Did you mean `show`?" in alice.wait_reply()["markdown"]
+
+
+def test_group_space_replies_in_the_thread(emulator, bot):
+    alice = persona(emulator, "alice", "admins")
+    sent = alice.say("show")
+    reply = alice.wait_reply()
+    assert reply["parentId"] == sent["id"]
+
+
+def test_invalid_form_comes_back_with_one_message_per_field(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("edit")
+    again = submit_form(alice, alice.wait_reply(), expiry_days="120", change_days="9",
+                        new_pin="121212")
+    text = card_text(again)
+    assert "from 15 to 100 days (you gave 120)" in text
+    assert "from 1 to 7 days (you gave 9)" in text
+    assert "repeated pattern" in text
+    assert '"value": 120' in text  # the admin's values are kept
+    assert emulator.calls().get("PUT /v1/telephony/config/voicemail/rules", 0) == 0
+
+
+def test_only_the_requester_may_confirm(emulator, bot):
+    alice = persona(emulator, "alice", "admins")
+    alice.say("set change-interval 5")
+    confirmation = alice.wait_reply()
+    rita = persona(emulator, "rita", "admins")
+    rita.seen = set(alice.seen)
+    rita.submit(confirmation, action="confirm",
+                changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    refusal = rita.wait_reply()
+    assert "Full Administrator" in refusal["markdown"]
+    assert rules_now(emulator)["changePasscode"]["numberOfDays"] == 1
+
+
+def test_a_change_made_meanwhile_wins(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("set expiry 45")
+    confirmation = alice.wait_reply()
+    requests.put(f"{emulator.base_url}telephony/config/voicemail/rules", timeout=5,
+                 headers={"Authorization": "Bearer admin-token"},
+                 json={"expirePasscode": {"enabled": True, "numberOfDays": 50}}).raise_for_status()
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    shown = alice.wait_reply()
+    assert "Passcodes expire after 50 days" in card_text(shown)
+    assert "changed these rules after you asked" in card_text(alice.wait_reply())
+    assert rules_now(emulator)["expirePasscode"]["numberOfDays"] == 50
+
+
+def test_webex_unavailable_then_confirm_again(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("set block-previous 4")
+    confirmation = alice.wait_reply()
+    change_id = card_of(confirmation)["actions"][0]["data"]["changeId"]
+    emulator.add_fault(method="PUT", path="/v1/telephony/*", status=503)
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    failure = alice.wait_reply(timeout=20)
+    assert "Webex is not answering" in card_text(failure) and "Confirm again" in card_text(failure)
+    emulator.control("DELETE", "faults")
+    alice.submit(failure, action="confirm", changeId=change_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    assert rules_now(emulator)["blockPreviousPasscodes"] == {"enabled": True, "numberOfPasscodes": 4}
+
+
+def test_generated_pin_goes_only_to_the_requester_privately(emulator, bot):
+    alice = persona(emulator, "alice", "admins")
+    alice.say("edit")
+    confirmation = submit_form(alice, alice.wait_reply(), generate_pin="true")
+    assert "set, hidden" in card_text(confirmation)
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    assert "Change applied" in card_text(alice.wait_reply())
+    private = persona(emulator, "alice", "dm-alice").wait_reply()
+    pin = emulator.state.default_pins[emulator.id("acme")]
+    assert pin and pin in private["markdown"]
+    for message in emulator.state.messages.values():
+        if message["roomId"] != emulator.id("dm-alice"):
+            assert pin not in str(message)
+
+
+def test_default_pin_is_never_accepted_in_text(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("set default-pin 908172")
+    assert "use `edit`" in card_text(alice.wait_reply())
+
+
+def test_history_undo_and_subscribers(emulator, bot):
+    rita = persona(emulator, "rita")
+    rita.say("subscribe")
+    assert "Subscribed" in rita.wait_reply()["markdown"]
+    alice = persona(emulator, "alice")
+    alice.say("set expiry 20")
+    confirmation = alice.wait_reply()
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    alice.wait_reply()
+    assert "20 days" in card_text(rita.wait_reply())
+    alice.say("history")
+    assert "Passcode expiry: 100 days → 20 days" in card_text(alice.wait_reply())
+    alice.say("undo")
+    undo = alice.wait_reply()
+    assert "20 days" in card_text(undo) and "100 days" in card_text(undo)
+    alice.submit(undo, action="confirm", changeId=card_of(undo)["actions"][0]["data"]["changeId"])
+    alice.wait_reply()
+    assert rules_now(emulator)["expirePasscode"]["numberOfDays"] == 100
+
+
+def test_bots_and_own_messages_are_ignored(emulator, bot):
+    other = Persona(emulator, "otherbot", "admins")
+    other.say("show")
+    alice = persona(emulator, "alice", "admins")
+    alice.say("whoami")
+    reply = alice.wait_reply()
+    assert "Alice Fuller" in card_text(reply)
+    assert len(alice.bot_messages()) == 1  # nothing for the other bot, nothing for itself
+
+
+def test_expired_admin_token_is_refreshed_once(emulator, tmp_path):
+    server = start_bot(emulator, tmp_path, webex_admin_token="refreshable-admin-token",
+                       webex_admin_client_id="vmrules-client-id",
+                       webex_admin_client_secret="vmrules-client-secret",
+                       webex_admin_refresh_token="admin-refresh-token")
+    try:
+        del emulator.state.grants["refreshable-admin-token"]  # it expired
+        alice = persona(emulator, "alice")
+        alice.say("show")
+        # the refresh grant fails because the token is gone: the admin is told to re-authorize
+        assert "admin authorization has expired" in card_text(alice.wait_reply())
+    finally:
+        server.stop()
+
+
+def test_admin_token_without_refresh_settings_is_reported(emulator, tmp_path):
+    server = start_bot(emulator, tmp_path, webex_admin_token="revoked-token")
+    try:
+        alice = persona(emulator, "alice")
+        alice.say("show")
+        assert "admin authorization has expired" in card_text(alice.wait_reply())
+    finally:
+        server.stop()
