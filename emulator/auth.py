@@ -19,7 +19,7 @@ def current_grant() -> Grant:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     grant = state().grants.get(token.strip()) if scheme.lower() == "bearer" else None
-    if grant is None:
+    if grant is None or grant.expired:
         raise WebexError(401, "The request requires a valid access token set in the Authorization "
                               "request header.")
     return grant

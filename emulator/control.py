@@ -5,8 +5,10 @@
   ``GET`` lists them; ``DELETE`` clears them all
 - ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``
 - ``GET /_emulator/deliveries``: webhook delivery results, newest last
+- ``POST /_emulator/deliveries/wait?timeout=S``: wait until no webhook delivery is pending
 - ``GET /_emulator/voicemail-rules``: the managed org's rules as stored, with whether a PIN is set
 - ``PUT /_emulator/webhooks/<id>/status`` ``{status}``: force a webhook inactive, as Webex does
+- ``POST /_emulator/tokens/<token>/expire``: the access token answers 401 from now on
 - ``POST /_emulator/reset``: back to the seed
 """
 
@@ -95,6 +97,18 @@ def deliveries():
         return jsonify({"items": list(_state().deliveries)})
 
 
+@blueprint.post("/deliveries/wait")
+def wait_for_deliveries():
+    from . import delivery
+
+    try:
+        timeout = float(request.args.get("timeout", "10"))
+    except ValueError as exc:
+        raise bad_request("timeout must be a number of seconds.") from exc
+    idle = delivery.wait_idle(_state(), min(timeout, 60.0))
+    return jsonify({"idle": idle}), (200 if idle else 504)
+
+
 @blueprint.get("/voicemail-rules")
 def voicemail_rules():
     state = _state()
@@ -117,6 +131,17 @@ def force_webhook_status(webhook_id: str):
             raise not_found("Unknown webhook.")
         webhook["status"] = status
     return jsonify({k: v for k, v in webhook.items() if k != "secret"})
+
+
+@blueprint.post("/tokens/<token>/expire")
+def expire_token(token: str):
+    """Make an access token expire, as Webex's do after about 14 days; a refresh still works."""
+    with _state().lock:
+        grant = _state().grants.get(token)
+        if grant is None:
+            raise not_found("Unknown token.")
+        grant.expired = True
+    return "", 204
 
 
 @blueprint.post("/reset")

@@ -30,6 +30,7 @@ class Grant:
     client_id: str | None = None
     client_secret: str | None = None
     expires_in: int = 1209600
+    expired: bool = False  # an expired access token answers 401; its refresh token still works
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -221,13 +221,30 @@ def test_expired_admin_token_is_refreshed_once(emulator, tmp_path):
                        webex_admin_client_secret="vmrules-client-secret",
                        webex_admin_refresh_token="admin-refresh-token")
     try:
-        del emulator.state.grants["refreshable-admin-token"]  # it expired
+        emulator.control("POST", "tokens/refreshable-admin-token/expire")
         alice = persona(emulator, "alice")
         alice.say("show")
-        # the refresh grant fails because the token is gone: the admin is told to re-authorize
-        assert "admin authorization has expired" in card_text(alice.wait_reply())
+        assert "Passcodes expire after 100 days" in card_text(alice.wait_reply())
+        assert emulator.calls()["POST /v1/access_token"] == 1
+        alice.say("show")
+        assert "Passcodes expire after 100 days" in card_text(alice.wait_reply())
+        assert emulator.calls()["POST /v1/access_token"] == 1  # refreshed once, then reused
     finally:
         server.stop()
+    # the new token survives a restart: a new process finds it in the database, encrypted
+    restarted = start_bot(emulator, tmp_path, webex_admin_token="refreshable-admin-token",
+                          webex_admin_client_id="vmrules-client-id",
+                          webex_admin_client_secret="vmrules-client-secret",
+                          webex_admin_refresh_token="admin-refresh-token")
+    try:
+        alice.say("show")
+        assert "Passcodes expire after 100 days" in card_text(alice.wait_reply())
+        assert emulator.calls()["POST /v1/access_token"] == 1
+        database = (tmp_path / "bot.sqlite3").read_bytes()
+        new_tokens = [t for t in emulator.state.grants if len(t) > 40]
+        assert new_tokens and all(t.encode() not in database for t in new_tokens)
+    finally:
+        restarted.stop()
 
 
 def test_admin_token_without_refresh_settings_is_reported(emulator, tmp_path):
