@@ -44,7 +44,10 @@ def _dispatcher(settings: Settings, store: Store) -> Dispatch:
     from .services import build_services
 
     services = build_services(settings, store)
-    return Dispatcher(store, lambda event: process(event, services))
+    dispatcher = Dispatcher(store, lambda event: process(event, services))
+    # A pending change's PIN is erased when it expires, even if nobody comes back to it.
+    dispatcher.every(30, services.pending.expire_old, "expire-pending-changes")
+    return dispatcher
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -19,7 +19,7 @@ from .context import Context, UserError
 from .messenger import Reply
 from .notifications import notify_change
 from .pending import Pending
-from .rules import RulesChange, VoicemailRules, build_patch, diff
+from .rules import PIN_HIDDEN, RulesChange, VoicemailRules, build_patch, diff
 from .views import change_rows, rules_card
 from .webex_errors import WebexCallError
 
@@ -134,13 +134,15 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: d
             *, generated_pin: str | None) -> None:
     services = ctx.services
     after = VoicemailRules.from_api(after_api)
-    changes = diff(before, pending.patch | ({"defaultVoicemailPin": "x"} if pending.has_pin else {}))
+    # The stored patch never holds the PIN itself; a placeholder marks that one was set.
+    touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
+    changes = diff(before, touched)
     services.pending.resolve(pending.id, "applied")
     services.audit.record(change_id=pending.id, actor_id=ctx.requester.person_id,
                           actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
                           room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind,
                           changes=changes, before=before.to_api(), after=after.to_api())
-    verified = _sections(after, pending.patch) == {k: v for k, v in _expected(before, pending.patch).items()}
+    verified = _sections(after, pending.patch) == _expected(before, pending.patch)
     _retire_card(ctx, pending)
     reached = notify_change(ctx, changes)
     detail = f"Notified {len(reached)} space(s) and subscriber(s)." if reached else ""

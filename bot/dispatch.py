@@ -7,6 +7,7 @@ the same process does the Webex calls, so ``gunicorn app:app`` alone is a comple
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -25,6 +26,7 @@ class Dispatcher:
         self._store = store
         self._processor = processor
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="events")
+        self._stopping = threading.Event()
 
     def __call__(self, event: WebexEvent) -> Future:
         return self._pool.submit(self._process, event)
@@ -39,5 +41,19 @@ class Dispatcher:
         self._store.mark_event(event, "done", None)
         log.info("event %s processed: %s", event.key, outcome)
 
+    def every(self, seconds: float, job: Callable[[], object], name: str) -> None:
+        """Run ``job`` every ``seconds`` in a daemon thread (housekeeping such as expiring changes)."""
+        stop = self._stopping
+
+        def loop() -> None:
+            while not stop.wait(seconds):
+                try:
+                    job()
+                except Exception:  # housekeeping must never die; the next round tries again
+                    log.exception("periodic job %s failed", name)
+
+        threading.Thread(target=loop, name=name, daemon=True).start()
+
     def shutdown(self) -> None:
+        self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=False)

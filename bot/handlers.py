@@ -9,7 +9,7 @@ from . import cards, change_flow, forms
 from .authorization import Permission, decide, describe_roles
 from .context import Context, UserError
 from .messenger import Reply
-from .rules import SETTINGS, RulesChange, VoicemailRules
+from .rules import SETTINGS, RulesChange, VoicemailRules, current_value
 from .views import edit_form, history as history_view, rules_card
 
 HISTORY_DEFAULT, HISTORY_MAX = 5, 20
@@ -86,7 +86,6 @@ def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     touched = {c.label for c in entries[0].changes}
     for key, setting in SETTINGS.items():
         if setting.label in touched:
-            from .rules import current_value
             change.values[key] = current_value(last, key)
     if "Default voicemail PIN" in touched:
         change.default_pin_enabled = last.pin_rules.default_pin_enabled

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from . import cards
 from .context import Context
 from .messenger import Reply
-from .rules import FieldChange
+from .rules import PIN_HIDDEN, FieldChange
 from .views import change_rows
 from .webex_errors import WebexCallError
 
@@ -28,7 +28,7 @@ def notify_change(ctx: Context, changes: list[FieldChange]) -> list[str]:
     card = cards.render("notification", {
         "who": f"{ctx.requester.display_name} ({ctx.requester.email}) changed them",
         "where": where, "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "changes": change_rows(changes)})
+        "changes": change_rows([_pin_as_changed(c) for c in changes])})
     reached = []
     for room_id in dict.fromkeys(services.settings.notify_room_ids):
         if room_id != ctx.room_id and _send(ctx, card, room_id=room_id):
@@ -38,6 +38,12 @@ def notify_change(ctx: Context, changes: list[FieldChange]) -> list[str]:
         if not made_here and _send(ctx, card, person_id=person_id):
             reached.append(person_id)
     return reached
+
+
+def _pin_as_changed(change: FieldChange) -> FieldChange:
+    if change.after == PIN_HIDDEN:
+        return FieldChange(change.label, "hidden", "changed")
+    return change
 
 
 def _send(ctx: Context, card: cards.RenderedCard, **target: str) -> bool:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+PIN_HIDDEN = "set, hidden"  # how a new PIN shows on a confirmation card: never its digits
+
 # The PUT page's ranges: what the bot may send.
 EXPIRY_DAYS = (15, 100)
 CHANGE_INTERVAL_DAYS = (1, 7)
@@ -170,7 +172,7 @@ def diff(rules: VoicemailRules, patch: dict[str, Any]) -> list[FieldChange]:
         changes.append(FieldChange("Default voicemail PIN", _on_off(rules.pin_rules.default_pin_enabled),
                                    _on_off(patch["defaultVoicemailPinEnabled"])))
     if "defaultVoicemailPin" in patch:
-        changes.append(FieldChange("Default PIN value", "hidden", "set, hidden"))
+        changes.append(FieldChange("Default PIN value", "hidden", PIN_HIDDEN))
     return changes
 
 

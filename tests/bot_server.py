@@ -50,18 +50,37 @@ class Persona:
 
     emulator: EmulatorServer
     key: str
-    room: str
+    room: str | None = None  # a seeded room's key; None: the 1:1 space with the bot
     seen: set = field(default_factory=set)
+    _direct_room_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.room is None:
+            self._direct_room_id = self._existing_direct_room()
+        if self.room_id:  # earlier answers in the space are not news to this persona
+            self.seen |= {m["id"] for m in self.bot_messages()}
+
+    def _existing_direct_room(self) -> str | None:
+        state, me, bot = self.emulator.state, self.emulator.id(self.key), self.emulator.id("bot")
+        with state.lock:
+            for room in state.rooms.values():
+                if room["type"] == "direct" and set(state.room_members(room["id"])) == {me, bot}:
+                    return room["id"]
+        return None
 
     @property
     def token(self) -> str:
         return f"{self.key}-token"
 
     @property
-    def room_id(self) -> str:
-        return self.emulator.id(self.room)
+    def room_id(self) -> str | None:
+        return self.emulator.id(self.room) if self.room else self._direct_room_id
 
     def say(self, text: str, *, mention: bool | None = None) -> dict:
+        if self.room_id is None:  # first words to the bot in a 1:1 space, as a client does
+            sent = self._post("messages", {"toPersonId": self.emulator.id("bot"), "text": text})
+            self._direct_room_id = sent["roomId"]
+            return sent
         room = self.emulator.state.rooms[self.room_id]
         mention = room["type"] == "group" if mention is None else mention
         body = {"roomId": self.room_id}

@@ -44,6 +44,7 @@ def test_full_admin_sees_the_rules_card(emulator, bot):
 
 def test_edit_review_confirm_applies_and_notifies(emulator, bot):
     alice = persona(emulator, "alice")
+    notify_space = persona(emulator, "alice", "notify")
     alice.say("edit")
     form = alice.wait_reply()
     assert "expiry_enabled" in [element.get("id") for element in card_of(form)["body"]]
@@ -57,7 +58,7 @@ def test_edit_review_confirm_applies_and_notifies(emulator, bot):
     assert rules["expirePasscode"]["numberOfDays"] == 60
     assert rules["changePasscode"]["numberOfDays"] == 3
     assert confirmation["id"] not in emulator.state.messages  # the confirmation card is deleted
-    notice = persona(emulator, "alice", "notify").wait_reply()
+    notice = notify_space.wait_reply()
     assert "Alice Fuller" in card_text(notice) and "60 days" in card_text(notice)
 
 
@@ -164,13 +165,14 @@ def test_webex_unavailable_then_confirm_again(emulator, bot):
 
 def test_generated_pin_goes_only_to_the_requester_privately(emulator, bot):
     alice = persona(emulator, "alice", "admins")
+    alice_direct = persona(emulator, "alice", "dm-alice")
     alice.say("edit")
     confirmation = submit_form(alice, alice.wait_reply(), generate_pin="true")
     assert "set, hidden" in card_text(confirmation)
     alice.submit(confirmation, action="confirm",
                  changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
     assert "Change applied" in card_text(alice.wait_reply())
-    private = persona(emulator, "alice", "dm-alice").wait_reply()
+    private = alice_direct.wait_reply()
     pin = emulator.state.default_pins[emulator.id("acme")]
     assert pin and pin in private["markdown"]
     for message in emulator.state.messages.values():
