@@ -39,7 +39,7 @@ def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
     pending = ctx.services.pending.create(
         requester_id=ctx.requester.person_id, requester_name=ctx.requester.display_name,
         room_id=ctx.room_id, room_type=ctx.room_type, thread_id=ctx.thread_id,
-        before=rules.to_api(), patch=patch, kind=kind)
+        before=rules.to_api(), patch=patch, kind=kind, pin_generated=generate_pin)
     card = cards.render("confirm", {
         "requester": ctx.requester.display_name, "changeId": pending.id,
         "expiresAt": pending.expires_at.strftime("%H:%M UTC"),
@@ -117,7 +117,7 @@ def _apply(ctx: Context, pending: Pending) -> None:
     patch = dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {}))
     services.admin.update_rules(patch)
     after = services.admin.read_rules()
-    _finish(ctx, pending, before, after, generated_pin=pin)
+    _finish(ctx, pending, before, after, generated_pin=pin if pending.pin_generated else None)
 
 
 def _sections(rules: VoicemailRules, patch: dict) -> dict:
@@ -155,7 +155,7 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: d
         "summary": "The voicemail passcode rules were updated.",
         "hasChanges": True, "changes": change_rows(changes),
         "hasDetail": bool(detail.strip()), "detail": detail.strip()})))
-    if generated_pin and pending.patch.get("defaultVoicemailPinEnabled") and pending.kind == "change":
+    if generated_pin:  # only a PIN the bot made up; one the admin typed they know already
         ctx.tell_privately(Reply(f"The new default voicemail PIN is **{generated_pin}**. Share it "
                                  "with new users; they must change it before using voicemail."))
     log.info("change %s applied by %s", pending.id, ctx.requester.person_id)

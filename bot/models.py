@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -49,6 +49,7 @@ class PendingChange(Base):
     before: Mapped[str] = mapped_column(Text)  # the rules as read, JSON
     patch: Mapped[str] = mapped_column(Text)  # the PUT body without any PIN, JSON
     pin_ciphertext: Mapped[str | None] = mapped_column(Text)
+    pin_generated: Mapped[bool] = mapped_column(Boolean, default=False)  # then sent privately
     kind: Mapped[str] = mapped_column(String(16), default="change")  # "change" or "undo"
     status: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

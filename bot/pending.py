@@ -33,6 +33,7 @@ class Pending:
     before: dict[str, Any]
     patch: dict[str, Any]  # without the PIN
     has_pin: bool
+    pin_generated: bool
     kind: str
     status: str
     expires_at: datetime
@@ -57,14 +58,15 @@ class PendingChanges:
 
     def create(self, *, requester_id: str, requester_name: str, room_id: str, room_type: str,
                thread_id: str | None, before: dict[str, Any], patch: dict[str, Any],
-               kind: str = "change") -> Pending:
+               kind: str = "change", pin_generated: bool = False) -> Pending:
         public_patch = {k: v for k, v in patch.items() if k != "defaultVoicemailPin"}
         pin = patch.get("defaultVoicemailPin")
         row = PendingChange(
             id=secrets.token_urlsafe(24), requester_id=requester_id, requester_name=requester_name,
             room_id=room_id, room_type=room_type, thread_id=thread_id, card_message_id=None,
             before=json.dumps(before), patch=json.dumps(public_patch),
-            pin_ciphertext=self._box.seal(pin) if pin else None, kind=kind, status="pending",
+            pin_ciphertext=self._box.seal(pin) if pin else None, pin_generated=pin_generated,
+            kind=kind, status="pending",
             created_at=_now(), expires_at=_now() + LIFETIME, resolved_at=None)
         with self._store.session() as session, session.begin():
             session.add(row)
@@ -121,5 +123,6 @@ class PendingChanges:
             id=row.id, requester_id=row.requester_id, requester_name=row.requester_name,
             room_id=row.room_id, room_type=row.room_type, thread_id=row.thread_id,
             card_message_id=row.card_message_id, before=json.loads(row.before),
-            patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None, kind=row.kind,
+            patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None,
+            pin_generated=bool(row.pin_generated), kind=row.kind,
             status=row.status, expires_at=_aware(row.expires_at))

@@ -94,3 +94,38 @@ def test_generated_pins_always_meet_the_rules(rules):
 def test_violation_never_crashes(pin):
     result = pin_policy.violation(pin, PIN_RULES)
     assert result is None or result.endswith(".")
+
+
+def reference_is_valid(pin: str, rules: PinRules) -> bool:
+    """An independent, brute-force reading of the same rules, for comparison."""
+    if not pin or any(ch not in "0123456789" for ch in pin):
+        return False
+    if not rules.length.min <= len(pin) <= rules.length.max:
+        return False
+    windows = lambda size: [pin[i:i + size] for i in range(len(pin) - size + 1)]  # noqa: E731
+    if rules.repeated_digits.enabled and any(
+            len(set(w)) == 1 for w in windows(rules.repeated_digits.max + 1)):
+        return False
+    if rules.sequences.enabled:
+        for size, step in ((rules.sequences.ascending + 1, 1),
+                           (rules.sequences.descending + 1, -1)):
+            if any(all(int(b) - int(a) == step for a, b in zip(w, w[1:])) for w in windows(size)):
+                return False
+    if rules.block_repeated_patterns:
+        for size in range(2, len(pin) // 2 + 1):
+            if any(pin[i:i + size] == pin[i + size:i + 2 * size] for i in range(len(pin))
+                   if i + 2 * size <= len(pin)):
+                return False
+    return True
+
+
+@settings(max_examples=500)
+@given(rule_sets, st.text(alphabet="0123456789", min_size=1, max_size=16))
+def test_pin_checker_agrees_with_the_reference(rules, pin):
+    assert (pin_policy.violation(pin, rules) is None) == reference_is_valid(pin, rules)
+
+
+@pytest.mark.parametrize("pin", ["22888", "121212", "408408", "012345", "987654"])
+def test_the_reference_pages_examples_are_refused(pin):
+    assert pin_policy.violation(pin, PIN_RULES) is not None
+    assert not reference_is_valid(pin, PIN_RULES)

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("before", sa.Text(), nullable=False),
         sa.Column("patch", sa.Text(), nullable=False),
         sa.Column("pin_ciphertext", sa.Text()),
+        sa.Column("pin_generated", sa.Boolean(), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", TZ, nullable=False),
