@@ -145,7 +145,9 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: d
     verified = _sections(after, pending.patch) == _expected(before, pending.patch)
     _retire_card(ctx, pending)
     reached = notify_change(ctx, changes)
-    detail = f"Notified {len(reached)} space(s) and subscriber(s)." if reached else ""
+    detail = (f"Notification sent to {len(reached)} "
+              f"{'space or subscriber' if len(reached) == 1 else 'spaces and subscribers'}."
+              if reached else "")
     if not verified:
         detail += " Webex accepted the change, but reading the rules back shows other values; " \
                   "check them with `show`."

@@ -45,4 +45,6 @@ def configure(*, level: str, fmt: str, secrets: list[str]) -> None:
     handler._vmbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("urllib3").setLevel(max(logging.WARNING, root.level))
+    # Libraries' chatter (the SDK logs its User-Agent on every client) stays out of INFO logs.
+    for noisy in ("urllib3", "webexpythonsdk"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
