@@ -116,14 +116,13 @@ class State:
     def _add_person(self, person: dict, created: str) -> None:
         person_id = seeded_id("PEOPLE", person["key"])
         self.keys[person["key"]] = person_id
+        names = {k: person[k] for k in ("firstName", "lastName") if person.get(k)}
         self.people[person_id] = {
             "id": person_id,
             "emails": [person["email"]],
             "displayName": person["displayName"],
             "nickName": person.get("firstName", person["displayName"]),
-            "firstName": person.get("firstName", ""),
-            "lastName": person.get("lastName", ""),
-            "avatar": "",
+            **names,  # Webex leaves out the names it does not have (bots have none)
             "orgId": self.keys[person["org"]],
             "roles": [self.keys[key] for key in person.get("roles", [])],
             "created": created,
