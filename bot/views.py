@@ -14,17 +14,19 @@ def _plural(count: int, word: str) -> str:
 
 
 def policy_rows(rules: VoicemailRules) -> list[dict[str, str]]:
+    """Every changeable setting, with its number even when it is off (Webex keeps it)."""
     expire, change, previous = rules.expire, rules.change, rules.block_previous
     return [
         {"label": "Passcode expiry",
          "value": f"Passcodes expire after {_plural(expire.days, 'day')}" if expire.enabled
-         else "Passcodes never expire"},
+         else f"Passcodes never expire (off; set to {_plural(expire.days, 'day')})"},
         {"label": "Changing a passcode",
          "value": f"At most once every {_plural(change.days, 'day')}" if change.enabled
-         else "No minimum time between changes"},
+         else f"No minimum time between changes (off; set to {_plural(change.days, 'day')})"},
         {"label": "Reusing passcodes",
          "value": f"The last {_plural(previous.count, 'passcode')} cannot be reused"
-         if previous.enabled else "Allowed"},
+         if previous.enabled else
+         f"Allowed (blocking is off; it would cover the last {_plural(previous.count, 'passcode')})"},
         {"label": "Default PIN for new users",
          "value": "On: new users start with the default PIN" if rules.pin_rules.default_pin_enabled
          else "Off: each new user sets their own PIN"},
@@ -33,18 +35,19 @@ def policy_rows(rules: VoicemailRules) -> list[dict[str, str]]:
 
 def pin_rule_rows(rules: VoicemailRules) -> list[dict[str, str]]:
     pin = rules.pin_rules
-    rows = [{"label": "Length", "value": f"{pin.length.min} to {pin.length.max} digits"}]
-    rows.append({"label": "Repeated digits",
-                 "value": f"No digit more than {_plural(pin.repeated_digits.max, 'time')} in a row"
-                 if pin.repeated_digits.enabled else "Allowed"})
-    rows.append({"label": "Sequences",
-                 "value": f"No more than {pin.sequences.ascending} ascending or "
-                          f"{pin.sequences.descending} descending digits in a row"
-                 if pin.sequences.enabled else "Allowed"})
-    rows.append({"label": "Repeated patterns",
-                 "value": "Not allowed (such as 1212 or 408408)" if pin.block_repeated_patterns
-                 else "Allowed"})
-    return rows
+    repeated = f"no digit more than {_plural(pin.repeated_digits.max, 'time')} in a row"
+    sequences = (f"no more than {pin.sequences.ascending} ascending or "
+                 f"{pin.sequences.descending} descending digits in a row")
+    return [
+        {"label": "Length", "value": f"{pin.length.min} to {pin.length.max} digits"},
+        {"label": "Repeated digits", "value": repeated.capitalize() if pin.repeated_digits.enabled
+         else f"Allowed (off; would be {repeated})"},
+        {"label": "Sequences", "value": sequences.capitalize() if pin.sequences.enabled
+         else f"Allowed (off; would be {sequences})"},
+        {"label": "Repeated patterns",
+         "value": "Not allowed (such as 1212 or 408408)" if pin.block_repeated_patterns
+         else "Allowed"},
+    ]
 
 
 def rules_card(rules: VoicemailRules, *, can_change: bool, read_at: datetime) -> dict[str, Any]:

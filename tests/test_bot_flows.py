@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 import pytest
 
@@ -255,5 +257,29 @@ def test_admin_token_without_refresh_settings_is_reported(emulator, tmp_path):
         alice = persona(emulator, "alice")
         alice.say("show")
         assert "admin authorization has expired" in card_text(alice.wait_reply())
+    finally:
+        server.stop()
+
+
+def test_never_twice_in_one_space(emulator, tmp_path):
+    """The change is made in the notify space by a subscriber: one result there, no notification."""
+    server = start_bot(emulator, tmp_path, notify_room_ids=f"{emulator.id('notify')},"
+                                                          f"{emulator.id('notify')}")
+    try:
+        alice = persona(emulator, "alice", "notify")
+        alice_direct = persona(emulator, "alice", "dm-alice")
+        alice.say("subscribe")
+        alice.wait_reply()
+        alice.say("set expiry 33")
+        confirmation = alice.wait_reply()
+        alice.submit(confirmation, action="confirm",
+                     changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+        assert "Change applied" in card_text(alice.wait_reply())
+        notice = alice_direct.wait_reply()  # the subscriber hears of it in their 1:1 space
+        assert "33 days" in card_text(notice)
+        time.sleep(1)
+        after = [m for m in alice.bot_messages() if m["id"] not in alice.seen]
+        assert after == []  # nothing more in the notify space
+        assert [m for m in alice_direct.bot_messages() if m["id"] not in alice_direct.seen] == []
     finally:
         server.stop()
