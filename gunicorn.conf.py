@@ -19,6 +19,18 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = "127.0.0.1"
 
 
+def post_worker_init(worker):
+    """In each worker, after the fork: start the inbox workers and periodic jobs."""
+    worker.wsgi.extensions["vmbot.background"].start()
+
+
+def worker_exit(server, worker):
+    """Let in-flight events finish; anything unfinished is picked up again by its lease."""
+    background = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get("vmbot.background")
+    if background:
+        background.stop()
+
+
 def on_starting(server):
     """Once, in the master, before any worker: check the settings and bring the schema up to date."""
     from bot.config import ConfigError, load_settings

@@ -5,16 +5,21 @@ from __future__ import annotations
 from flask import Flask
 
 from . import logs
+from .background import Background
 from .config import ConfigError, Settings, load_settings
-from .intake import MAX_BODY_BYTES, Dispatch, Intake
+from .inbox import Inbox
+from .intake import MAX_BODY_BYTES, Intake
+from .leases import Leases
+from .scheduler import Scheduler
 from .store import Store
+from .worker import Processor, Worker
 
 
-def create_app(settings: Settings | None = None, *, dispatch: Dispatch | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, processor: Processor | None = None) -> Flask:
     """Build the app. Settings are read from the environment unless given (tests give them).
 
-    A configuration problem stops start-up with one line naming the setting. ``dispatch`` replaces
-    the event processing (tests use it to see what the intake accepts).
+    A configuration problem stops start-up with one line naming the setting. ``processor``
+    replaces the event processing (tests use it to see what the intake accepts).
     """
     if settings is None:
         try:
@@ -25,12 +30,15 @@ def create_app(settings: Settings | None = None, *, dispatch: Dispatch | None = 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     store = Store(settings.database_url)
-    if dispatch is None:
-        dispatch = _dispatcher(settings, store)
-    app.extensions["vmbot.settings"] = settings
-    app.extensions["vmbot.store"] = store
-    app.extensions["vmbot.intake"] = Intake(
-        secret=settings.webex_webhook_secret.get_secret_value(), store=store, dispatch=dispatch)
+    inbox = Inbox(store)
+    background = _background(settings, store, inbox, processor)
+    app.extensions.update({
+        "vmbot.settings": settings, "vmbot.store": store, "vmbot.inbox": inbox,
+        "vmbot.background": background,
+        "vmbot.intake": Intake(secret=settings.webex_webhook_secret.get_secret_value(),
+                               inbox=inbox, on_accepted=background.worker.wake),
+    })
+    app.before_request(background.start)  # idempotent; gunicorn starts it earlier
     from . import cli, web
 
     app.register_blueprint(web.blueprint)
@@ -38,16 +46,26 @@ def create_app(settings: Settings | None = None, *, dispatch: Dispatch | None = 
     return app
 
 
-def _dispatcher(settings: Settings, store: Store) -> Dispatch:
-    from .dispatch import Dispatcher
-    from .pipeline import process
-    from .services import build_services
+def _background(settings: Settings, store: Store, inbox: Inbox,
+                processor: Processor | None) -> Background:
+    services = None
+    if processor is None:
+        from .pipeline import process
+        from .services import build_services
 
-    services = build_services(settings, store)
-    dispatcher = Dispatcher(store, lambda event: process(event, services))
-    # A pending change's PIN is erased when it expires, even if nobody comes back to it.
-    dispatcher.every(30, services.pending.expire_old, "expire-pending-changes")
-    return dispatcher
+        services = build_services(settings, store)
+        processor = lambda event: process(event, services)  # noqa: E731
+    worker = Worker(inbox, processor, threads=settings.worker_threads,
+                    lease_seconds=settings.event_lease_seconds)
+    scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
+    if services is not None:
+        from .webhook_health import check_webhooks
+
+        # A pending change's PIN is erased when it expires, even if nobody comes back to it.
+        scheduler.every(30, services.pending.expire_old, "expire-pending-changes")
+        scheduler.every(settings.webhook_check_interval_seconds,
+                        lambda: check_webhooks(services, store), "webhook-check", singleton=True)
+    return Background(worker, scheduler)
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -16,6 +19,7 @@ db_cli = AppGroup("db", help="Manage the bot's database schema.")
 def register(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(db_cli)
+    app.cli.add_command(worker)
 
 
 def _settings():
@@ -61,3 +65,16 @@ def db_upgrade() -> None:
     """Apply the database migrations (also done once when gunicorn starts)."""
     store.upgrade(_settings().database_url)
     click.echo("database is up to date")
+
+
+@click.command("worker")
+def worker() -> None:
+    """Process the inbox and run the periodic jobs, without serving HTTP (Procfile ``worker:``)."""
+    background = current_app.extensions["vmbot.background"]
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    background.start()
+    click.echo(f"worker {background.worker.owner} running; Ctrl-C stops it")
+    stopping.wait()
+    background.stop()

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     bot_secret_key: SecretStr | None = None
     notify_room_ids: Annotated[tuple[str, ...], NoDecode] = ()
     watch_interval_seconds: int = Field(default=300, ge=0)
+    webhook_check_interval_seconds: int = Field(default=300, ge=0)
+    event_lease_seconds: float = Field(default=30, gt=0)
+    worker_threads: int = Field(default=4, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

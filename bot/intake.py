@@ -1,7 +1,8 @@
-"""Webhook intake, free of Flask: verify → parse → store (deduplicate) → acknowledge → dispatch.
+"""Webhook intake, free of Flask: verify → parse → store (deduplicate) → acknowledge → wake a worker.
 
 Each step can stop the chain with the status Webex should get. The signature is checked over the
-raw bytes before anything is parsed, so an unsigned body never reaches the JSON parser.
+raw bytes before anything is parsed, so an unsigned body never reaches the JSON parser. Nothing
+here waits on Webex: the event is stored durably and processed by the inbox workers afterwards.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Callable
 
 from . import signature
 from .events import InvalidEnvelope, WebexEvent, parse_envelope
-from .store import Store, StoreUnavailable
+from .inbox import Inbox
+from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 
-Dispatch = Callable[[WebexEvent], None]
+Accepted = Callable[[int], None]  # told the inbox row id of each new event
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,12 @@ class IntakeResult:
 
 
 class Intake:
-    """Turns one webhook request into an answer for Webex, handing accepted events to ``dispatch``."""
+    """Turns one webhook request into an answer for Webex; new events go to ``on_accepted``."""
 
-    def __init__(self, *, secret: str, store: Store, dispatch: Dispatch):
+    def __init__(self, *, secret: str, inbox: Inbox, on_accepted: Accepted):
         self._secret = secret
-        self._store = store
-        self._dispatch = dispatch
+        self._inbox = inbox
+        self._on_accepted = on_accepted
 
     def receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
         if len(body) > MAX_BODY_BYTES:
@@ -49,13 +51,13 @@ class Intake:
             log.warning("webhook refused: %s", exc)
             return IntakeResult(400, str(exc))
         try:
-            is_new = self._store.record_event(event, body)
+            row_id = self._inbox.record(event, body)
         except StoreUnavailable as exc:
             log.error("webhook not stored, database unavailable (%s): %s", exc, event.key)
             return IntakeResult(503, "database unavailable, try again")
-        if not is_new:
+        if row_id is None:
             log.info("event %s duplicate, dropped", event.key)
             return IntakeResult(200, "duplicate", event)
         log.info("event %s accepted (actor %s)", event.key, event.actor_id)
-        self._dispatch(event)
+        self._on_accepted(row_id)
         return IntakeResult(202, "accepted", event)

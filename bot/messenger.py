@@ -32,6 +32,7 @@ class BotIdentity:
 
 class Messenger:
     def __init__(self, api: WebexAPI):
+        self.api = api  # the bot's own SDK client, for calls beyond messages (webhooks)
         self._api = api
         self._me: BotIdentity | None = None
         self._lock = threading.Lock()

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .events import WebexEvent
-from .models import InboxEvent
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -76,37 +73,6 @@ class Store:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc.__class__.__name__)) from exc
-
-    def record_event(self, event: WebexEvent, envelope: bytes) -> bool:
-        """Store an accepted event; False when the same event was stored before (a duplicate)."""
-        row = InboxEvent(
-            resource=event.resource, event=event.event, data_id=event.data_id,
-            webhook_id=event.webhook_id, actor_id=event.actor_id, org_id=event.org_id,
-            envelope=envelope.decode("utf-8"), status="pending", attempts=0,
-            received_at=datetime.now(timezone.utc),
-        )
-        try:
-            with self.session() as session, session.begin():
-                session.add(row)
-        except IntegrityError:
-            return False
-        except OperationalError as exc:
-            raise StoreUnavailable(exc.__class__.__name__) from exc
-        return True
-
-    def mark_event(self, event: WebexEvent, status: str, error: str | None) -> None:
-        """Record how processing ended (``done`` or ``failed`` with the reason)."""
-        with self.session() as session, session.begin():
-            session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.resource == event.resource, InboxEvent.event == event.event,
-                       InboxEvent.data_id == event.data_id)
-                .values(status=status, last_error=error, attempts=InboxEvent.attempts + 1,
-                        processed_at=datetime.now(timezone.utc)))
-
-    def event_count(self) -> int:
-        with self.session() as session:
-            return session.scalar(select(func.count()).select_from(InboxEvent)) or 0
 
     def dispose(self) -> None:
         self.engine.dispose()

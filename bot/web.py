@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .intake import Intake
 from .store import Store, StoreUnavailable
+from .webhook_health import last_report
 
 blueprint = Blueprint("web", __name__)
 
@@ -26,16 +29,25 @@ def webex_webhook():
 
 @blueprint.get("/healthz")
 def healthz():
+    """200 when the database answers (503 otherwise), with what else is known, from the database:
+    the inbox by status and the last periodic webhook check. It never calls Webex itself."""
     store: Store = current_app.extensions["vmbot.store"]
-    components = {}
     try:
         store.ping()
-        components["database"] = {"ok": True}
-    except StoreUnavailable as exc:
-        components["database"] = {"ok": False, "error": str(exc)}
-    healthy = all(c["ok"] for c in components.values())
-    return jsonify(status="ok" if healthy else "unavailable", components=components), \
-        200 if healthy else 503
+        components = {"database": {"ok": True},
+                      "inbox": current_app.extensions["vmbot.inbox"].counts()}
+        report = last_report(store)
+    except (StoreUnavailable, SQLAlchemyError) as exc:
+        body = {"status": "unavailable",
+                "components": {"database": {"ok": False, "error": exc.__class__.__name__}}}
+        return jsonify(body), 503
+    if report is not None:
+        components["webhooks"] = {
+            "checked_at": report["checked_at"],
+            "ok": all(w["status"] == "active" for w in report["webhooks"]),
+            "items": [{"resource": w["resource"], "event": w["event"], "status": w["status"]}
+                      for w in report["webhooks"]]}
+    return jsonify(status="ok", components=components), 200
 
 
 @blueprint.app_errorhandler(RequestEntityTooLarge)

@@ -68,3 +68,15 @@ def status(api: WebexAPI) -> list[WebhookState]:
             states.append(WebhookState(resource, event, webhook.id, webhook.status,
                                        webhook.targetUrl))
     return states
+
+
+def reactivate(api: WebexAPI, states: list[WebhookState]) -> list[WebhookState]:
+    """Turn back on every webhook Webex disabled (it never does so itself); return those revived."""
+    revived = []
+    for state in states:
+        if state.status == "inactive" and state.webhook_id:
+            webhook = api.webhooks.get(state.webhook_id)
+            api.webhooks.update(state.webhook_id, name=webhook.name, targetUrl=webhook.targetUrl,
+                                status="active")
+            revived.append(state)
+    return revived

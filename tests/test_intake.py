@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -17,11 +18,28 @@ def received():
 
 
 @pytest.fixture
-def client(tmp_path, received):
+def app(tmp_path, received):
     settings = make_settings(tmp_path)
     upgrade(settings.database_url)
-    app = create_app(settings, dispatch=received.append)
+    app = create_app(settings, processor=lambda event: received.append(event) or "recorded")
+    yield app
+    app.extensions["vmbot.background"].stop()
+
+
+@pytest.fixture
+def client(app):
     return app.test_client()
+
+
+def wait_until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.02)
+
+
+def stored(app) -> int:
+    return sum(app.extensions["vmbot.inbox"].counts().values())
 
 
 def post(client, raw: bytes, headers: dict):
@@ -32,6 +50,7 @@ def test_correctly_signed_event_is_accepted_and_dispatched(client, received):
     body = envelope(data_id="msg-1")
     response = post(client, *signed(body))
     assert response.status_code == 202
+    wait_until(lambda: received)
     assert [e.data_id for e in received] == ["msg-1"]
     assert received[0].resource == "messages" and received[0].actor_id == body["actorId"]
 
@@ -41,6 +60,8 @@ def test_duplicate_delivery_is_acknowledged_and_not_dispatched_again(client, rec
     assert post(client, raw, headers).status_code == 202
     again = post(client, raw, headers)
     assert again.status_code == 200 and again.json == {"status": "duplicate"}
+    wait_until(lambda: received)
+    time.sleep(0.2)
     assert len(received) == 1
 
 
@@ -55,16 +76,16 @@ def test_duplicate_delivery_is_acknowledged_and_not_dispatched_again(client, rec
     pytest.param(lambda raw, h: (raw, {**h, "X-Spark-Signature": ""}), id="empty"),
     pytest.param(lambda raw, h: (raw + b" ", h), id="body changed after signing"),
 ])
-def test_bad_signatures_get_401_and_reach_nothing(client, received, mangle):
+def test_bad_signatures_get_401_and_reach_nothing(app, client, received, mangle):
     raw, headers = mangle(*signed(envelope()))
     response = post(client, raw, headers)
     assert response.status_code == 401
-    assert received == []
+    assert received == [] and stored(app) == 0
 
 
-def test_signature_from_another_secret_is_refused(client, received):
+def test_signature_from_another_secret_is_refused(app, client, received):
     response = post(client, *signed(envelope(), secret="another-secret-entirely"))
-    assert response.status_code == 401 and received == []
+    assert response.status_code == 401 and received == [] and stored(app) == 0
 
 
 def test_uppercase_hex_signature_is_accepted(client, received):
@@ -73,12 +94,12 @@ def test_uppercase_hex_signature_is_accepted(client, received):
     assert post(client, raw, headers).status_code == 202
 
 
-def test_oversized_body_gets_413(client, received):
+def test_oversized_body_gets_413(app, client, received):
     body = envelope()
     body["data"]["padding"] = "x" * (1024 * 1024)
     response = post(client, *signed(body))
     assert response.status_code == 413
-    assert received == []
+    assert received == [] and stored(app) == 0
 
 
 @pytest.mark.parametrize("raw, reason", [
@@ -93,11 +114,11 @@ def test_oversized_body_gets_413(client, received):
     (json.dumps({"resource": "messages", "event": "created", "data": {"id": 5}}).encode(),
      "'data.id'"),
 ])
-def test_signed_non_envelopes_get_400_naming_the_problem(client, received, raw, reason):
+def test_signed_non_envelopes_get_400_naming_the_problem(app, client, received, raw, reason):
     response = post(client, *signed(raw))
     assert response.status_code == 400
     assert reason in response.json["error"]
-    assert received == []
+    assert received == [] and stored(app) == 0
 
 
 def test_healthz_reports_the_database(client):
@@ -108,7 +129,7 @@ def test_healthz_reports_the_database(client):
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     settings = make_settings(tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
-    app = create_app(settings, dispatch=lambda e: None)
+    app = create_app(settings, processor=lambda e: "ignored")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["components"]["database"]["ok"] is False

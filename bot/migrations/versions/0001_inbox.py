@@ -1,4 +1,4 @@
-"""The event inbox: every accepted webhook delivery, unique per event.
+"""The event inbox (every accepted webhook delivery, unique per event) and named leases.
 
 Revision ID: 0001_inbox
 Revises:
@@ -28,14 +28,30 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True)),
+        sa.Column("claimed_by", sa.String(128)),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text()),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True)),
         sa.UniqueConstraint("resource", "event", "data_id", name="uq_inbox_event"),
     )
     op.create_index("ix_inbox_events_status", "inbox_events", ["status"])
+    op.create_table(
+        "status_reports",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("holder", sa.String(128), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("leases")
+    op.drop_table("status_reports")
     op.drop_index("ix_inbox_events_status", table_name="inbox_events")
     op.drop_table("inbox_events")

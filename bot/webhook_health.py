@@ -1,0 +1,58 @@
+"""The periodic webhook check: report each webhook's status, re-activate disabled ones, tell people.
+
+Webex disables a webhook after 100 failed deliveries in five minutes and never re-enables it, so a
+bot that was down for a while would stay deaf without this. It runs in one place at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+from .context import Services
+from .messenger import Reply
+from .models import StatusReport
+from .store import Store
+from .webex import sdk_call
+from .webhook_registry import reactivate, status
+from .webex_errors import WebexCallError
+
+log = logging.getLogger(__name__)
+REPORT = "webhooks"
+
+
+def check_webhooks(services: Services, store: Store) -> list[str]:
+    """One round; returns the ids of the webhooks re-activated."""
+    api = services.messenger.api
+    states = sdk_call(api, status)
+    revived = sdk_call(api, lambda a: reactivate(a, states))
+    for state in revived:
+        text = (f"Webex had disabled the bot's {state.resource}/{state.event} webhook "
+                f"(deliveries kept failing); it was re-activated at "
+                f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}. Messages sent while it was "
+                "off did not reach the bot.")
+        log.warning("webhook %s %s/%s was inactive and is re-activated", state.webhook_id,
+                    state.resource, state.event)
+        for room_id in services.settings.notify_room_ids:
+            try:
+                services.messenger.post(Reply(text), room_id=room_id)
+            except WebexCallError as exc:
+                log.warning("could not tell %s about the webhook: %s", room_id, exc)
+    if revived:
+        states = sdk_call(api, status)
+    save_report(store, [asdict(s) for s in states])
+    return [s.webhook_id for s in revived]
+
+
+def save_report(store: Store, webhooks: list[dict]) -> None:
+    body = json.dumps({"checked_at": datetime.now(timezone.utc).isoformat(), "webhooks": webhooks})
+    with store.session() as session, session.begin():
+        session.merge(StatusReport(name=REPORT, body=body, updated_at=datetime.now(timezone.utc)))
+
+
+def last_report(store: Store) -> dict | None:
+    with store.session() as session:
+        row = session.get(StatusReport, REPORT)
+        return json.loads(row.body) if row else None

@@ -1,0 +1,145 @@
+"""Background processing of the inbox, in threads of the web process or of ``flask worker``.
+
+The webhook request stores the event and wakes a worker with its row id (the fast path); workers
+also poll for events that are due (retries) or abandoned (a lease that ran out because its process
+died), so nothing accepted is lost. While an event is processed its lease is renewed; if the lease
+is lost anyway, the outcome is not written over another worker's claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Callable
+
+from .events import WebexEvent
+from .inbox import Claimed, Inbox
+
+log = logging.getLogger(__name__)
+
+Processor = Callable[[WebexEvent], str]
+MAX_ATTEMPTS = 5
+MAX_BACKOFF_SECONDS = 300
+
+
+def backoff(attempts: int) -> timedelta:
+    """2, 4, 8... seconds (with jitter), capped: how long a failed event waits for its next try."""
+    seconds = min(2 ** attempts, MAX_BACKOFF_SECONDS)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+class Worker:
+    def __init__(self, inbox: Inbox, processor: Processor, *, threads: int = 4,
+                 lease_seconds: float = 30, poll_seconds: float = 1.0,
+                 on_processed: Callable[[str, float], None] | None = None):
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._inbox = inbox
+        self._processor = processor
+        self._threads = threads
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll = poll_seconds
+        self._on_processed = on_processed or (lambda outcome, seconds: None)
+        self._wakeups: queue.Queue[int] = queue.Queue()
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._db_down = threading.Event()
+        self._started = False
+
+    def start(self) -> None:
+        """Start the threads once per process (after gunicorn forked, never in the master)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        for number in range(self._threads):
+            threading.Thread(target=self._loop, name=f"inbox-{number}", daemon=True).start()
+        threading.Thread(target=self._heartbeat, name="inbox-leases", daemon=True).start()
+        log.info("inbox worker %s started with %d threads", self.owner, self._threads)
+
+    def wake(self, row_id: int) -> None:
+        """A new event was stored: process it now rather than at the next poll."""
+        self._wakeups.put(row_id)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                row_id = self._wakeups.get(timeout=self._poll)
+            except queue.Empty:
+                row_id = None
+            try:
+                while not self._stopping.is_set():
+                    claimed = self._inbox.claim(self.owner, self._lease, row_id)
+                    self._database_back()
+                    if claimed is None:
+                        break
+                    self._run(claimed)
+                    row_id = None  # then drain whatever else is due
+            except Exception as exc:  # the database may be down: say so once, retry each poll
+                self._database_down(exc)
+                self._stopping.wait(self._poll)
+
+    def _database_down(self, exc: Exception) -> None:
+        if not self._db_down.is_set():
+            self._db_down.set()
+            log.error("inbox unavailable, retrying every %.0fs: %s", self._poll,
+                      exc.__class__.__name__)
+
+    def _database_back(self) -> None:
+        if self._db_down.is_set():
+            self._db_down.clear()
+            log.warning("inbox available again")
+
+    def _run(self, claimed: Claimed) -> None:
+        with self._lock:
+            self._in_flight.add(claimed.row_id)
+        try:
+            outcome = self._processor(claimed.event)
+        except Exception as exc:
+            self._failed(claimed, exc)
+        else:
+            self._inbox.done(claimed.row_id, self.owner)
+            self._on_processed("done", time.time() - claimed.received_at.timestamp())
+            log.info("event %s processed: %s", claimed.event.key, outcome)
+        finally:
+            with self._lock:
+                self._in_flight.discard(claimed.row_id)
+
+    def _failed(self, claimed: Claimed, exc: Exception) -> None:
+        reason = f"{exc.__class__.__name__}: {exc}"
+        if claimed.attempts >= MAX_ATTEMPTS:
+            self._inbox.failed(claimed.row_id, self.owner, reason)
+            self._on_processed("failed", time.time() - claimed.received_at.timestamp())
+            log.error("event %s failed for good after %d attempts: %s", claimed.event.key,
+                      claimed.attempts, reason)
+            return
+        delay = backoff(claimed.attempts)
+        self._inbox.retry_later(claimed.row_id, self.owner, reason, delay)
+        self._on_processed("retried", 0.0)
+        log.warning("event %s failed (attempt %d), retrying in %.0fs: %s", claimed.event.key,
+                    claimed.attempts, delay.total_seconds(), reason)
+
+    def _heartbeat(self) -> None:
+        interval = self._lease.total_seconds() / 3
+        while not self._stopping.wait(interval):
+            with self._lock:
+                rows = list(self._in_flight)
+            for row_id in rows:
+                try:
+                    self._inbox.renew(row_id, self.owner, self._lease)
+                except Exception:
+                    log.exception("could not renew the lease of inbox row %s", row_id)
