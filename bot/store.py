@@ -50,6 +50,9 @@ def upgrade(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several instances may start at once: one migrates, the others wait, then no-op.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7412093)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     finally:

@@ -48,6 +48,11 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once, as a crashed machine would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -61,12 +66,12 @@ class BotProcess:
 def start_gunicorn(env: dict[str, str], workdir: Path, port: int, *, workers: int = 2,
                    wait: bool = True) -> BotProcess:
     """Start gunicorn in ``workdir`` (so no stray ``.env`` is read) and wait for ``/healthz``."""
-    log_path = workdir / f"gunicorn-{port}.log"
+    log_path = workdir / f"gunicorn-{port}-{time.monotonic_ns()}.log"
     command = [str(BIN / "gunicorn"), "app:app", "-c", str(REPO / "gunicorn.conf.py"),
                "--pythonpath", str(REPO), "-b", f"127.0.0.1:{port}", "--workers", str(workers)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     bot = BotProcess(process, f"http://127.0.0.1:{port}", log_path)
     if wait:
         _wait_healthy(bot)

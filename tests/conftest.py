@@ -19,3 +19,19 @@ def emulator(emulator_session: EmulatorServer) -> EmulatorServer:
     """The emulator, fresh from its seed."""
     emulator_session.reset()
     return emulator_session
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each storage test runs on SQLite and on PostgreSQL, schema applied by the migrations."""
+    from bot.store import upgrade
+    from tests.databases import fresh_postgres_database
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    with fresh_postgres_database() as (url, _name):
+        upgrade(url)
+        yield url

@@ -1,0 +1,122 @@
+"""Storage on both SQLite and PostgreSQL: the inbox's exclusive claims, leases, pending changes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bot.events import parse_envelope
+from bot.inbox import Inbox
+from bot.leases import Leases
+from bot.models import Base
+from bot.pending import PendingChanges
+from bot.secret_box import SecretBox
+from bot.store import Store, upgrade
+from tests.factories import envelope
+
+
+@pytest.fixture
+def store(database_url):
+    store = Store(database_url)
+    yield store
+    store.dispose()
+
+
+def record(inbox: Inbox, data_id: str) -> int | None:
+    raw = json.dumps(envelope(data_id=data_id)).encode()
+    return inbox.record(parse_envelope(raw), raw)
+
+
+def test_migrations_match_the_models(store, database_url):
+    upgrade(database_url)  # a second run changes nothing
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_an_event_is_stored_once(store):
+    inbox = Inbox(store)
+    assert record(inbox, "a") is not None
+    assert record(inbox, "a") is None
+    assert inbox.counts() == {"pending": 1}
+
+
+def test_concurrent_claims_never_share_an_event(store):
+    inbox = Inbox(store)
+    for number in range(60):
+        record(inbox, f"event-{number}")
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(owner: str) -> None:
+        while (item := inbox.claim(owner, timedelta(seconds=30))) is not None:
+            with lock:
+                claimed.append(item.row_id)
+            inbox.done(item.row_id, owner)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 60
+    assert inbox.counts() == {"done": 60}
+
+
+def test_an_abandoned_claim_is_taken_over_after_its_lease(store):
+    inbox = Inbox(store)
+    row = record(inbox, "x")
+    first = inbox.claim("dead-worker", timedelta(seconds=-1))  # its lease is already over
+    assert first.row_id == row
+    second = inbox.claim("live-worker", timedelta(seconds=30))
+    assert second.row_id == row and second.attempts == 2
+    assert not inbox.done(row, "dead-worker")  # the old claimer cannot write over the new one
+    assert inbox.done(row, "live-worker")
+
+
+def test_a_live_claim_is_not_taken(store):
+    inbox = Inbox(store)
+    record(inbox, "y")
+    assert inbox.claim("w1", timedelta(seconds=30)) is not None
+    assert inbox.claim("w2", timedelta(seconds=30)) is None
+
+
+def test_retry_later_waits_for_its_time(store):
+    inbox = Inbox(store)
+    row = record(inbox, "z")
+    inbox.claim("w", timedelta(seconds=30))
+    inbox.retry_later(row, "w", "boom", timedelta(seconds=60))
+    assert inbox.claim("w", timedelta(seconds=30)) is None
+
+
+def test_leases_have_one_holder(store):
+    leases = Leases(store)
+    assert leases.acquire("job", "a", timedelta(seconds=30))
+    assert not leases.acquire("job", "b", timedelta(seconds=30))
+    assert leases.acquire("job", "a", timedelta(seconds=30))  # renewal
+    assert leases.acquire("other", "b", timedelta(seconds=30))
+    assert leases.acquire("expired", "a", timedelta(seconds=-1))
+    assert leases.acquire("expired", "b", timedelta(seconds=30))
+
+
+def test_a_pending_change_is_claimed_once(store):
+    from cryptography.fernet import Fernet
+
+    pending = PendingChanges(store, SecretBox(Fernet.generate_key()))
+    change = pending.create(requester_id="p", requester_name="P", room_id="r", room_type="direct",
+                            thread_id=None, before={}, patch={"defaultVoicemailPin": "908172"})
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(pending.claim(change.id)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
+    assert pending.pin(change.id) == "908172"
+    assert pending.resolve(change.id, "applied")
+    assert pending.pin(change.id) is None
