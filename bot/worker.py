@@ -38,6 +38,7 @@ def backoff(attempts: int) -> timedelta:
 class Worker:
     def __init__(self, inbox: Inbox, processor: Processor, *, threads: int = 4,
                  lease_seconds: float = 30, poll_seconds: float = 1.0,
+                 retry_delay: Callable[[int], timedelta] = backoff,
                  on_processed: Callable[[str, float], None] | None = None):
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._inbox = inbox
@@ -45,6 +46,7 @@ class Worker:
         self._threads = threads
         self._lease = timedelta(seconds=lease_seconds)
         self._poll = poll_seconds
+        self._retry_delay = retry_delay
         self._on_processed = on_processed or (lambda outcome, seconds: None)
         self._wakeups: queue.Queue[int] = queue.Queue()
         self._in_flight: set[int] = set()
@@ -127,7 +129,7 @@ class Worker:
             log.error("event %s failed for good after %d attempts: %s", claimed.event.key,
                       claimed.attempts, reason)
             return
-        delay = backoff(claimed.attempts)
+        delay = self._retry_delay(claimed.attempts)
         self._inbox.retry_later(claimed.row_id, self.owner, reason, delay)
         self._on_processed("retried", 0.0)
         log.warning("event %s failed (attempt %d), retrying in %.0fs: %s", claimed.event.key,
