@@ -59,12 +59,15 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
                     lease_seconds=settings.event_lease_seconds)
     scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
     if services is not None:
+        from .watcher import Watcher
         from .webhook_health import check_webhooks
 
         # A pending change's PIN is erased when it expires, even if nobody comes back to it.
         scheduler.every(30, services.pending.expire_old, "expire-pending-changes")
         scheduler.every(settings.webhook_check_interval_seconds,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
+        scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
+                        "change-watcher", singleton=True)
     return Background(worker, scheduler)
 
 

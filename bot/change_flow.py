@@ -137,11 +137,13 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: d
     # The stored patch never holds the PIN itself; a placeholder marks that one was set.
     touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
     changes = diff(before, touched)
-    services.pending.resolve(pending.id, "applied")
     services.audit.record(change_id=pending.id, actor_id=ctx.requester.person_id,
                           actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
                           room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind,
                           changes=changes, before=before.to_api(), after=after.to_api())
+    # Known to the change watcher before the change stops being "applying": never reported twice.
+    services.snapshots.save(services.admin.managed_org_id(), after_api)
+    services.pending.resolve(pending.id, "applied")
     verified = _sections(after, pending.patch) == _expected(before, pending.patch)
     _retire_card(ctx, pending)
     reached = notify_change(ctx, changes)

@@ -12,6 +12,7 @@ from .config import Settings
 from .directory import Directory
 from .messenger import Messenger, Reply
 from .pending import PendingChanges
+from .snapshots import Snapshots
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Services:
     pending: PendingChanges
     audit: AuditLog
     subscriptions: Subscriptions
+    snapshots: Snapshots
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Tell everyone who should know about a change: ``NOTIFY_ROOM_IDS`` and subscribers, once each.
 
-The space where the change was made already has the result in its thread, so it is skipped; a
-subscriber who made the change in their 1:1 space is skipped for the same reason. A PIN appears
+For a change made through the bot, the space where it was made already has the result in its
+thread, so it is skipped; so is a subscriber who made the change in their 1:1 space. A PIN appears
 only as "changed".
 """
 
@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timezone
 
 from . import cards
-from .context import Context
+from .context import Context, Services
 from .messenger import Reply
 from .rules import PIN_HIDDEN, FieldChange
 from .views import change_rows
@@ -21,21 +21,29 @@ log = logging.getLogger(__name__)
 
 
 def notify_change(ctx: Context, changes: list[FieldChange]) -> list[str]:
-    """Post the notification card; return the targets reached (room ids / person ids)."""
-    services = ctx.services
+    """A change made through the bot; return the targets reached (room ids / person ids)."""
     where = ("through the bot in a 1:1 space" if ctx.room_type == "direct"
              else "through the bot in a group space")
+    direct = ctx.room_type == "direct"
+    return broadcast(ctx.services, who=f"{ctx.requester.display_name} ({ctx.requester.email}) "
+                                       "changed them", where=where, changes=changes,
+                     skip_room=ctx.room_id, skip_person=ctx.requester.person_id if direct else None)
+
+
+def broadcast(services: Services, *, who: str, where: str, changes: list[FieldChange],
+              when: datetime | None = None, skip_room: str | None = None,
+              skip_person: str | None = None) -> list[str]:
+    """Post the notification card to every notify space and subscriber, skipping the given ones."""
     card = cards.render("notification", {
-        "who": f"{ctx.requester.display_name} ({ctx.requester.email}) changed them",
-        "where": where, "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "who": who, "where": where,
+        "when": (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         "changes": change_rows([_pin_as_changed(c) for c in changes])})
     reached = []
     for room_id in dict.fromkeys(services.settings.notify_room_ids):
-        if room_id != ctx.room_id and _send(ctx, card, room_id=room_id):
+        if room_id != skip_room and _send(services, card, room_id=room_id):
             reached.append(room_id)
     for person_id in dict.fromkeys(services.subscriptions.people()):
-        made_here = ctx.room_type == "direct" and person_id == ctx.requester.person_id
-        if not made_here and _send(ctx, card, person_id=person_id):
+        if person_id != skip_person and _send(services, card, person_id=person_id):
             reached.append(person_id)
     return reached
 
@@ -46,9 +54,9 @@ def _pin_as_changed(change: FieldChange) -> FieldChange:
     return change
 
 
-def _send(ctx: Context, card: cards.RenderedCard, **target: str) -> bool:
+def _send(services: Services, card: cards.RenderedCard, **target: str) -> bool:
     try:
-        ctx.services.messenger.post(Reply.of(card), **target)
+        services.messenger.post(Reply.of(card), **target)
         return True
     except WebexCallError as exc:
         log.warning("notification to %s not delivered: %s", target, exc)

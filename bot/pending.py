@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from .models import PendingChange
 from .secret_box import SecretBox
@@ -97,6 +97,14 @@ class PendingChanges:
         with self._store.session() as session:
             row = session.get(PendingChange, change_id)
             return self._box.open(row.pin_ciphertext) if row and row.pin_ciphertext else None
+
+    def applying_now(self) -> bool:
+        """Is a change being applied right now (its PUT may have landed, its record not yet)?"""
+        with self._store.session() as session:
+            return session.scalar(
+                select(PendingChange.id).where(PendingChange.status == "applying",
+                                               PendingChange.expires_at > _now()).limit(1)
+            ) is not None
 
     def expire_old(self) -> int:
         """Mark changes past their time as expired and erase their PINs."""

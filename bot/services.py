@@ -12,6 +12,7 @@ from .messenger import Messenger
 from .pending import PendingChanges
 from .rules_client import RulesClient
 from .secret_box import SecretBox
+from .snapshots import Snapshots
 from .store import Store
 from .webex import bot_api
 
@@ -28,4 +29,5 @@ def build_services(settings: Settings, store: Store) -> Services:
         pending=PendingChanges(store, box),
         audit=AuditLog(store),
         subscriptions=Subscriptions(store),
+        snapshots=Snapshots(store),
     )

@@ -108,3 +108,13 @@ def history(entries: list[Applied]) -> dict[str, Any]:
          "who": f"{e.actor_name}{' (undo)' if e.kind == 'undo' else ''}",
          "what": "; ".join(f"{c.label}: {c.before} → {c.after}" for c in e.changes)}
         for e in entries]}
+
+
+def rules_diff(before: VoicemailRules, after: VoicemailRules) -> list[FieldChange]:
+    """Every field, changeable or read-only, that reads differently, in the card's own words."""
+    changes = []
+    for rows_of in (policy_rows, pin_rule_rows):
+        for old, new in zip(rows_of(before), rows_of(after)):
+            if old["value"] != new["value"]:
+                changes.append(FieldChange(old["label"], old["value"], new["value"]))
+    return changes

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .intake import Intake
 from .store import Store, StoreUnavailable
-from .webhook_health import last_report
+from .reports import read_report
 
 blueprint = Blueprint("web", __name__)
 
@@ -30,23 +30,26 @@ def webex_webhook():
 @blueprint.get("/healthz")
 def healthz():
     """200 when the database answers (503 otherwise), with what else is known, from the database:
-    the inbox by status and the last periodic webhook check. It never calls Webex itself."""
+    the inbox by status, the last webhook check and the last watcher round. It never calls Webex."""
     store: Store = current_app.extensions["vmbot.store"]
     try:
         store.ping()
         components = {"database": {"ok": True},
                       "inbox": current_app.extensions["vmbot.inbox"].counts()}
-        report = last_report(store)
+        webhooks = read_report(store, "webhooks")
+        watcher = read_report(store, "watcher")
     except (StoreUnavailable, SQLAlchemyError) as exc:
         body = {"status": "unavailable",
                 "components": {"database": {"ok": False, "error": exc.__class__.__name__}}}
         return jsonify(body), 503
-    if report is not None:
+    if webhooks is not None:
         components["webhooks"] = {
-            "checked_at": report["checked_at"],
-            "ok": all(w["status"] == "active" for w in report["webhooks"]),
+            "checked_at": webhooks["checked_at"],
+            "ok": all(w["status"] == "active" for w in webhooks["webhooks"]),
             "items": [{"resource": w["resource"], "event": w["event"], "status": w["status"]}
-                      for w in report["webhooks"]]}
+                      for w in webhooks["webhooks"]]}
+    if watcher is not None:
+        components["watcher"] = watcher
     return jsonify(status="ok", components=components), 200
 
 

@@ -6,14 +6,13 @@ bot that was down for a while would stay deaf without this. It runs in one place
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict
 from datetime import datetime, timezone
 
 from .context import Services
 from .messenger import Reply
-from .models import StatusReport
+from .reports import save_report
 from .store import Store
 from .webex import sdk_call
 from .webhook_registry import reactivate, status
@@ -42,17 +41,5 @@ def check_webhooks(services: Services, store: Store) -> list[str]:
                 log.warning("could not tell %s about the webhook: %s", room_id, exc)
     if revived:
         states = sdk_call(api, status)
-    save_report(store, [asdict(s) for s in states])
+    save_report(store, REPORT, {"webhooks": [asdict(s) for s in states]})
     return [s.webhook_id for s in revived]
-
-
-def save_report(store: Store, webhooks: list[dict]) -> None:
-    body = json.dumps({"checked_at": datetime.now(timezone.utc).isoformat(), "webhooks": webhooks})
-    with store.session() as session, session.begin():
-        session.merge(StatusReport(name=REPORT, body=body, updated_at=datetime.now(timezone.utc)))
-
-
-def last_report(store: Store) -> dict | None:
-    with store.session() as session:
-        row = session.get(StatusReport, REPORT)
-        return json.loads(row.body) if row else None

@@ -13,7 +13,6 @@ values (as prefilled) changed by ``name=value`` pairs. It prints what the bot an
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

@@ -315,7 +315,7 @@ def test_admin_audit_events(emulator, audit_token):
 
 
 def test_admin_audit_events_without_the_scope(emulator):
-    check(call(emulator, "GET", audit_query(emulator), "admin-token"), status=403)
+    check(call(emulator, "GET", audit_query(emulator), "admin-token-no-audit"), status=403)
 
 
 def test_admin_audit_events_without_the_required_query(emulator, audit_token):

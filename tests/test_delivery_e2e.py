@@ -17,26 +17,8 @@ import requests
 
 from tests.bot_process import bot_env, flask_cli, free_port, start_gunicorn
 from tests.databases import fresh_postgres_database, set_database_open
-from tests.factories import SECRET, envelope, signed
-
-
-def say(emulator, text: str, key: str = "alice", room: str = "dm-alice") -> dict:
-    response = requests.post(f"{emulator.base_url}messages", timeout=10,
-                             headers={"Authorization": f"Bearer {key}-token"},
-                             json={"roomId": emulator.id(room), "text": text})
-    response.raise_for_status()
-    return response.json()
-
-
-def event_for(emulator, message: dict) -> tuple[bytes, dict]:
-    body = envelope("messages", "created", data_id=message["id"], roomId=message["roomId"],
-                    personId=message["personId"], roomType="direct")
-    body["actorId"] = message["personId"]
-    return signed(body)
-
-
-def deliver(url: str, raw: bytes, headers: dict) -> int:
-    return requests.post(f"{url}/webhooks/webex", data=raw, headers=headers, timeout=30).status_code
+from tests.deliveries import deliver, event_for, say
+from tests.factories import SECRET
 
 
 def replies(emulator, room: str = "dm-alice") -> list[str]:
