@@ -70,6 +70,8 @@ def _message(event: WebexEvent, services: Services) -> str:
 def _card_submit(event: WebexEvent, services: Services) -> str:
     action = services.messenger.attachment_action(event.data_id)
     card = services.messenger.message(action["messageId"])
+    if card.get("personId") != services.messenger.me().person_id:
+        return "ignored: a submit on a card the bot did not send"
     where = Where(action["roomId"], card.get("roomType", "direct"), card.get("parentId") or card["id"])
 
     def handle() -> str:
