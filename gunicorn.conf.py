@@ -5,7 +5,19 @@ request path, so a few threads per process serve many deliveries at once. Bind a
 count follow gunicorn's own ``PORT``/``WEB_CONCURRENCY``/``GUNICORN_CMD_ARGS`` conventions.
 """
 
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in one directory and
+# GET /metrics adds them up (bot/metrics.py). prometheus_client reads the variable when it is first
+# imported, so it is set here, in the master, before any worker forks and imports the app. Each
+# master gets its own directory unless the operator names one.
+METRICS_DIR_PREFIX = "vmbot-metrics-"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
 
 worker_class = "gthread"
 workers = 2
@@ -33,6 +45,7 @@ def worker_exit(server, worker):
 
 def on_starting(server):
     """Once, in the master, before any worker: check the settings and bring the schema up to date."""
+    _clear_metrics_dir()
     from bot.config import ConfigError, load_settings
     from bot.store import upgrade
 
@@ -42,3 +55,25 @@ def on_starting(server):
         print(exc, file=sys.stderr)
         sys.exit(1)
     upgrade(settings.database_url)
+
+
+def child_exit(server, worker):
+    """In the master, when a worker is gone: its live gauges are dropped (its counters still count)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this master made (never one the operator named)."""
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if path.parent == Path(tempfile.gettempdir()) and path.name.startswith(METRICS_DIR_PREFIX):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _clear_metrics_dir():
+    # prometheus_client needs an empty directory at start: counts of an earlier run would be added.
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()

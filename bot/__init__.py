@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import logs
+from . import logs, metrics
 from .background import Background
 from .config import ConfigError, Settings, load_settings
 from .inbox import Inbox
@@ -56,7 +56,8 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
         services = build_services(settings, store)
         processor = lambda event: process(event, services)  # noqa: E731
     worker = Worker(inbox, processor, threads=settings.worker_threads,
-                    lease_seconds=settings.event_lease_seconds)
+                    lease_seconds=settings.event_lease_seconds,
+                    on_processed=metrics.event_processed)
     scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
     if services is not None:
         from .watcher import Watcher

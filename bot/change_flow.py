@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from . import cards, pin_policy
+from . import cards, metrics, pin_policy
 from .authorization import Permission, decide
 from .context import Context, UserError
 from .messenger import Reply
@@ -141,6 +141,7 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: d
                           actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
                           room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind,
                           changes=changes, before=before.to_api(), after=after.to_api())
+    metrics.change_applied(pending.kind)
     # Known to the change watcher before the change stops being "applying": never reported twice.
     services.snapshots.save(services.admin.managed_org_id(), after_api)
     services.pending.resolve(pending.id, "applied")

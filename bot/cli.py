@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
@@ -11,6 +13,7 @@ from flask.cli import AppGroup
 from webexpythonsdk import ApiError
 
 from . import store, webex, webhook_registry
+from .preflight import check_command
 
 webhooks_cli = AppGroup("webhooks", help="Register and inspect the bot's Webex webhooks.")
 db_cli = AppGroup("db", help="Manage the bot's database schema.")
@@ -20,6 +23,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(worker)
+    app.cli.add_command(check_command)
+    app.cli.add_command(watch)
 
 
 def _settings():
@@ -78,3 +83,32 @@ def worker() -> None:
     click.echo(f"worker {background.worker.owner} running; Ctrl-C stops it")
     stopping.wait()
     background.stop()
+
+
+@click.command("watch")
+@click.option("--once", is_flag=True, help="One round, then exit (for cron or a check by hand).")
+def watch(once: bool) -> None:
+    """Look for rule changes made outside the bot, as its own process (Procfile ``worker:``).
+
+    It takes the same database lease as the watcher inside the web processes, so however many run,
+    one change is announced once.
+    """
+    from .leases import Leases
+    from .services import build_services
+    from .watcher import Watcher
+
+    settings = _settings()
+    store = current_app.extensions["vmbot.store"]
+    watcher = Watcher(build_services(settings, store), store)
+    if once:
+        click.echo(watcher.check())
+        return
+    owner = f"watch:{os.getpid()}"
+    interval = settings.watch_interval_seconds or 300
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    while not stopping.is_set():
+        if Leases(store).acquire("change-watcher", owner, timedelta(seconds=interval * 2 + 5)):
+            click.echo(watcher.check())
+        stopping.wait(interval)

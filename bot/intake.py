@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from . import signature
+from . import metrics, signature
 from .events import InvalidEnvelope, WebexEvent, parse_envelope
 from .inbox import Inbox
 from .store import StoreUnavailable
@@ -40,24 +40,30 @@ class Intake:
 
     def receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
         if len(body) > MAX_BODY_BYTES:
+            metrics.event_received(None, None, "too_large")
             return IntakeResult(413, "body is larger than 1 MiB")
         if not signature.is_valid(self._secret, body, signature_header):
             log.warning("webhook refused: %s X-Spark-Signature",
                         "wrong" if signature_header else "missing")
+            metrics.event_received(None, None, "refused_signature")
             return IntakeResult(401, "missing or wrong X-Spark-Signature")
         try:
             event = parse_envelope(body)
         except InvalidEnvelope as exc:
             log.warning("webhook refused: %s", exc)
+            metrics.event_received(None, None, "refused_envelope")
             return IntakeResult(400, str(exc))
         try:
             row_id = self._inbox.record(event, body)
         except StoreUnavailable as exc:
             log.error("webhook not stored, database unavailable (%s): %s", exc, event.key)
+            metrics.event_received(event.resource, event.event, "unavailable")
             return IntakeResult(503, "database unavailable, try again")
         if row_id is None:
             log.info("event %s duplicate, dropped", event.key)
+            metrics.event_received(event.resource, event.event, "duplicate")
             return IntakeResult(200, "duplicate", event)
         log.info("event %s accepted (actor %s)", event.key, event.actor_id)
+        metrics.event_received(event.resource, event.event, "accepted")
         self._on_accepted(row_id)
         return IntakeResult(202, "accepted", event)

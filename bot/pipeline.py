@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from . import cards
+from . import cards, metrics
 from .admin_token import AdminTokenExpired
 from .authorization import Permission, decide
 from .commands import Unknown, message_text, parse
@@ -99,9 +99,15 @@ def _unknown(ctx: Context, parsed: Unknown) -> str:
 def _authorized(ctx: Context, name: str, permission: Permission, action: Callable[[], object]) -> str:
     decision = decide(ctx.requester, permission, managed_org_id=ctx.services.admin.managed_org_id())
     if not decision.allowed:
+        metrics.command(name, "refused")
         ctx.reply(Reply(decision.reason))
         return f"{name}: refused"
-    action()
+    try:
+        action()
+    except Exception:
+        metrics.command(name, "failed")
+        raise
+    metrics.command(name, "done")
     return f"{name}: done"
 
 

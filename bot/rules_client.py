@@ -14,6 +14,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
+from . import metrics
 from .webex_errors import RETRYABLE_STATUSES, WebexCallError
 
 RULES_PATH = "telephony/config/voicemail/rules"
@@ -59,7 +60,7 @@ def mount_retries(session: requests.Session, retry: WebexRetry) -> requests.Sess
 
 
 def retrying_session(**policy: float) -> requests.Session:
-    return mount_retries(requests.Session(), retry_policy(**policy))
+    return metrics.instrument(mount_retries(requests.Session(), retry_policy(**policy)))
 
 
 class RulesClient:

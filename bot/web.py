@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import metrics
 from .intake import Intake
 from .store import Store, StoreUnavailable
 from .reports import read_report
@@ -20,11 +21,19 @@ def webex_webhook():
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
+        metrics.event_received(None, None, "too_large")
         return jsonify(error="body is larger than 1 MiB"), 413
     result = intake.receive(body, request.headers.get("X-Spark-Signature"))
     if result.status >= 400:
         return jsonify(error=result.message), result.status
     return jsonify(status=result.message), result.status
+
+
+@blueprint.get("/metrics")
+def prometheus_metrics():
+    """Prometheus text format, summed over every gunicorn worker (multiprocess mode)."""
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)
 
 
 @blueprint.get("/healthz")
@@ -55,4 +64,5 @@ def healthz():
 
 @blueprint.app_errorhandler(RequestEntityTooLarge)
 def too_large(_error):
+    metrics.event_received(None, None, "too_large")
     return jsonify(error="body is larger than 1 MiB"), 413

@@ -10,6 +10,7 @@ from typing import Callable, TypeVar
 
 from webexpythonsdk import ApiError, WebexAPI
 
+from . import metrics
 from .config import Settings
 from .webex_errors import WebexCallError
 from .rules_client import mount_retries, retry_policy
@@ -34,6 +35,7 @@ def _api(token: str, settings: Settings) -> WebexAPI:
                    single_request_timeout=REQUEST_TIMEOUT_SECONDS, wait_on_rate_limit=False)
     # The SDK retries nothing but 429 (forever); give its session our bounded policy instead.
     mount_retries(api._session._req_session, retry_policy())
+    metrics.instrument(api._session._req_session)
     return api
 
 
