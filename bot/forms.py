@@ -19,6 +19,9 @@ SET_USAGE = ("Usage: `set expiry <15-100|off>`, `set change-interval <1-7|off>`,
              "`set block-previous <1-10|off>` or `set default-pin off`.")
 
 
+INVALID = object()  # a field whose value was refused (its message is in the errors)
+
+
 @dataclass
 class FormResult:
     change: RulesChange
@@ -42,7 +45,7 @@ def parse_form(inputs: dict[str, Any], rules: VoicemailRules) -> FormResult:
         if enabled is None:
             continue
         wanted = _wanted(key, enabled, str(inputs.get(number, "")), rules, result.errors)
-        if wanted != "invalid":
+        if wanted is not INVALID:
             result.change.values[key] = wanted
     pin_enabled = _flag(inputs, "default_pin_enabled", result.errors)
     result.change.default_pin_enabled = pin_enabled
@@ -52,7 +55,7 @@ def parse_form(inputs: dict[str, Any], rules: VoicemailRules) -> FormResult:
 
 
 def _wanted(key: str, enabled: bool, raw: str, rules: VoicemailRules, errors: list[str]):
-    """The value asked for: None (off), a number, or "invalid" (a message was added)."""
+    """The value asked for: None (off), a number, or INVALID (a message was added)."""
     if not enabled:
         return None
     current = current_value(rules, key)
@@ -62,7 +65,7 @@ def _wanted(key: str, enabled: bool, raw: str, rules: VoicemailRules, errors: li
         value = validate_value(key, raw)
     except ValueError as exc:
         errors.append(f"{exc}.")
-        return "invalid"
+        return INVALID
     return value
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from . import cards, change_flow, forms
-from .authorization import Permission, decide, describe_roles
+from .authorization import Permission, decide
 from .context import Context, UserError
 from .messenger import Reply
 from .rules import SETTINGS, RulesChange, VoicemailRules, current_value
@@ -104,8 +104,7 @@ def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     ctx.reply(Reply.of(cards.render("whoami", {
         "name": person.display_name, "email": person.email,
         "org": "the organization this bot manages" if in_org else "another organization",
-        "roles": describe_roles(person.role_names).removeprefix("the role ")
-                 .removeprefix("the roles "),
+        "roles": ", ".join(sorted(person.role_names)) or "none",
         "may": may})))
 
 
