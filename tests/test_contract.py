@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
