@@ -61,7 +61,7 @@ def bot_environment(directory: dict) -> dict[str, str]:
 def main() -> None:
     children: list[subprocess.Popen] = []
 
-    def stop(*_args) -> None:
+    def stop() -> None:
         for child in reversed(children):
             if child.poll() is None:
                 child.terminate()
@@ -70,16 +70,27 @@ def main() -> None:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        sys.exit(0)
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # runs the finally below
+    try:
+        run(children)
+    except KeyboardInterrupt:
+        pass
+    finally:  # whatever happened, leave no process behind
+        stop()
+
+
+def run(children: list[subprocess.Popen]) -> None:
+    for port, name in ((EMULATOR_PORT, "EMULATOR_PORT"), (BOT_PORT, "BOT_PORT")):
+        if port_in_use(port):
+            sys.exit(f"port {port} is in use (an earlier demo still running?); stop it or set "
+                     f"{name}=<another port>")
     emulator = subprocess.Popen([str(BIN / "python"), "-m", "emulator", "--port", str(EMULATOR_PORT)],
                                 cwd=REPO)
     children.append(emulator)
     wait_until_up(f"{EMULATOR}/_emulator/directory", emulator, "the emulator")
     directory = requests.get(f"{EMULATOR}/_emulator/directory", timeout=5).json()
     env = bot_environment(directory)
-
     subprocess.run([str(BIN / "flask"), "--app", "app", "webhooks", "sync"], cwd=REPO, env=env,
                    check=True)
     bot = subprocess.Popen([str(BIN / "gunicorn"), "app:app", "-b", f"127.0.0.1:{BOT_PORT}"],
@@ -87,13 +98,16 @@ def main() -> None:
     children.append(bot)
     wait_until_up(f"{BOT}/healthz", bot, "the bot")
     print_where_to_look(directory)
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("a process stopped; shutting down", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    stop()
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    print("a process stopped; shutting down", file=sys.stderr)
+
+
+def port_in_use(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def print_where_to_look(directory: dict) -> None:
