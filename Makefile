@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
+# The local space page's browser parts (package.json, pinned by package-lock.json), served from here.
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
 .PHONY: demo test venv clean
 
@@ -11,15 +13,19 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-venv: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-* && touch $@
+
+venv: $(STAMP) $(NODE_STAMP)
 
 ## make demo: the emulator and the bot under gunicorn, webhooks registered; Ctrl-C stops both
-demo: $(STAMP)
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/demo.py
 
 ## make test: the whole suite
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules instance .pytest_cache .hypothesis test-artifacts

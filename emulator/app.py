@@ -32,11 +32,11 @@ def create_app(state: State | None = None, *, seed_path: str | None = None) -> F
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import (access_tokens, admin_audit, control, messages, people, rooms, voicemail,
-                   webhooks)
+    from . import (access_tokens, admin_audit, control, messages, people, rooms, space,
+                   voicemail, webhooks)
 
     for module in (people, rooms, messages, webhooks, voicemail, access_tokens, admin_audit,
-                   control):
+                   control, space):
         app.register_blueprint(module.blueprint)
 
 
@@ -75,9 +75,19 @@ def _after(response: Response) -> Response:
                 "ms": round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1),
                 "faults": g.get("faults", []),
                 "trackingId": g.get("tracking_id", ""),
+                "caller": _caller(state),
             })
             del state.call_log[:-2000]
     return response
+
+
+def _caller(state: State) -> str:
+    """Who made the call, for the call log: ``Alice Fuller (user)``; '' without a known token."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    grant = state.grants.get(token.strip()) if scheme.lower() == "bearer" else None
+    if grant is None:
+        return ""
+    return f"{state.people[grant.person_id]['displayName']} ({grant.kind})"
 
 
 def _not_found(_error):

@@ -9,7 +9,7 @@
 - ``GET /_emulator/voicemail-rules``: the managed org's rules as stored, with whether a PIN is set
 - ``PUT /_emulator/webhooks/<id>/status`` ``{status}``: force a webhook inactive, as Webex does
 - ``POST /_emulator/tokens/<token>/expire``: the access token answers 401 from now on
-- ``POST /_emulator/reset``: back to the seed
+- ``POST /_emulator/reset[?keepWebhooks=true]``: back to the seed (keeping the webhooks if asked)
 """
 
 from __future__ import annotations
@@ -146,5 +146,5 @@ def expire_token(token: str):
 
 @blueprint.post("/reset")
 def reset():
-    _state().reset()
+    _state().reset(keep_webhooks=request.args.get("keepWebhooks", "").lower() == "true")
     return "", 204

@@ -74,13 +74,21 @@ class State:
         with open(path or DEFAULT_SEED, encoding="utf-8") as handle:
             return cls.from_seed(json.load(handle))
 
-    def reset(self) -> None:
-        """Back to the seed: every message, webhook, fault and counter is forgotten."""
+    def reset(self, *, keep_webhooks: bool = False) -> None:
+        """Back to the seed: every message, webhook, fault and counter is forgotten.
+
+        ``keep_webhooks`` keeps the registered webhooks (active again, failures forgotten), so a
+        running bot keeps receiving events, as the local space's reset button wants.
+        """
         with self.lock:
+            webhooks = self.webhooks
             fresh = State.from_seed(self.seed)
             for name in self.__dataclass_fields__:
                 if name != "lock":
                     setattr(self, name, getattr(fresh, name))
+            if keep_webhooks:
+                self.webhooks = {hook_id: dict(hook, status="active")
+                                 for hook_id, hook in webhooks.items()}
 
     def _load(self) -> None:
         seed = self.seed

@@ -2,7 +2,9 @@
 
 Starts ``python -m emulator``, then registers the bot's webhooks against it with the operator
 command (``flask --app app webhooks sync``), then starts ``gunicorn app:app`` with the checked-in
-config, prints where to look, and keeps both running until Ctrl-C.
+config, prints where to look (first of all the local space page, the emulator's ``/``), and keeps
+both running until Ctrl-C. The emulator starts from its seed, so the bot starts from a fresh
+database too.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def bot_environment(directory: dict) -> dict[str, str]:
 
     instance = REPO / "instance"
     instance.mkdir(exist_ok=True)
+    for stale in instance.glob("demo.sqlite3*"):  # the emulator starts from its seed, so the bot
+        stale.unlink()                          # starts from an empty database
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "BOT_", "PUBLIC_"))}
     env.update({
         "WEBEX_BOT_TOKEN": "bot-token",
@@ -97,7 +101,7 @@ def run(children: list[subprocess.Popen]) -> None:
                            cwd=REPO, env=env)
     children.append(bot)
     wait_until_up(f"{BOT}/healthz", bot, "the bot")
-    print_where_to_look(directory)
+    print_where_to_look()
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
     print("a process stopped; shutting down", file=sys.stderr)
@@ -110,21 +114,21 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def print_where_to_look(directory: dict) -> None:
-    ids = directory["ids"]
+def print_where_to_look() -> None:
+    cards = "" if (REPO / "node_modules" / "adaptivecards").is_dir() else (
+        "\n  (node_modules is missing, so cards show as text: run `npm ci`, as `make demo` does)\n")
     print(f"""
+  Open {EMULATOR}/ : the local Webex space, with the bot in it.
+  Pick who you are (Alice Fuller is a Full Administrator, Rita Reed Read-only, Otto Other is in
+  another org), type `show`, `edit` or `help`, fill and press the cards; "What the emulator saw"
+  shows the API calls, webhook deliveries, faults and the current voicemail rules.
+{cards}
   Voicemail Rules Bot demo is running (Ctrl-C stops it).
 
   Bot health                    : {BOT}/healthz
   Emulator (Webex) API          : {EMULATOR}/v1/
-  What the emulator saw         : {EMULATOR}/_emulator/calls/log  {EMULATOR}/_emulator/deliveries
   People, spaces and tokens     : {EMULATOR}/_emulator/directory
-
-  Talk to the bot as Alice (Full Administrator) from a shell:
-    curl -s -X POST {EMULATOR}/v1/messages -H 'Authorization: Bearer alice-token' \\
-         -H 'Content-Type: application/json' -d '{{"roomId": "{ids['dm-alice']}", "text": "help"}}'
-  Other people: rita-token (Read-only Administrator), nina-token (no admin role),
-                otto-token (another org). The group space is {ids['admins']}.
+  From a terminal               : .venv/bin/python scripts/talk.py alice show
 """, flush=True)
 
 
