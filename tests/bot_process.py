@@ -59,8 +59,12 @@ class BotProcess:
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                pass
+        try:  # whatever is left of its session (a worker that outlived the master) goes too
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
 
 
 def start_gunicorn(env: dict[str, str], workdir: Path, port: int, *, workers: int = 2,
