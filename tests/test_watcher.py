@@ -26,7 +26,7 @@ def bot_said(emulator, room: str) -> list[str]:
                 if m["personId"] == bot_id and m["roomId"] == room_id]
 
 
-def wait_for(predicate, timeout: float = 20.0):
+def wait_for(predicate, timeout: float = 45.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
