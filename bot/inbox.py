@@ -9,15 +9,35 @@ re-checks that the row is still due, so one event is never processed by two work
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from .events import WebexEvent, parse_envelope
 from .models import InboxEvent
 from .store import Store, StoreUnavailable
+
+# The statements every event goes through, built once (plain SQL on the table, values bound at
+# each call): building them per call cost more CPU than the database work itself.
+_EVENTS = InboxEvent.__table__
+_C = _EVENTS.c
+_NOW = bindparam("now")
+_DUE = or_(and_(_C.status == "pending", _C.next_attempt_at <= _NOW),
+           and_(_C.status == "processing", _C.lease_until < _NOW))
+# A duplicate delivery inserts nothing and returns no id.
+_RECORD = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_EVENTS)
+           .on_conflict_do_nothing(index_elements=[_C.resource, _C.event, _C.data_id])
+           .returning(_C.id) for dialect in (postgresql, sqlite)}
+_OLDEST_DUE = select(_C.id).where(_DUE).order_by(_C.id).limit(1).with_for_update(skip_locked=True)
+_THIS_IF_DUE = _OLDEST_DUE.where(_C.id == bindparam("row_id"))
+_TAKE = (update(_EVENTS).where(_C.id == bindparam("chosen"), _DUE)
+         .values(status="processing", claimed_by=bindparam("owner"), lease_until=bindparam("until"),
+                 attempts=_C.attempts + 1)
+         .returning(_C.envelope, _C.attempts, _C.received_at))
 
 
 def _now() -> datetime:
@@ -32,45 +52,74 @@ class Claimed:
     received_at: datetime
 
 
+@dataclass
+class _Arrival:
+    """An event waiting to be recorded: its row, then its id (None: a duplicate) or the error."""
+
+    row: dict
+    row_id: int | None = None
+    error: Exception | None = None
+    settled: bool = False
+
+
 class Inbox:
     def __init__(self, store: Store):
         self._store = store
+        self._record = _RECORD[store.engine.dialect.name]
+        self._arrivals: list[_Arrival] = []
+        self._arrivals_lock = threading.Lock()
+        self._committer = threading.Lock()
 
     def record(self, event: WebexEvent, envelope: bytes) -> int | None:
-        """Store an accepted event and return its row id; None when it was stored before."""
+        """Store an accepted event and return its row id; None when it was stored before.
+
+        Returns only once the row is committed. Events arriving together are committed together
+        (group commit): whoever takes the commit turn writes every row waiting by then in one
+        transaction, one flush to disk, and the others find their rows settled.
+        """
         now = _now()
-        row = InboxEvent(
+        arrival = _Arrival(dict(
             resource=event.resource, event=event.event, data_id=event.data_id,
             webhook_id=event.webhook_id, actor_id=event.actor_id, org_id=event.org_id,
             envelope=envelope.decode("utf-8"), status="pending", attempts=0,
-            received_at=now, next_attempt_at=now)
+            received_at=now, next_attempt_at=now))
+        with self._arrivals_lock:
+            self._arrivals.append(arrival)
+        with self._committer:
+            if not arrival.settled:
+                with self._arrivals_lock:
+                    batch, self._arrivals = self._arrivals, []
+                self._commit(batch)
+        if arrival.error is not None:
+            raise arrival.error
+        return arrival.row_id
+
+    def _commit(self, batch: list[_Arrival]) -> None:
+        # In the unique key's order: two instances' batches then never wait on each other in a
+        # cycle (PostgreSQL would abort one as a deadlock).
+        batch.sort(key=lambda a: (a.row["resource"], a.row["event"], a.row["data_id"]))
         try:
-            with self._store.session() as session, session.begin():
-                session.add(row)
-        except IntegrityError:
-            return None
-        except DBAPIError as exc:
-            raise StoreUnavailable(exc.__class__.__name__) from exc
-        return row.id
+            with self._store.writing() as connection:
+                for arrival in batch:
+                    arrival.row_id = connection.scalar(self._record, arrival.row)
+        except Exception as exc:  # nothing of the batch is stored: every request hears it
+            error = StoreUnavailable(exc.__class__.__name__) if isinstance(exc, DBAPIError) else exc
+            for arrival in batch:
+                arrival.row_id, arrival.error = None, error
+        finally:
+            for arrival in batch:
+                arrival.settled = True
 
     def claim(self, owner: str, lease: timedelta, row_id: int | None = None) -> Claimed | None:
         """Take the oldest due event (or ``row_id`` if it is due) for ``lease``; None if none."""
         now = _now()
-        due = or_(and_(InboxEvent.status == "pending", InboxEvent.next_attempt_at <= now),
-                  and_(InboxEvent.status == "processing", InboxEvent.lease_until < now))
-        pick = select(InboxEvent.id).where(due).order_by(InboxEvent.id).limit(1)
-        if row_id is not None:
-            pick = pick.where(InboxEvent.id == row_id)
-        with self._store.session() as session, session.begin():
-            chosen = session.scalar(pick.with_for_update(skip_locked=True))
+        pick = _OLDEST_DUE if row_id is None else _THIS_IF_DUE
+        with self._store.writing() as connection:
+            chosen = connection.scalar(pick, {"now": now, "row_id": row_id})
             if chosen is None:
                 return None
-            taken = session.execute(
-                update(InboxEvent).where(InboxEvent.id == chosen, due)
-                .values(status="processing", claimed_by=owner, lease_until=now + lease,
-                        attempts=InboxEvent.attempts + 1)
-                .returning(InboxEvent.envelope, InboxEvent.attempts, InboxEvent.received_at)
-            ).first()
+            taken = connection.execute(_TAKE, {"chosen": chosen, "now": now, "owner": owner,
+                                               "until": now + lease}).first()
         if taken is None:
             return None  # another worker won the race
         received = taken.received_at if taken.received_at.tzinfo else \
@@ -94,11 +143,10 @@ class Inbox:
 
     def _finish(self, row_id: int, owner: str, **values) -> bool:
         """Update a row this owner still holds; False if the lease was lost meanwhile."""
-        with self._store.session() as session, session.begin():
-            result = session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.claimed_by == owner,
-                       InboxEvent.status == "processing")
+        with self._store.writing() as connection:
+            result = connection.execute(
+                update(_EVENTS)
+                .where(_C.id == row_id, _C.claimed_by == owner, _C.status == "processing")
                 .values(**values))
             return (result.rowcount or 0) == 1
 

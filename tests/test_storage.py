@@ -120,3 +120,87 @@ def test_a_pending_change_is_claimed_once(store):
     assert pending.pin(change.id) == "908172"
     assert pending.resolve(change.id, "applied")
     assert pending.pin(change.id) is None
+
+
+def test_deliveries_arriving_together_are_each_stored_once(store):
+    """Group commit: concurrent records share transactions; each event gets one id, its
+    duplicates None, whatever order they arrive in."""
+    inbox = Inbox(store)
+    results: dict[str, list] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(24)
+
+    def deliver(number: int) -> None:
+        data_id = f"together-{number % 12}"  # every event twice, at once
+        start.wait(timeout=10)
+        row_id = record(inbox, data_id)
+        with lock:
+            results.setdefault(data_id, []).append(row_id)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 12
+    for row_ids in results.values():
+        assert sorted(row_ids, key=lambda r: r is None)[1:] == [None]
+    ids = [next(r for r in row_ids if r is not None) for row_ids in results.values()]
+    assert len(set(ids)) == 12 and inbox.counts() == {"pending": 12}
+
+
+def test_a_failed_commit_fails_every_delivery_in_it(store, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from bot.store import StoreUnavailable
+
+    inbox = Inbox(store)
+
+    def unreachable():
+        raise OperationalError("INSERT", {}, Exception("database is gone"))
+
+    monkeypatch.setattr(store.engine, "begin", unreachable)
+    errors = []
+
+    def deliver(number: int) -> None:
+        try:
+            record(inbox, f"lost-{number}")
+        except StoreUnavailable as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(errors) == 6  # none answered as stored (nor as a duplicate)
+    monkeypatch.undo()
+    assert inbox.counts() == {}
+
+
+def test_sqlite_writers_take_turns_across_processes(tmp_path):
+    """Two stores on one file stand for two processes: the second writer waits in the queue
+    (an flock next to the database) until the first has committed."""
+    import time
+
+    url = f"sqlite:///{tmp_path / 'turns.sqlite3'}"
+    upgrade(url)
+    first, second = Store(url), Store(url)
+    order: list[str] = []
+
+    def hold() -> None:
+        with first.writing():
+            order.append("first in")
+            time.sleep(0.3)
+            order.append("first out")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.1)
+    with second.writing():
+        order.append("second in")
+    holder.join()
+    assert order == ["first in", "first out", "second in"]
+    assert (tmp_path / "turns.sqlite3-writer.lock").exists()
+    first.dispose()
+    second.dispose()
