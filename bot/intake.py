@@ -8,8 +8,10 @@ here waits on Webex: the event is stored durably and processed by the inbox work
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import metrics, signature
 from .events import InvalidEnvelope, WebexEvent, parse_envelope
@@ -30,15 +32,50 @@ class IntakeResult:
     event: WebexEvent | None = None
 
 
+class InFlight:
+    """The webhook requests this process is answering right now.
+
+    The inbox workers wait for a moment with none (``wait_quiet``, bounded) before they take the
+    next event: under a burst, Webex gets its acknowledgements first and the work follows; with
+    ordinary traffic there is nothing to wait for.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._quiet = threading.Condition()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        with self._quiet:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._count -= 1
+                if not self._count:
+                    self._quiet.notify_all()
+
+    def wait_quiet(self, limit: float) -> None:
+        with self._quiet:
+            self._quiet.wait_for(lambda: not self._count, timeout=limit)
+
+
 class Intake:
     """Turns one webhook request into an answer for Webex; new events go to ``on_accepted``."""
 
-    def __init__(self, *, secret: str, inbox: Inbox, on_accepted: Accepted):
+    def __init__(self, *, secret: str, inbox: Inbox, on_accepted: Accepted,
+                 in_flight: InFlight | None = None):
         self._secret = secret
         self._inbox = inbox
         self._on_accepted = on_accepted
+        self.in_flight = in_flight or InFlight()
 
     def receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
+        with self.in_flight.request():
+            return self._receive(body, signature_header)
+
+    def _receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
         if len(body) > MAX_BODY_BYTES:
             metrics.event_received(None, None, "too_large")
             return IntakeResult(413, "body is larger than 1 MiB")

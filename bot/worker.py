@@ -39,7 +39,8 @@ class Worker:
     def __init__(self, inbox: Inbox, processor: Processor, *, threads: int = 4,
                  lease_seconds: float = 30, poll_seconds: float = 1.0,
                  retry_delay: Callable[[int], timedelta] = backoff,
-                 on_processed: Callable[[str, float], None] | None = None):
+                 on_processed: Callable[[str, float], None] | None = None,
+                 before_claim: Callable[[], None] | None = None):
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._inbox = inbox
         self._processor = processor
@@ -48,6 +49,7 @@ class Worker:
         self._poll = poll_seconds
         self._retry_delay = retry_delay
         self._on_processed = on_processed or (lambda outcome, seconds: None)
+        self._before_claim = before_claim or (lambda: None)
         self._wakeups: queue.Queue[int] = queue.Queue()
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
@@ -78,22 +80,35 @@ class Worker:
             time.sleep(0.05)
 
     def _loop(self) -> None:
+        swept = time.monotonic()
         while not self._stopping.is_set():
             try:
                 row_id = self._wakeups.get(timeout=self._poll)
             except queue.Empty:
                 row_id = None
             try:
-                while not self._stopping.is_set():
-                    claimed = self._inbox.claim(self.owner, self._lease, row_id)
-                    self._database_back()
-                    if claimed is None:
-                        break
-                    self._run(claimed)
-                    row_id = None  # then drain whatever else is due
+                if row_id is not None:  # a new event: its wakeup names it
+                    self._claim_and_run(row_id)
+                # Whatever else is due (retries, leases run out, wakeups lost): when idle, and at
+                # least once a poll interval while busy, so that a stream of new events delays
+                # them by no more than that.
+                if row_id is None or time.monotonic() - swept >= self._poll:
+                    swept = time.monotonic()
+                    while not self._stopping.is_set() and self._claim_and_run(None):
+                        pass
             except Exception as exc:  # the database may be down: say so once, retry each poll
                 self._database_down(exc)
                 self._stopping.wait(self._poll)
+
+    def _claim_and_run(self, row_id: int | None) -> bool:
+        """Claim ``row_id`` (None: the oldest due event) and process it; False if none was due."""
+        self._before_claim()  # e.g. let the webhook requests in flight be answered first
+        claimed = self._inbox.claim(self.owner, self._lease, row_id)
+        self._database_back()
+        if claimed is None:
+            return False
+        self._run(claimed)
+        return True
 
     def _database_down(self, exc: Exception) -> None:
         if not self._db_down.is_set():

@@ -4,6 +4,7 @@ them as failed with the reason (never dropped)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from bot.events import parse_envelope
 from bot.inbox import Inbox
+from bot.intake import InFlight
 from bot.models import InboxEvent
 from bot.store import Store
 from bot.worker import MAX_ATTEMPTS, Worker, backoff
@@ -81,3 +83,43 @@ def test_a_transient_failure_is_retried_until_it_works(inbox):
 def test_backoff_grows_and_is_capped():
     delays = [backoff(n).total_seconds() for n in (1, 2, 3, 20)]
     assert delays[0] < delays[1] < delays[2] and delays[3] <= 360
+
+
+def test_webhook_requests_in_flight_go_first_but_only_for_a_moment():
+    in_flight = InFlight()
+    started = time.monotonic()
+    in_flight.wait_quiet(5)
+    assert time.monotonic() - started < 0.5  # nothing in flight: no wait
+    with in_flight.request():
+        started = time.monotonic()
+        in_flight.wait_quiet(0.2)
+        assert 0.15 <= time.monotonic() - started < 2  # bounded: processing is never starved
+
+    def answer_soon():
+        with in_flight.request():
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=answer_soon)
+    thread.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    in_flight.wait_quiet(5)
+    assert 0.05 <= time.monotonic() - started < 2  # until the request is answered
+    thread.join()
+
+
+def test_an_event_without_a_wakeup_is_taken_by_the_next_sweep(inbox):
+    seen = []
+    worker = Worker(inbox, lambda event: seen.append(event.data_id) or "ok", threads=1,
+                    poll_seconds=0.2)
+    worker.start()
+    try:
+        late = stored_event(inbox, "stored-without-a-wakeup")  # as after a restart
+        worker.wake(stored_event(inbox, "new"))
+        deadline = time.monotonic() + 10
+        while len(seen) < 2:
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+    assert late and set(seen) == {"new", "stored-without-a-wakeup"}
