@@ -8,11 +8,16 @@ from . import logs, metrics
 from .background import Background
 from .config import ConfigError, Settings, load_settings
 from .inbox import Inbox
-from .intake import MAX_BODY_BYTES, Intake
+from .intake import MAX_BODY_BYTES, InFlight, Intake
 from .leases import Leases
 from .scheduler import Scheduler
 from .store import Store
 from .worker import Processor, Worker
+
+# Acknowledging comes first: before it takes the next event, an inbox worker waits for a moment
+# with no webhook request in flight in its process, for at most this long. Under a burst Webex
+# gets its 2xx sooner and the work follows; with ordinary traffic there is nothing to wait for.
+ACK_FIRST_SECONDS = 0.25
 
 
 def create_app(settings: Settings | None = None, *, processor: Processor | None = None) -> Flask:
@@ -31,12 +36,14 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     store = Store(settings.database_url)
     inbox = Inbox(store)
-    background = _background(settings, store, inbox, processor)
+    in_flight = InFlight()
+    background = _background(settings, store, inbox, processor, in_flight)
     app.extensions.update({
         "vmbot.settings": settings, "vmbot.store": store, "vmbot.inbox": inbox,
         "vmbot.background": background,
         "vmbot.intake": Intake(secret=settings.webex_webhook_secret.get_secret_value(),
-                               inbox=inbox, on_accepted=background.worker.wake),
+                               inbox=inbox, on_accepted=background.worker.wake,
+                               in_flight=in_flight),
     })
     app.before_request(background.start)  # idempotent; gunicorn starts it earlier
     from . import cli, web
@@ -47,7 +54,7 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
 
 
 def _background(settings: Settings, store: Store, inbox: Inbox,
-                processor: Processor | None) -> Background:
+                processor: Processor | None, in_flight: InFlight) -> Background:
     services = None
     if processor is None:
         from .pipeline import process
@@ -57,12 +64,15 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
         processor = lambda event: process(event, services)  # noqa: E731
     worker = Worker(inbox, processor, threads=settings.worker_threads,
                     lease_seconds=settings.event_lease_seconds,
-                    on_processed=metrics.event_processed)
+                    on_processed=metrics.event_processed,
+                    before_claim=lambda: in_flight.wait_quiet(ACK_FIRST_SECONDS))
     scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
     if services is not None:
+        from .services import warm_up
         from .watcher import Watcher
         from .webhook_health import check_webhooks
 
+        scheduler.once(lambda: warm_up(services), "warm-up")
         # A pending change's PIN is erased when it expires, even if nobody comes back to it.
         scheduler.every(30, services.pending.expire_old, "expire-pending-changes")
         scheduler.every(settings.webhook_check_interval_seconds,

@@ -25,6 +25,7 @@ class AdminAccess:
         self._rules = rules
         self._apis: dict[str, WebexAPI] = {}
         self._lock = threading.Lock()
+        self._org_lock = threading.Lock()
         self._org_id = settings.webex_org_id
 
     def run(self, action: Callable[[str], T]) -> T:
@@ -47,9 +48,11 @@ class AdminAccess:
         self.run(lambda token: self._rules.put(token, patch))
 
     def managed_org_id(self) -> str:
-        """``WEBEX_ORG_ID``, or the admin token's own org (asked once)."""
+        """``WEBEX_ORG_ID``, or the admin token's own org (asked once per process)."""
         if self._org_id is None:
-            self._org_id = self.sdk(lambda api: api.people.me()).orgId
+            with self._org_lock:  # the start-up warm-up and a first event may ask at once
+                if self._org_id is None:
+                    self._org_id = self.sdk(lambda api: api.people.me()).orgId
         return self._org_id
 
     def _api(self, token: str) -> WebexAPI:

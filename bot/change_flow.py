@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
             kind: str = "change", rules: VoicemailRules | None = None) -> None:
     """Store a pending change and post its confirmation card (or say there is nothing to do)."""
-    rules = rules or VoicemailRules.from_api(ctx.services.admin.read_rules())
+    rules = rules or VoicemailRules.from_api(ctx.read_rules())
     if generate_pin:
         change.new_pin = pin_policy.generate(rules.pin_rules)
     patch = build_patch(rules, change)
@@ -98,13 +98,16 @@ def _already(ctx: Context, change_id: str) -> str:
 
 def _apply(ctx: Context, pending: Pending) -> None:
     services = ctx.services
+    # The fresh read of the rules goes alongside the fresh role check; it is used only if allowed.
+    rules_read = services.parallel.submit(services.admin.read_rules)
     requester = services.directory.requester(ctx.requester.person_id, fresh=True)
     decision = decide(requester, Permission.CHANGE, managed_org_id=services.admin.managed_org_id())
     if not decision.allowed:
+        rules_read.cancel()
         services.pending.resolve(pending.id, "cancelled")
         raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
     before = VoicemailRules.from_api(pending.before)
-    now = VoicemailRules.from_api(services.admin.read_rules())
+    now = VoicemailRules.from_api(rules_read.result())
     if _sections(now, pending.patch) != _sections(before, pending.patch):
         services.pending.resolve(pending.id, "superseded")
         _retire_card(ctx, pending)

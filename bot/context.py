@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class Services:
     audit: AuditLog
     subscriptions: Subscriptions
     snapshots: Snapshots
+    parallel: Executor  # runs independent Webex calls at the same time (one pool per process)
 
 
 @dataclass
@@ -36,6 +38,13 @@ class Context:
     thread_id: str | None  # the message whose thread answers go to (group spaces)
     card_message_id: str | None = None  # the card that was submitted, for card actions
     inputs: dict[str, Any] = field(default_factory=dict)
+    # The rules read started alongside the requester lookup; only an authorized handler takes it.
+    rules_read: Future | None = None
+
+    def read_rules(self) -> dict[str, Any]:
+        """The current rules: the read started with the requester lookup (once), or a new read."""
+        started, self.rules_read = self.rules_read, None
+        return started.result() if started is not None else self.services.admin.read_rules()
 
     def reply(self, reply: Reply) -> str:
         """Answer where the request came from: in its thread in a group space."""

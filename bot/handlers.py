@@ -21,7 +21,7 @@ def _may(ctx: Context, permission: Permission) -> bool:
 
 
 def _rules(ctx: Context) -> VoicemailRules:
-    return VoicemailRules.from_api(ctx.services.admin.read_rules())
+    return VoicemailRules.from_api(ctx.read_rules())
 
 
 def show(ctx: Context, _args: tuple[str, ...] = ()) -> None:

@@ -1,23 +1,28 @@
 """Processing one accepted event: fetch → ignore self and bots → authorize → route → answer.
 
 Webex never sends message text or card inputs in the webhook: the bot fetches them with its own
-token. The requester is the ``personId`` Webex reports, looked up with the admin token.
+token. The requester is the ``personId`` Webex reports, looked up with the admin token. Calls that
+do not depend on each other run at the same time: the rules (for a command that shows or changes
+them) are read while the requester is looked up, and used only once the requester is authorized.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 from . import cards, metrics
 from .admin_token import AdminTokenExpired
 from .authorization import Permission, decide
-from .commands import Unknown, message_text, parse
+from .commands import Command, Unknown, message_text, parse
 from .context import Context, Services, UserError
 from .events import WebexEvent
 from .messenger import Reply
-from .router import CARD_ACTIONS, TEXT_COMMANDS
+from .router import CARD_ACTIONS, TEXT_COMMANDS, Route
 from .webex_errors import WebexCallError
 
 log = logging.getLogger(__name__)
@@ -52,42 +57,77 @@ def _message(event: WebexEvent, services: Services) -> str:
     message = services.messenger.message(event.data_id)
     where = Where(message["roomId"], message.get("roomType", "direct"),
                   message.get("parentId") or message["id"])
+    parsed = parse(message_text(message, me.person_id, me.display_name))
+    route = TEXT_COMMANDS[parsed.name] if isinstance(parsed, Command) else None
 
     def handle() -> str:
-        requester = services.directory.requester(message["personId"])
-        if requester.is_bot:
-            return "ignored: sent by a bot"
-        ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id)
-        parsed = parse(message_text(message, me.person_id, me.display_name))
-        if isinstance(parsed, Unknown):
-            return _unknown(ctx, parsed)
-        permission, handler = TEXT_COMMANDS[parsed.name]
-        return _authorized(ctx, parsed.name, permission, lambda: handler(ctx, parsed.args))
+        with _reading_rules(services, route) as rules_read:
+            requester = services.directory.requester(message["personId"])
+            if requester.is_bot:
+                return "ignored: sent by a bot"
+            ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
+                          rules_read=rules_read)
+            if route is None:
+                return _unknown(ctx, parsed)
+            return _authorized(ctx, parsed.name, route.permission,
+                               lambda: route.handler(ctx, parsed.args))
 
     return _answering_errors(services, where, handle)
 
 
 def _card_submit(event: WebexEvent, services: Services) -> str:
-    action = services.messenger.attachment_action(event.data_id)
-    card = services.messenger.message(action["messageId"])
+    action, card = _action_and_card(event, services)
     if card.get("personId") != services.messenger.me().person_id:
         return "ignored: a submit on a card the bot did not send"
     where = Where(action["roomId"], card.get("roomType", "direct"), card.get("parentId") or card["id"])
+    name = str((action.get("inputs") or {}).get("action", ""))
+    route = CARD_ACTIONS.get(name)
 
     def handle() -> str:
-        requester = services.directory.requester(action["personId"])
-        if requester.is_bot:
-            return "ignored: submitted by a bot"
-        ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
-                      card_message_id=card["id"], inputs=dict(action.get("inputs") or {}))
-        name = str(ctx.inputs.get("action", ""))
-        if name not in CARD_ACTIONS:
-            ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
-            return f"unknown card action {name!r}"
-        permission, handler = CARD_ACTIONS[name]
-        return _authorized(ctx, f"card:{name}", permission, lambda: handler(ctx))
+        with _reading_rules(services, route) as rules_read:
+            requester = services.directory.requester(action["personId"])
+            if requester.is_bot:
+                return "ignored: submitted by a bot"
+            ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
+                          card_message_id=card["id"], inputs=dict(action.get("inputs") or {}),
+                          rules_read=rules_read)
+            if route is None:
+                ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
+                return f"unknown card action {name!r}"
+            return _authorized(ctx, f"card:{name}", route.permission, lambda: route.handler(ctx))
 
     return _answering_errors(services, where, handle)
+
+
+@contextmanager
+def _reading_rules(services: Services, route: Route | None) -> Iterator[Future | None]:
+    """For a route whose handler reads the rules, start that read now, alongside the requester
+    lookup, and hand it to the handler's context.
+
+    Only the handler takes its result, and ``_authorized`` runs the handler only for an authorized
+    requester: on a refusal (or a bot, or an error) the read is dropped unread.
+    """
+    read = services.parallel.submit(services.admin.read_rules) \
+        if route is not None and route.reads_rules else None
+    try:
+        yield read
+    finally:
+        if read is not None:
+            read.cancel()  # too late once it started; its answer is dropped all the same
+
+
+def _action_and_card(event: WebexEvent, services: Services) -> tuple[dict, dict]:
+    """The submit and the card it was made on, both read at once: the event names the card.
+
+    What counts is the card the action itself names; if the event said otherwise, that one is read.
+    """
+    named = event.data.get("messageId")
+    card_read = services.parallel.submit(services.messenger.message, named) \
+        if isinstance(named, str) and named else None
+    action = services.messenger.attachment_action(event.data_id)
+    if card_read is not None and action["messageId"] == named:
+        return action, card_read.result()
+    return action, services.messenger.message(action["messageId"])
 
 
 def _unknown(ctx: Context, parsed: Unknown) -> str:

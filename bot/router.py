@@ -1,4 +1,5 @@
-"""Routing as data: each text command and each card action names its permission and handler.
+"""Routing as data: each text command and each card action names its permission and handler,
+and whether the handler reads the rules.
 
 Text is routed by its exact first word, card submits by their ``action`` key. A name listed twice
 is an error at start-up, not a silent override.
@@ -6,41 +7,50 @@ is an error at start-up, not a silent override.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from . import handlers
 from .authorization import Permission
 
-Route = tuple[Permission, Callable]
+
+class Route(NamedTuple):
+    permission: Permission
+    handler: Callable
+    # The handler reads the rules: the read may start with the requester lookup, to be used
+    # only once the requester is authorized (see pipeline.py).
+    reads_rules: bool = False
 
 
-def _table(*routes: tuple[str, Permission, Callable]) -> dict[str, Route]:
+READS_RULES = True
+
+
+def _table(*routes: tuple) -> dict[str, Route]:
     table: dict[str, Route] = {}
-    for name, permission, handler in routes:
+    for name, *route in routes:
         if name in table:
             raise ValueError(f"route {name!r} is defined twice")
-        table[name] = (permission, handler)
+        table[name] = Route(*route)
     return table
 
 
 TEXT_COMMANDS = _table(
     ("help", Permission.ANYONE, handlers.help_),
     ("whoami", Permission.ANYONE, handlers.whoami),
-    ("show", Permission.VIEW, handlers.show),
+    ("show", Permission.VIEW, handlers.show, READS_RULES),
     ("history", Permission.VIEW, handlers.history),
     ("subscribe", Permission.VIEW, handlers.subscribe),
     ("unsubscribe", Permission.VIEW, handlers.unsubscribe),
-    ("edit", Permission.CHANGE, handlers.edit),
-    ("set", Permission.CHANGE, handlers.set_),
-    ("undo", Permission.CHANGE, handlers.undo),
+    ("edit", Permission.CHANGE, handlers.edit, READS_RULES),
+    ("set", Permission.CHANGE, handlers.set_, READS_RULES),
+    ("undo", Permission.CHANGE, handlers.undo, READS_RULES),
 )
 
 CARD_ACTIONS = _table(
-    ("show", Permission.VIEW, lambda ctx: handlers.show(ctx)),
+    ("show", Permission.VIEW, lambda ctx: handlers.show(ctx), READS_RULES),
     ("history", Permission.VIEW, lambda ctx: handlers.history(ctx)),
-    ("edit", Permission.CHANGE, lambda ctx: handlers.edit(ctx)),
-    ("review", Permission.CHANGE, handlers.review),
-    ("confirm", Permission.CHANGE, handlers.confirm),
+    ("edit", Permission.CHANGE, lambda ctx: handlers.edit(ctx), READS_RULES),
+    ("review", Permission.CHANGE, handlers.review, READS_RULES),
+    ("confirm", Permission.CHANGE, handlers.confirm),  # reads them itself, after a fresh role check
     ("cancel", Permission.ANYONE, handlers.cancel),
     ("cancel_edit", Permission.ANYONE, handlers.cancel_edit),
 )

@@ -1,4 +1,5 @@
-"""Periodic housekeeping in daemon threads: some jobs anywhere, some in one place only.
+"""Periodic housekeeping in daemon threads: some jobs anywhere, some in one place only; and
+start-up jobs that run once per process.
 
 A ``singleton`` job runs only where its database lease is held, so with several workers and
 instances it still runs once per round.
@@ -21,6 +22,7 @@ class Scheduler:
         self._leases = leases
         self._owner = owner
         self._jobs: list[tuple[str, float, Callable[[], object], bool]] = []
+        self._at_start: list[tuple[str, Callable[[], object]]] = []
         self._stopping = threading.Event()
         self._started = False
 
@@ -29,13 +31,26 @@ class Scheduler:
         if seconds > 0:
             self._jobs.append((name, seconds, job, singleton))
 
+    def once(self, job: Callable[[], object], name: str) -> None:
+        """Run ``job`` once, in its own thread, when the process starts its background work."""
+        self._at_start.append((name, job))
+
     def start(self) -> None:
         if self._started:
             return
         self._started = True
+        for name, job in self._at_start:
+            threading.Thread(target=self._run_once, args=(name, job), name=name,
+                             daemon=True).start()
         for name, seconds, job, singleton in self._jobs:
             threading.Thread(target=self._loop, args=(name, seconds, job, singleton),
                              name=name, daemon=True).start()
+
+    def _run_once(self, name: str, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception:  # start-up work is an optimization; the process runs without it
+            log.exception("start-up job %s failed", name)
 
     def stop(self) -> None:
         self._stopping.set()
