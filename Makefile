@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt co
 # The local space page's browser parts (package.json, pinned by package-lock.json), served from here.
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: demo test venv clean
+.PHONY: demo test bench venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP) $(NODE_STAMP)
 ## make test: the whole suite
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
+
+## make bench: the benchmark against the emulator and the bot under gunicorn; writes bench/REPORT.md
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .hypothesis test-artifacts
