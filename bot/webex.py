@@ -13,7 +13,7 @@ from webexpythonsdk import ApiError, WebexAPI
 from . import metrics
 from .config import Settings
 from .webex_errors import WebexCallError
-from .rules_client import mount_retries, retry_policy
+from .rules_client import environment_once, mount_retries, retry_policy
 
 REQUEST_TIMEOUT_SECONDS = 10
 T = TypeVar("T")
@@ -35,6 +35,7 @@ def _api(token: str, settings: Settings) -> WebexAPI:
                    single_request_timeout=REQUEST_TIMEOUT_SECONDS, wait_on_rate_limit=False)
     # The SDK retries nothing but 429 (forever); give its session our bounded policy instead.
     mount_retries(api._session._req_session, retry_policy())
+    environment_once(api._session._req_session, settings.webex_base_url)
     metrics.instrument(api._session._req_session)
     return api
 

@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from bot.rules_client import RulesClient, retrying_session
+import requests
+
+from bot.rules_client import RulesClient, environment_once, retrying_session
 from bot.webex_errors import WebexCallError
 
 
@@ -92,3 +94,27 @@ def test_expired_token_is_reported_as_unauthorized(emulator):
     with pytest.raises(WebexCallError) as caught:
         client(emulator, token="expired-token").get()
     assert caught.value.is_unauthorized
+
+
+def test_proxy_settings_from_the_environment_are_kept_when_resolved_once(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = environment_once(requests.Session(), "https://webexapis.com/v1/")
+    assert session.proxies["https"] == "http://proxy.example:3128"
+    assert session.trust_env is False  # not read again on every request
+
+
+def test_no_proxy_for_the_webex_host_is_honoured(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "webexapis.com")
+    session = environment_once(requests.Session(), "https://webexapis.com/v1/")
+    assert "https" not in session.proxies
+
+
+def test_a_ca_bundle_named_in_the_environment_is_kept(monkeypatch, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    session = environment_once(requests.Session(), "https://webexapis.com/v1/")
+    assert session.verify == str(bundle)
