@@ -28,16 +28,22 @@ _C = _EVENTS.c
 _NOW = bindparam("now")
 _DUE = or_(and_(_C.status == "pending", _C.next_attempt_at <= _NOW),
            and_(_C.status == "processing", _C.lease_until < _NOW))
-# A duplicate delivery inserts nothing and returns no id.
+# One statement stores a whole batch (one row per event); a duplicate inserts nothing, and the
+# rows that were inserted come back with their keys.
+_KEY = (_C.resource, _C.event, _C.data_id)
 _RECORD = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_EVENTS)
-           .on_conflict_do_nothing(index_elements=[_C.resource, _C.event, _C.data_id])
-           .returning(_C.id) for dialect in (postgresql, sqlite)}
+           .on_conflict_do_nothing(index_elements=list(_KEY)).returning(_C.id, *_KEY)
+           for dialect in (postgresql, sqlite)}
 _OLDEST_DUE = select(_C.id).where(_DUE).order_by(_C.id).limit(1).with_for_update(skip_locked=True)
 _THIS_IF_DUE = _OLDEST_DUE.where(_C.id == bindparam("row_id"))
 _TAKE = (update(_EVENTS).where(_C.id == bindparam("chosen"), _DUE)
          .values(status="processing", claimed_by=bindparam("owner"), lease_until=bindparam("until"),
                  attempts=_C.attempts + 1)
          .returning(_C.envelope, _C.attempts, _C.received_at))
+
+
+def _key(arrival: "_Arrival") -> tuple[str, str, str]:
+    return arrival.row["resource"], arrival.row["event"], arrival.row["data_id"]
 
 
 def _now() -> datetime:
@@ -97,11 +103,16 @@ class Inbox:
     def _commit(self, batch: list[_Arrival]) -> None:
         # In the unique key's order: two instances' batches then never wait on each other in a
         # cycle (PostgreSQL would abort one as a deadlock).
-        batch.sort(key=lambda a: (a.row["resource"], a.row["event"], a.row["data_id"]))
+        batch.sort(key=_key)
+        firsts = list({_key(arrival): arrival for arrival in reversed(batch)}.values())[::-1]
         try:
             with self._store.writing() as connection:
-                for arrival in batch:
-                    arrival.row_id = connection.scalar(self._record, arrival.row)
+                # Many rows, one statement ("insertmanyvalues"), whose returned keys say which
+                # rows were new.
+                stored = connection.execute(self._record, [a.row for a in firsts]).all()
+            ids = {(row.resource, row.event, row.data_id): row.id for row in stored}
+            for arrival in firsts:  # the others in the batch are duplicates of these: None
+                arrival.row_id = ids.get(_key(arrival))
         except Exception as exc:  # nothing of the batch is stored: every request hears it
             error = StoreUnavailable(exc.__class__.__name__) if isinstance(exc, DBAPIError) else exc
             for arrival in batch:

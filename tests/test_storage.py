@@ -149,6 +149,46 @@ def test_deliveries_arriving_together_are_each_stored_once(store):
     assert len(set(ids)) == 12 and inbox.counts() == {"pending": 12}
 
 
+def test_one_batch_with_new_stored_and_repeated_events(store, monkeypatch):
+    """A batch is one statement: new events get ids; an event stored before, and the second copy
+    of one repeated within the batch, get None."""
+    inbox = Inbox(store)
+    old = record(inbox, "batch-old")
+    batches = []
+    commit = inbox._commit
+    monkeypatch.setattr(inbox, "_commit", lambda batch: batches.append(len(batch)) or commit(batch))
+    arrived = threading.Barrier(6)  # the five deliveries and this test
+    gate = threading.Lock()
+    results: dict[str, list] = {}
+
+    def deliver(data_id: str) -> None:
+        arrived.wait(timeout=10)
+        row_id = record(inbox, data_id)
+        with gate:
+            results.setdefault(data_id, []).append(row_id)
+
+    # Holding the commit turn makes the five wait together, so that they form one batch.
+    with inbox._committer:
+        threads = [threading.Thread(target=deliver, args=(data_id,)) for data_id in
+                   ("batch-a", "batch-b", "batch-a", "batch-old", "batch-c")]
+        for thread in threads:
+            thread.start()
+        arrived.wait(timeout=10)
+        for _ in range(200):
+            if len(inbox._arrivals) == 5:
+                break
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join(timeout=30)
+    assert batches == [5]
+    assert results["batch-old"] == [None]
+    assert sorted(results["batch-a"], key=lambda r: r is None)[1:] == [None]
+    new_ids = [results["batch-a"][0] or results["batch-a"][1], results["batch-b"][0],
+               results["batch-c"][0]]
+    assert None not in new_ids and len(set(new_ids + [old])) == 4
+    assert inbox.counts() == {"pending": 4}
+
+
 def test_a_failed_commit_fails_every_delivery_in_it(store, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
