@@ -58,7 +58,7 @@ def _targets(rows: list[dict]) -> str:
 def _missed(rows: list[dict], results: dict) -> str:
     missed = [row for row in rows if not row["met"]]
     if not missed:
-        return "Every target is met in this run.\n"
+        return "Every target is met in this run." + _close_calls(results) + "\n"
     lines = ["### Missed in this run, and why", ""]
     for row in missed:
         why = WHY.get(row["name"].split(" at ")[0].split(":")[0],
@@ -66,6 +66,17 @@ def _missed(rows: list[dict], results: dict) -> str:
         lines += [f"- **{row['name']}** ({_num(row['measured'], 3)} against {row['target']}): "
                   + why.format(**_why_values(results)), ""]
     return "\n".join(lines)
+
+
+def _close_calls(results: dict) -> str:
+    """A median that meets its target while some runs did not is said, not hidden."""
+    ratio = results["burst"]["ack_per_s_over_baseline"]
+    if ratio.get("min", 0.5) >= 0.5:
+        return ""
+    why = WHY["acknowledgement throughput / baseline's"].format(**_why_values(results))
+    return (f"\n\n### Met by the median only, and why\n\n- **acknowledgement throughput / "
+            f"baseline's**: burst pairs ranged from {_num(ratio['min'])} to {_num(ratio['max'])}, "
+            f"some short of 0.5. {why[0].upper()}{why[1:]}\n")
 
 
 def _why_values(results: dict) -> dict:
@@ -83,17 +94,22 @@ WHY = {
         "2xx, duplicates dropped by the unique key), logs one line and counts it in Prometheus; "
         "the baseline only verifies the signature. The senders, the baseline, the emulator and "
         "the bot share two cores, and Python threads share one interpreter lock per process. "
-        "What narrowed the gap (about 0.1 in this benchmark before this work): the inbox statements built "
-        "once instead of per call (half the CPU per processed event), group commit (events "
-        "arriving together share one transaction and one disk flush, each still answered only "
-        "once stored), SQLite writers taking turns in a queue rather than in SQLite's sleeping "
-        "busy handler, and acknowledging first (an inbox worker waits, at most 0.25 s, for a "
-        "moment with no webhook request in flight before it takes the next event; the burst "
-        "was still all processed in {processed} s). The rest is the cost of that work in "
-        "Python on shared cores; the obvious shortcuts, answering before the flush or dropping "
-        "the per-event log line, would weaken what the 2xx and the logs promise, and this work "
-        "does not take them. More cores, or PostgreSQL on its own machine, move the figure "
-        "without changing the bot."),
+        "What narrowed the gap (about 0.1 in this benchmark before this work): the inbox "
+        "statements built once instead of per call (half the CPU per processed event), group "
+        "commit (events arriving together share one statement, one transaction and one disk "
+        "flush, each still answered only once stored), SQLite writers taking turns in a queue "
+        "rather than in SQLite's sleeping busy handler, acknowledging first (an inbox worker "
+        "waits, at most 0.25 s, for a moment with no webhook request in flight before it takes "
+        "the next event; the burst was still all processed in {processed} s), and the proxy "
+        "settings read once rather than on every Webex call. Where the rest goes, measured by "
+        "changing one thing at a time in 3-5 burst pairs on this machine (not kept): with the "
+        "event not stored at all the ratio was 0.69-0.77; stored, with no processing during "
+        "the burst, 0.51-0.57; as shipped, 0.39-0.69 from one pair to the next. So storing "
+        "each event durably before the 2xx is most of the gap, and the pairs' spread is as "
+        "large as the gap itself. The obvious shortcuts, answering before the flush "
+        "(SQLite's synchronous=NORMAL) or dropping the per-event log line, would weaken what "
+        "the 2xx and the logs promise, and this work does not take them. More cores, or "
+        "PostgreSQL on its own machine, move the figure without changing the bot."),
     "show critical path": (
         "the overhead beyond the floor is the bot's own work between Webex calls (storing and "
         "claiming the event, rendering the card); it is a constant, so it weighs more at small "
@@ -254,10 +270,11 @@ NOTES = """## What the bot does to get close to the floor
   once, with no cache); a refusal cancels it and nothing of it is used.
 - The bot's identity, the managed org and the role names are read once per process at start-up,
   in the background, all three at once; a failure there only logs and they are read on first use.
-- Webex connections are reused (one `requests` session per token, kept alive).
+- Webex connections are reused (one `requests` session per token, kept alive), and the proxy
+  settings are read from the environment once, not on every call.
 - Acknowledgements never wait on Webex (the inbox), which is why slow Webex leaves them unchanged.
   The inbox's statements are built once; events arriving together are committed together (one
-  transaction, one disk flush, each request answered only once its event is stored); on SQLite
+  statement, one transaction, one disk flush, each request answered only once its event is stored); on SQLite
   the inbox's writers take turns in a queue (`bot/store.py`); and an inbox worker waits, at most
   0.25 s, for a moment with no webhook request in flight before it takes the next event.
 """

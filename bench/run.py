@@ -64,7 +64,7 @@ class Params:
     slow_ms: int = 1000           # Webex latency for the acknowledgement comparison
     ack_events: int = 200         # events per acknowledgement-latency run
     ack_senders: int = 8
-    burst_runs: int = 3
+    burst_runs: int = 5
     burst_events: int = 1000
     duplicate_share: float = 0.10
     senders: int = 50             # concurrent senders in the burst (and the baseline's run)
