@@ -29,6 +29,9 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = "127.0.0.1"
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which two
+# instances on one host would fight over; the bot is run and stopped with signals and needs none.
+control_socket_disable = True
 
 
 def post_worker_init(worker):

@@ -20,5 +20,6 @@ accesslog = _bot["accesslog"]
 errorlog = _bot["errorlog"]
 access_log_format = _bot["access_log_format"]
 forwarded_allow_ips = _bot["forwarded_allow_ips"]
+control_socket_disable = _bot["control_socket_disable"]
 
 del _bot
