@@ -104,15 +104,17 @@ class Inbox:
         # In the unique key's order: two instances' batches then never wait on each other in a
         # cycle (PostgreSQL would abort one as a deadlock).
         batch.sort(key=_key)
-        firsts = list({_key(arrival): arrival for arrival in reversed(batch)}.values())[::-1]
+        firsts: dict[tuple[str, str, str], _Arrival] = {}
+        for arrival in batch:  # a repeat within the batch is a duplicate of its first
+            firsts.setdefault(_key(arrival), arrival)
         try:
             with self._store.writing() as connection:
                 # Many rows, one statement ("insertmanyvalues"), whose returned keys say which
                 # rows were new.
-                stored = connection.execute(self._record, [a.row for a in firsts]).all()
+                stored = connection.execute(self._record, [a.row for a in firsts.values()]).all()
             ids = {(row.resource, row.event, row.data_id): row.id for row in stored}
-            for arrival in firsts:  # the others in the batch are duplicates of these: None
-                arrival.row_id = ids.get(_key(arrival))
+            for key, arrival in firsts.items():  # not returned: stored before, a duplicate
+                arrival.row_id = ids.get(key)
         except Exception as exc:  # nothing of the batch is stored: every request hears it
             error = StoreUnavailable(exc.__class__.__name__) if isinstance(exc, DBAPIError) else exc
             for arrival in batch:
