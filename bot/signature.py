@@ -13,6 +13,8 @@ def sign(secret: str, body: bytes) -> str:
 
 def is_valid(secret: str, body: bytes, signature: str | None) -> bool:
     """True when ``signature`` matches ``body``; compared in constant time, over the raw bytes."""
-    if not signature:
+    # A header is any Latin-1 text, and compare_digest raises TypeError on non-ASCII strings: such a
+    # header cannot be hex, so it is simply a wrong signature (401, not 500).
+    if not signature or not signature.isascii():
         return False
     return hmac.compare_digest(sign(secret, body), signature.strip().lower())

@@ -74,6 +74,7 @@ def test_duplicate_delivery_is_acknowledged_and_not_dispatched_again(client, rec
     pytest.param(lambda raw, h: (json.dumps(json.loads(raw), indent=2).encode(), h),
                  id="re-serialised body"),
     pytest.param(lambda raw, h: (raw, {**h, "X-Spark-Signature": ""}), id="empty"),
+    pytest.param(lambda raw, h: (raw, {**h, "X-Spark-Signature": "\u00e9" * 40}), id="non-ASCII"),
     pytest.param(lambda raw, h: (raw + b" ", h), id="body changed after signing"),
 ])
 def test_bad_signatures_get_401_and_reach_nothing(app, client, received, mangle):

@@ -30,3 +30,8 @@ def test_signature_of_another_body_is_invalid(secret, body, other):
 @given(secret=st.text(min_size=1), body=st.binary(), cut=st.integers(min_value=0, max_value=39))
 def test_truncated_signature_is_invalid(secret, body, cut):
     assert not is_valid(secret, body, sign(secret, body)[:cut])
+
+
+@given(secret=st.text(min_size=1), body=st.binary(), signature=st.text(min_size=1))
+def test_non_ascii_signature_is_invalid_not_an_error(secret, body, signature):
+    assert not is_valid(secret, body, signature + "\u00e9")
