@@ -140,7 +140,8 @@ def may_see(state: State, owner_id: str, resource: str, data: dict,
         if room is None or not state.is_member(room["id"], owner_id):
             return False
         if owner["type"] == "bot" and room["type"] == "group":
-            return owner_id in _mentioned(data, message)
+            # Its own posts reach it in every room (bots rely on ignoring them to avoid loops).
+            return owner_id in _mentioned(data, message) or data.get("personId") == owner_id
         return True
     if resource == "attachmentActions":
         if message is not None:

@@ -216,6 +216,15 @@ def test_bots_and_own_messages_are_ignored(emulator, bot):
     alice.say("whoami")
     reply = alice.wait_reply()
     assert "Alice Fuller" in card_text(reply)
+    # Webex tells the bot about its own reply, unmentioned in a group space too: it must reach the bot
+    assert emulator.control("POST", "deliveries/wait").status_code == 200
+    delivered = emulator.control("GET", "deliveries").json()["items"]
+    assert [d["ok"] for d in delivered if d["dataId"] == reply["id"]] == [True]
+    inbox = bot.app.extensions["vmbot.inbox"]
+    deadline = time.monotonic() + 10
+    while set(inbox.counts()) != {"done"}:
+        assert time.monotonic() < deadline, inbox.counts()
+        time.sleep(0.05)
     assert len(alice.bot_messages()) == 1  # nothing for the other bot, nothing for itself
 
 

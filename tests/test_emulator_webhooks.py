@@ -248,6 +248,16 @@ def test_a_bot_hears_group_messages_only_when_mentioned(emulator, receiver):
     assert plain["id"] not in got and other_mention["id"] not in got
 
 
+def test_a_bot_hears_its_own_group_messages_unmentioned(emulator, receiver):
+    create(emulator, targetUrl=receiver.url)
+    own = message(emulator, "admins", "bot")
+    message(emulator, "admins", "otherbot")  # another bot, not mentioned: not heard
+    settle(emulator)
+    envelopes = receiver.envelopes()
+    assert [e["data"]["id"] for e in envelopes] == [own["id"]]
+    assert envelopes[0]["actorId"] == envelopes[0]["createdBy"] == emulator.id("bot")
+
+
 def test_nobody_hears_rooms_they_are_not_in(emulator, receiver):
     create(emulator, "otherbot-token", targetUrl=receiver.url)  # echo bot: only in "admins"
     message(emulator, "notify", "alice", mentioned=("otherbot",))
