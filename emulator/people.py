@@ -91,9 +91,12 @@ def require_roles_reader() -> None:
 
 @blueprint.get("/roles")
 def list_roles():
+    # Webex documents no ``max`` for /roles; paging like every other list means a client that
+    # follows ``Link`` (as the SDK does) is right whichever way Webex answers.
     require_roles_reader()
     with state().lock:
-        return jsonify({"items": [dict(r) for r in state().roles.values()]})
+        roles = [dict(r) for r in state().roles.values()]
+    return paginated(roles)
 
 
 @blueprint.get("/roles/<role_id>")

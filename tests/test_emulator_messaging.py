@@ -114,6 +114,16 @@ def test_roles_for_admin_tokens_only(emulator):
         assert_webex_error(call(emulator, "GET", role_path, token), 403)
 
 
+def test_roles_page_with_max_and_link_headers(emulator):
+    every = call(emulator, "GET", "roles", "admin-token").json()["items"]
+    first = call(emulator, "GET", "roles", "admin-token", params={"max": 2})
+    assert first.json()["items"] == every[:2] and len(every) > 2
+    assert re.fullmatch(r'<[^>]+max=2[^>]*>; rel="next"', first.headers["Link"])
+    admin = WebexAPI(access_token="admin-token", base_url=emulator.base_url)
+    assert [role.id for role in admin.roles.list(max=2)] == [role["id"] for role in every]
+    assert_webex_error(call(emulator, "GET", "roles", "admin-token", params={"max": 0}), 400)
+
+
 # --- rooms and memberships ------------------------------------------------------------------------
 
 def test_rooms_are_those_of_the_caller_and_direct_titles_name_the_other(emulator):
