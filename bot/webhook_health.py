@@ -26,7 +26,8 @@ def check_webhooks(services: Services, store: Store) -> list[str]:
     """One round; returns the ids of the webhooks re-activated."""
     api = services.messenger.api
     states = sdk_call(api, status)
-    revived = sdk_call(api, lambda a: reactivate(a, states))
+    secret = services.settings.webex_webhook_secret.get_secret_value()
+    revived = sdk_call(api, lambda a: reactivate(a, states, secret=secret))
     for state in revived:
         text = (f"Webex had disabled the bot's {state.resource}/{state.event} webhook "
                 f"(deliveries kept failing); it was re-activated at "

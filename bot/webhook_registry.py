@@ -70,13 +70,18 @@ def status(api: WebexAPI) -> list[WebhookState]:
     return states
 
 
-def reactivate(api: WebexAPI, states: list[WebhookState]) -> list[WebhookState]:
-    """Turn back on every webhook Webex disabled (it never does so itself); return those revived."""
+def reactivate(api: WebexAPI, states: list[WebhookState], *, secret: str) -> list[WebhookState]:
+    """Turn back on every webhook Webex disabled (it never does so itself); return those revived.
+
+    The PUT requires ``name`` and ``targetUrl``, which are kept as they are. ``secret`` is always
+    sent: what Webex does with a PUT that omits it is not documented, and a webhook left without
+    the bot's secret would deliver events the bot refuses.
+    """
     revived = []
     for state in states:
         if state.status == "inactive" and state.webhook_id:
             webhook = api.webhooks.get(state.webhook_id)
             api.webhooks.update(state.webhook_id, name=webhook.name, targetUrl=webhook.targetUrl,
-                                status="active")
+                                secret=secret, status="active")
             revived.append(state)
     return revived

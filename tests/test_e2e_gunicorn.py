@@ -70,6 +70,27 @@ def test_webhooks_sync_is_idempotent_and_reactivates(deployment):
     assert len(emulator.state.webhooks) == 2
 
 
+def test_the_webhook_check_reactivates_with_the_bots_secret(emulator, tmp_path):
+    # Registered under an earlier secret: only a PUT that sends the secret makes deliveries verify.
+    port = free_port()
+    earlier = bot_env(emulator, tmp_path, "an-earlier-webhook-secret", port)
+    assert flask_cli(earlier, tmp_path, "webhooks", "sync").returncode == 0
+    env = bot_env(emulator, tmp_path, SECRET, port, WEBHOOK_CHECK_INTERVAL_SECONDS="1")
+    bot = start_gunicorn(env, tmp_path, port, workers=1)
+    try:
+        hook_id = next(h for h, w in emulator.state.webhooks.items() if w["resource"] == "messages")
+        emulator.control("PUT", f"webhooks/{hook_id}/status", json={"status": "inactive"})
+        wait_for(lambda: emulator.state.webhooks[hook_id]["status"] == "active", timeout=20)
+        sent = requests.post(f"{emulator.base_url}messages", timeout=10,
+                             headers={"Authorization": "Bearer alice-token"},
+                             json={"roomId": emulator.id("dm-alice"), "text": "show"}).json()
+        delivered = wait_for(lambda: [d for d in emulator.control("GET", "deliveries").json()["items"]
+                                      if d["dataId"] == sent["id"]])
+        assert [d["status"] for d in delivered] == [202]
+    finally:
+        bot.stop()
+
+
 def test_sync_moves_webhooks_to_a_new_public_url(deployment):
     emulator, env, workdir, _bot = deployment
     flask_cli(env, workdir, "webhooks", "sync")
