@@ -31,7 +31,11 @@ def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
     """Store a pending change and post its confirmation card (or say there is nothing to do)."""
     rules = rules or VoicemailRules.from_api(ctx.read_rules())
     if generate_pin:
-        change.new_pin = pin_policy.generate(rules.pin_rules)
+        try:
+            change.new_pin = pin_policy.generate(rules.pin_rules)
+        except ValueError as exc:  # the org's PIN rules leave no PIN possible
+            raise UserError(f"I can't generate a PIN: {exc} Check the PIN rules in Control Hub.",
+                            title="No PIN generated") from exc
     patch = build_patch(rules, change)
     if not patch:
         ctx.reply(Reply("Nothing to change: the rules already read that way."))
@@ -73,12 +77,15 @@ def confirm(ctx: Context, change_id: str) -> None:
     if not services.pending.claim(pending.id):
         raise UserError(_already(ctx, pending.id))
     try:
-        _apply(ctx, pending)
+        before, pin = _apply(ctx, pending)
     except WebexCallError as exc:
         _webex_failed(ctx, pending, exc)
+        return
     except BaseException:
         services.pending.release(pending.id)
         raise
+    # Webex has the change now: nothing that fails from here on may say it was not applied.
+    _finish(ctx, pending, before, generated_pin=pin if pending.pin_generated else None)
 
 
 def _already(ctx: Context, change_id: str) -> str:
@@ -92,11 +99,14 @@ def _already(ctx: Context, change_id: str) -> str:
             "cancelled": "This change was cancelled.",
             "expired": "This change request expired (they last 10 minutes). Start again with `edit`.",
             "superseded": "This change was not applied: the rules changed in the meantime.",
+            "interrupted": "Applying this change was interrupted; check the rules with `show` "
+                           "and start again with `edit` if they are not as you wanted.",
             "failed": "Webex refused this change; start again with `edit`."}.get(
         status, "This change request no longer exists.")
 
 
-def _apply(ctx: Context, pending: Pending) -> None:
+def _apply(ctx: Context, pending: Pending) -> tuple[VoicemailRules, str | None]:
+    """Check again, then PUT the patch; return the rules as they were and the PIN that was set."""
     services = ctx.services
     # The fresh read of the rules goes alongside the fresh role check; it is used only if allowed.
     rules_read = services.parallel.submit(services.admin.read_rules)
@@ -105,6 +115,7 @@ def _apply(ctx: Context, pending: Pending) -> None:
     if not decision.allowed:
         rules_read.cancel()
         services.pending.resolve(pending.id, "cancelled")
+        _retire_card(ctx, pending)
         raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
     before = VoicemailRules.from_api(pending.before)
     now = VoicemailRules.from_api(rules_read.result())
@@ -117,10 +128,15 @@ def _apply(ctx: Context, pending: Pending) -> None:
                         "The rules as they are now are shown above; start again with `edit` if "
                         "you still want the change.", title="The rules changed meanwhile")
     pin = services.pending.pin(pending.id) if pending.has_pin else None
+    if pending.has_pin and pin is None:  # sealed with another BOT_SECRET_KEY: never apply half
+        services.pending.resolve(pending.id, "failed")
+        _retire_card(ctx, pending)
+        raise UserError("The new PIN of this request can no longer be read (the bot's secret key "
+                        "changed), so nothing was applied. Start again with `edit`.",
+                        title="Not applied")
     patch = dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {}))
     services.admin.update_rules(patch)
-    after = services.admin.read_rules()
-    _finish(ctx, pending, before, after, generated_pin=pin if pending.pin_generated else None)
+    return before, pin
 
 
 def _sections(rules: VoicemailRules, patch: dict) -> dict:
@@ -133,10 +149,14 @@ def _sections(rules: VoicemailRules, patch: dict) -> dict:
     return result
 
 
-def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: dict,
+def _finish(ctx: Context, pending: Pending, before: VoicemailRules,
             *, generated_pin: str | None) -> None:
+    """Record the applied change first (history, the watcher's copy, the request closed), then
+    tell people. A Webex failure from here on is reported as such, never as "not applied"."""
     services = ctx.services
-    after = VoicemailRules.from_api(after_api)
+    expected = _sections(_patched(before, pending.patch), pending.patch)
+    after_api = _read_back(services, pending.id)
+    after = VoicemailRules.from_api(after_api) if after_api else _patched(before, pending.patch)
     # The stored patch never holds the PIN itself; a placeholder marks that one was set.
     touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
     changes = diff(before, touched)
@@ -145,40 +165,84 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: d
                           room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind,
                           changes=changes, before=before.to_api(), after=after.to_api())
     metrics.change_applied(pending.kind)
-    # Known to the change watcher before the change stops being "applying": never reported twice.
-    services.snapshots.save(services.admin.managed_org_id(), after_api)
+    _remember(services, after, pending.patch)
     services.pending.resolve(pending.id, "applied")
-    verified = _sections(after, pending.patch) == _expected(before, pending.patch)
+    notes = [_pin_sent(ctx, generated_pin)] if generated_pin else []
     _retire_card(ctx, pending)
     reached = notify_change(ctx, changes)
-    detail = (f"Notification sent to {len(reached)} "
-              f"{'space or subscriber' if len(reached) == 1 else 'spaces and subscribers'}."
-              if reached else "")
-    if not verified:
-        detail += " Webex accepted the change, but reading the rules back shows other values; " \
-                  "check them with `show`."
+    if reached:
+        notes.insert(0, f"Notification sent to {len(reached)} "
+                        f"{'space or subscriber' if len(reached) == 1 else 'spaces and subscribers'}.")
+    if after_api is None:
+        notes.append("Webex accepted the change, but reading the rules back failed; check them "
+                     "with `show`.")
+    elif _sections(after, pending.patch) != expected:
+        notes.append("Webex accepted the change, but reading the rules back shows other values; "
+                     "check them with `show`.")
         log.warning("change %s applied but read-back differs", pending.id)
+    detail = " ".join(note for note in notes if note)
     ctx.reply(Reply.of(cards.render("result", {
         "title": "Change applied", "color": "Good",
         "summary": "The voicemail passcode rules were updated.",
         "hasChanges": True, "changes": change_rows(changes),
-        "hasDetail": bool(detail.strip()), "detail": detail.strip()})))
-    if generated_pin:  # only a PIN the bot made up; one the admin typed they know already
-        ctx.tell_privately(Reply(f"The new default voicemail PIN is **{generated_pin}**. Share it "
-                                 "with new users; they must change it before using voicemail."))
+        "hasDetail": bool(detail), "detail": detail})))
     log.info("change %s applied by %s", pending.id, ctx.requester.person_id)
 
 
-def _expected(before: VoicemailRules, patch: dict) -> dict:
-    """What the touched sections should read after ``patch``."""
+def _read_back(services, change_id: str) -> dict | None:
+    """The rules after the PUT, to verify it; None if Webex could not say (the PUT stands)."""
+    try:
+        return services.admin.read_rules()
+    except WebexCallError as exc:
+        log.warning("change %s applied; reading it back failed: %s", change_id, exc)
+        return None
+
+
+def _pin_sent(ctx: Context, pin: str) -> str:
+    """Send a PIN the bot made up to the requester alone (one the admin typed they know); say so
+    in the result if that failed: the PIN is not kept anywhere to send again."""
+    try:
+        ctx.tell_privately(Reply(f"The new default voicemail PIN is **{pin}**. Share it with new "
+                                 "users; they must change it before using voicemail."))
+        return ""
+    except WebexCallError as exc:
+        log.warning("generated PIN not delivered privately: %s", exc)
+        return ("The generated PIN could not be sent to you privately and is not kept: set a "
+                "new one with `edit`.")
+
+
+def _patched(before: VoicemailRules, patch: dict) -> VoicemailRules:
+    """The rules as the PUT should have left them (when they could not be read back)."""
     api = before.to_api()
-    expected = {}
     for key, value in patch.items():
         if isinstance(value, dict) and key in api:
-            expected[key] = dict(api[key], **value)
+            api[key] = dict(api[key], **value)
     if "defaultVoicemailPinEnabled" in patch:
-        expected["pinEnabled"] = patch["defaultVoicemailPinEnabled"]
-    return expected
+        api["defaultVoicemailPinRules"] = dict(
+            api["defaultVoicemailPinRules"],
+            defaultVoicemailPinEnabled=patch["defaultVoicemailPinEnabled"])
+    return VoicemailRules.from_api(api)
+
+
+def _remember(services, after: VoicemailRules, patch: dict) -> None:
+    """Tell the change watcher what this change did, before the change stops being "applying"
+    (so it is never reported twice): the sections it touched, as read back, on top of the rules
+    the watcher last saw, so that a change made elsewhere before this one is still reported."""
+    org_id = services.admin.managed_org_id()
+    known = services.snapshots.get(org_id)
+    if known is None:
+        services.snapshots.save(org_id, after.to_api())
+        return
+    rules = known[0]
+    after_api = after.to_api()
+    for key in _sections(after, patch):
+        if key == "pinEnabled":
+            rules["defaultVoicemailPinRules"] = dict(
+                rules.get("defaultVoicemailPinRules", {}),
+                defaultVoicemailPinEnabled=after.pin_rules.default_pin_enabled)
+        else:
+            rules[key] = after_api[key]
+    services.snapshots.save(org_id, rules)
 
 
 def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:

@@ -19,6 +19,9 @@ from .secret_box import SecretBox
 from .store import Store
 
 LIFETIME = timedelta(minutes=10)
+# Applying takes well under a minute (bounded retries and timeouts); a change still "applying"
+# this long after its request expired was cut off by a process that died.
+APPLYING_AT_MOST = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,20 @@ class PendingChanges:
             ) is not None
 
     def expire_old(self) -> int:
-        """Mark changes past their time as expired and erase their PINs."""
+        """Mark changes past their time as expired, and changes whose applying was cut off (the
+        process died mid-way) as interrupted; erase their PINs."""
+        now = _now()
         with self._store.session() as session, session.begin():
-            result = session.execute(
+            expired = session.execute(
                 update(PendingChange)
-                .where(PendingChange.status == "pending", PendingChange.expires_at <= _now())
-                .values(status="expired", pin_ciphertext=None, resolved_at=_now()))
-            return result.rowcount or 0
+                .where(PendingChange.status == "pending", PendingChange.expires_at <= now)
+                .values(status="expired", pin_ciphertext=None, resolved_at=now)).rowcount or 0
+            interrupted = session.execute(
+                update(PendingChange)
+                .where(PendingChange.status == "applying",
+                       PendingChange.expires_at <= now - APPLYING_AT_MOST)
+                .values(status="interrupted", pin_ciphertext=None, resolved_at=now)).rowcount or 0
+            return expired + interrupted
 
     def _update(self, change_id: str, from_status: str | None, *,
                 extra_where_unexpired: bool = False, **values: Any) -> bool:

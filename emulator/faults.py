@@ -1,7 +1,8 @@
 """Injected faults: make matching calls slow, fail with a status, or drop the connection.
 
-A fault matches a method (or ``*``) and a path glob such as ``/v1/telephony/*``; it applies to the
-next ``count`` matching calls, or to every call until cleared when ``count`` is null.
+A fault matches a method (or ``*``) and a path glob such as ``/v1/telephony/*``; it lets the first
+``skip`` matching calls through (default 0), then applies to the next ``count`` matching calls, or
+to every call until cleared when ``count`` is null.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def new_fault(spec: dict) -> dict:
         "latencyMs": int(spec.get("latencyMs", 0) or 0),
         "drop": bool(spec.get("drop", False)),
         "count": spec.get("count"),
+        "skip": int(spec.get("skip", 0) or 0),
+        "seen": 0,
         "hits": 0,
     }
     if fault["status"] is not None:
@@ -55,6 +58,9 @@ def matching(faults: list[dict], method: str, path: str) -> list[dict]:
     chosen = []
     for fault in faults:
         if fault["method"] not in ("*", method) or not fnmatchcase(path, fault["path"]):
+            continue
+        fault["seen"] += 1
+        if fault["seen"] <= fault["skip"]:
             continue
         if fault["count"] is not None and fault["hits"] >= fault["count"]:
             continue

@@ -10,6 +10,8 @@ import requests
 from sqlalchemy import select, update
 
 from bot.models import AuditEntry, PendingChange
+from bot.pending import PendingChanges
+from bot.secret_box import SecretBox
 from tests.bot_server import Persona, card_of, card_text, start_bot
 from tests.factories import envelope, signed
 
@@ -31,6 +33,18 @@ def propose(alice: Persona, command: str = "set expiry 40") -> tuple[dict, str]:
     return confirmation, card_of(confirmation)["actions"][0]["data"]["changeId"]
 
 
+def propose_a_pin(alice: Persona) -> tuple[dict, str]:
+    """A change that sets a new default PIN (held encrypted in the pending change)."""
+    alice.say("edit")
+    form = alice.wait_reply()
+    alice.submit(form, action="review", expiry_enabled="true", expiry_days="100",
+                 change_enabled="true", change_days="1", previous_enabled="false",
+                 previous_count="10", default_pin_enabled="true", new_pin="908172",
+                 generate_pin="false")
+    confirmation = alice.wait_reply()
+    return confirmation, card_of(confirmation)["actions"][0]["data"]["changeId"]
+
+
 def rules_now(emulator) -> dict:
     return emulator.control("GET", "voicemail-rules").json()["rules"]
 
@@ -48,14 +62,7 @@ def test_cancel_changes_nothing_and_retires_the_card(emulator, bot):
 
 def test_an_expired_request_cannot_be_confirmed_and_loses_its_pin(emulator, bot):
     alice = Persona(emulator, "alice", "dm-alice")
-    alice.say("edit")
-    form = alice.wait_reply()
-    alice.submit(form, action="review", expiry_enabled="true", expiry_days="100",
-                 change_enabled="true", change_days="1", previous_enabled="false",
-                 previous_count="10", default_pin_enabled="true", new_pin="908172",
-                 generate_pin="false")
-    confirmation = alice.wait_reply()
-    change_id = card_of(confirmation)["actions"][0]["data"]["changeId"]
+    confirmation, change_id = propose_a_pin(alice)
     with store(bot).session() as session, session.begin():
         session.execute(update(PendingChange).where(PendingChange.id == change_id)
                         .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
@@ -116,3 +123,77 @@ def test_rate_limit_then_success(emulator, bot):
     alice.submit(confirmation, action="confirm", changeId=change_id)
     assert "Change applied" in card_text(alice.wait_reply(timeout=15))
     assert emulator.calls()["PUT /v1/telephony/config/voicemail/rules"] == 2
+
+
+def test_a_failed_read_back_after_the_put_still_counts_as_applied(emulator, bot):
+    """Webex took the PUT; only reading the rules back fails. The change is applied, recorded and
+    said to be applied (never "not applied, try again")."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    confirmation, change_id = propose(alice)
+    # The first GET (the fresh read before the PUT) goes through; the read-back fails, retries too.
+    emulator.add_fault(method="GET", path="/v1/telephony/*", status=503, skip=1, count=4)
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    result = card_text(alice.wait_reply(timeout=20))
+    assert "Change applied" in result and "reading the rules back failed" in result
+    assert rules_now(emulator)["expirePasscode"]["numberOfDays"] == 40
+    with store(bot).session() as session:
+        assert session.get(PendingChange, change_id).status == "applied"
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.change_id == change_id)).one()
+        assert json.loads(entry.after)["expirePasscode"]["numberOfDays"] == 40
+    assert confirmation["id"] not in emulator.state.messages  # its buttons are gone
+    assert emulator.calls()["PUT /v1/telephony/config/voicemail/rules"] == 1
+
+
+def test_another_full_administrator_cannot_confirm_or_cancel(emulator, bot):
+    emulator.state.add_membership(emulator.id("admins"), emulator.id("fiona"))
+    alice = Persona(emulator, "alice", "admins")
+    confirmation, change_id = propose(alice)
+    fiona = Persona(emulator, "fiona", "admins")
+    fiona.seen = set(alice.seen)
+    for action in ("confirm", "cancel"):
+        fiona.submit(confirmation, action=action, changeId=change_id)
+        assert "Only Alice Fuller" in card_text(fiona.wait_reply())
+    assert rules_now(emulator)["expirePasscode"]["numberOfDays"] == 100
+    with store(bot).session() as session:
+        assert session.get(PendingChange, change_id).status == "pending"
+
+
+def test_someone_without_the_change_role_cannot_remove_an_edit_form(emulator, bot):
+    alice = Persona(emulator, "alice", "admins")
+    alice.say("edit")
+    form = alice.wait_reply()
+    nina = Persona(emulator, "nina", "admins")
+    nina.seen = set(alice.seen)
+    nina.submit(form, action="cancel_edit")
+    nina.wait_reply()
+    assert form["id"] in emulator.state.messages
+
+
+def test_a_pin_that_can_no_longer_be_read_is_never_applied_without_it(emulator, bot):
+    alice = Persona(emulator, "alice", "dm-alice")
+    confirmation, change_id = propose_a_pin(alice)
+    with store(bot).session() as session, session.begin():  # as if sealed with another key
+        session.execute(update(PendingChange).where(PendingChange.id == change_id)
+                        .values(pin_ciphertext="gAAAAAnot-a-token"))
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    assert "can no longer be read" in card_text(alice.wait_reply())
+    assert emulator.calls().get("PUT /v1/telephony/config/voicemail/rules", 0) == 0
+    with store(bot).session() as session:
+        assert session.get(PendingChange, change_id).status == "failed"
+
+
+def test_a_change_cut_off_while_applying_is_closed_and_loses_its_pin(emulator, bot):
+    alice = Persona(emulator, "alice", "dm-alice")
+    confirmation, change_id = propose(alice)
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=6)
+    with store(bot).session() as session, session.begin():  # a process died mid-way, long ago
+        session.execute(update(PendingChange).where(PendingChange.id == change_id)
+                        .values(status="applying", expires_at=long_ago,
+                                pin_ciphertext="sealed"))
+    settings = bot.app.extensions["vmbot.settings"]
+    assert PendingChanges(store(bot), SecretBox.from_settings(settings)).expire_old() == 1
+    with store(bot).session() as session:
+        row = session.get(PendingChange, change_id)
+        assert row.status == "interrupted" and row.pin_ciphertext is None
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    assert "interrupted" in card_text(alice.wait_reply())
