@@ -1,8 +1,9 @@
 """Tell everyone who should know about a change: ``NOTIFY_ROOM_IDS`` and subscribers, once each.
 
 For a change made through the bot, the space where it was made already has the result in its
-thread, so it is skipped; so is a subscriber who made the change in their 1:1 space. A PIN appears
-only as "changed".
+thread, so it is skipped; so is a subscriber who made the change in their 1:1 space. A subscriber
+is told only while they may still view the rules (their roles are looked up again, uncached: a
+role revoked since they subscribed stops the rules data reaching them). A PIN appears only as "changed".
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 from datetime import datetime, timezone
 
 from . import cards
+from .admin_token import AdminTokenExpired
+from .authorization import Permission, decide
 from .context import Context, Services
 from .messenger import Reply
 from .rules import PIN_HIDDEN, FieldChange
@@ -43,9 +46,26 @@ def broadcast(services: Services, *, who: str, where: str, changes: list[FieldCh
         if room_id != skip_room and _send(services, card, room_id=room_id):
             reached.append(room_id)
     for person_id in dict.fromkeys(services.subscriptions.people()):
-        if person_id != skip_person and _send(services, card, person_id=person_id):
+        if person_id != skip_person and _may_still_view(services, person_id) \
+                and _send(services, card, person_id=person_id):
             reached.append(person_id)
     return reached
+
+
+def _may_still_view(services: Services, person_id: str) -> bool:
+    """A subscriber's roles may have changed since they subscribed (looked up afresh: this sends
+    rules data, and changes are rare); when unsure, tell nothing."""
+    try:
+        person = services.directory.requester(person_id, fresh=True)
+        allowed = decide(person, Permission.VIEW,
+                         managed_org_id=services.admin.managed_org_id()).allowed
+    except (WebexCallError, AdminTokenExpired) as exc:
+        log.warning("subscriber %s not notified: their role could not be checked (%s)",
+                    person_id, exc)
+        return False
+    if not allowed:
+        log.info("subscriber %s not notified: they may no longer view the rules", person_id)
+    return allowed
 
 
 def _pin_as_changed(change: FieldChange) -> FieldChange:

@@ -52,5 +52,5 @@ CARD_ACTIONS = _table(
     ("review", Permission.CHANGE, handlers.review, READS_RULES),
     ("confirm", Permission.CHANGE, handlers.confirm),  # reads them itself, after a fresh role check
     ("cancel", Permission.ANYONE, handlers.cancel),
-    ("cancel_edit", Permission.ANYONE, handlers.cancel_edit),
+    ("cancel_edit", Permission.CHANGE, handlers.cancel_edit),  # deletes the form: not anyone's
 )

@@ -209,6 +209,21 @@ def test_history_undo_and_subscribers(emulator, bot):
     assert rules_now(emulator)["expirePasscode"]["numberOfDays"] == 100
 
 
+def test_a_subscriber_who_lost_their_role_is_told_nothing(emulator, bot):
+    rita = persona(emulator, "rita")
+    rita.say("subscribe")
+    rita.wait_reply()
+    emulator.state.people[emulator.id("rita")]["roles"] = []
+    alice = persona(emulator, "alice")
+    alice.say("set expiry 20")
+    confirmation = alice.wait_reply()
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    assert "Change applied" in card_text(alice.wait_reply())
+    # Notifications go out before the result is posted.
+    assert [m for m in rita.bot_messages() if m["id"] not in rita.seen] == []
+
+
 def test_bots_and_own_messages_are_ignored(emulator, bot):
     other = Persona(emulator, "otherbot", "admins")
     other.say("show")
