@@ -45,6 +45,7 @@ def test_a_pin_never_leaks(emulator, tmp_path, caplog):
         alice.say("history")
         alice.wait_reply()
         assert emulator.state.default_pins[emulator.id("acme")] == PIN  # it did reach Webex
+        generated = generate_in_a_group_space(emulator)
         database_rows = dump_database(bot)
         database_files = b"".join(p.read_bytes() for p in tmp_path.glob("bot.sqlite3*"))
     finally:
@@ -52,12 +53,31 @@ def test_a_pin_never_leaks(emulator, tmp_path, caplog):
 
     for message in emulator.state.messages.values():
         assert PIN not in str(message), f"PIN in a message to {message['roomId']}"
-    bot_lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
-    assert bot_lines and not [line for line in bot_lines if PIN in line]
-    assert PIN not in database_rows
-    assert PIN.encode() not in database_files
+    # The generated PIN is in exactly one message: the bot's to Alice, in her 1:1 space.
+    holders = [m for m in emulator.state.messages.values() if generated in str(m)]
+    assert [(m["roomId"], m["personId"]) for m in holders] == \
+        [(emulator.id("dm-alice"), emulator.id("bot"))]
+    lines = [r.getMessage() for r in caplog.records]  # every logger: the bot's and its libraries'
+    assert lines and not [line for line in lines if PIN in line or generated in line]
+    for secret in (PIN, generated):
+        assert secret not in database_rows
+        assert secret.encode() not in database_files
     audit = emulator.state.audit_events
-    assert audit and PIN not in str(audit)
+    assert audit and PIN not in str(audit) and generated not in str(audit)
+
+
+def generate_in_a_group_space(emulator) -> str:
+    """Alice asks for a generated PIN in the group space and confirms; return the PIN Webex got."""
+    alice = Persona(emulator, "alice", "admins")
+    alice.say("edit")
+    confirmation = submit(alice, alice.wait_reply(), action="review", new_pin="",
+                          generate_pin="true")
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    assert "Change applied" in card_text(alice.wait_reply())
+    generated = emulator.state.default_pins[emulator.id("acme")]
+    assert generated != PIN
+    return generated
 
 
 def dump_database(bot) -> str:
