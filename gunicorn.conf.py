@@ -19,8 +19,25 @@ METRICS_DIR_PREFIX = "vmbot-metrics-"
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
 
+DEFAULT_WORKERS = 2
+
+
+def _worker_count() -> int:
+    # gunicorn's own default follows WEB_CONCURRENCY (set by some platforms), but a value in this
+    # file overrides that default, so the convention is honoured here. A value int() refuses never
+    # gets this far: gunicorn reads the variable on import and stops with a ValueError traceback.
+    raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdecimal() or int(raw) < 1:
+        print(f"configuration error: WEB_CONCURRENCY must be a whole number of worker processes, "
+              f"at least 1 (got {raw!r})", file=sys.stderr)
+        sys.exit(1)
+    return int(raw)
+
+
 worker_class = "gthread"
-workers = 2
+workers = _worker_count()
 threads = 8
 timeout = 30          # a worker silent for this long is restarted
 graceful_timeout = 20  # time to finish in-flight requests on shutdown

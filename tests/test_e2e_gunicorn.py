@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import runpy
 import sqlite3
 import time
 
 import pytest
 import requests
 
-from tests.bot_process import bot_env, flask_cli, free_port, start_gunicorn
+from tests.bot_process import REPO, bot_env, flask_cli, free_port, start_gunicorn
 
 SECRET = "e2e-webhook-secret-5678"
 
@@ -107,6 +108,43 @@ def test_gunicorn_refuses_to_start_without_a_required_setting(emulator, tmp_path
     bot = start_gunicorn(env, tmp_path, port, wait=False)
     assert bot.process.wait(timeout=30) != 0
     assert "configuration error: WEBEX_WEBHOOK_SECRET is required" in bot.log()
+
+
+def configured_workers(monkeypatch, tmp_path, web_concurrency: str | None) -> int:
+    """``workers`` as gunicorn.conf.py sets it under ``WEB_CONCURRENCY``."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # no directory of its own made
+    if web_concurrency is None:
+        monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    else:
+        monkeypatch.setenv("WEB_CONCURRENCY", web_concurrency)
+    return runpy.run_path(str(REPO / "gunicorn.conf.py"))["workers"]
+
+
+@pytest.mark.parametrize("web_concurrency, workers",
+                         [(None, 2), ("", 2), ("1", 1), ("6", 6), (" 3 ", 3)])
+def test_worker_count_follows_web_concurrency(monkeypatch, tmp_path, web_concurrency, workers):
+    assert configured_workers(monkeypatch, tmp_path, web_concurrency) == workers
+
+
+@pytest.mark.parametrize("web_concurrency", ["lots", "0", "-1", "2.5"])
+def test_a_malformed_web_concurrency_is_one_line(monkeypatch, tmp_path, capsys, web_concurrency):
+    with pytest.raises(SystemExit):
+        configured_workers(monkeypatch, tmp_path, web_concurrency)
+    assert capsys.readouterr().err.strip().startswith(
+        "configuration error: WEB_CONCURRENCY must be a whole number")
+
+
+def test_gunicorn_refuses_to_start_with_no_workers(emulator, tmp_path):
+    # "0" passes gunicorn's own int() on import (a non-number would stop it there, in a traceback)
+    port = free_port()
+    env = bot_env(emulator, tmp_path, SECRET, port, WEB_CONCURRENCY="0")
+    bot = start_gunicorn(env, tmp_path, port, wait=False)
+    try:
+        assert bot.process.wait(timeout=30) != 0
+    finally:
+        bot.stop()
+    assert "configuration error: WEB_CONCURRENCY must be a whole number" in bot.log()
+    assert "Traceback" not in bot.log()
 
 
 def test_flask_cli_reports_a_malformed_setting_in_one_line(emulator, tmp_path):
