@@ -11,14 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Prometheus multiprocess mode: every worker writes its metrics to files in one directory and
-# GET /metrics adds them up (bot/metrics.py). prometheus_client reads the variable when it is first
-# imported, so it is set here, in the master, before any worker forks and imports the app. Each
-# master gets its own directory unless the operator names one.
-METRICS_DIR_PREFIX = "vmbot-metrics-"
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
-
 DEFAULT_WORKERS = 2
 
 
@@ -36,8 +28,18 @@ def _worker_count() -> int:
     return int(raw)
 
 
-worker_class = "gthread"
+# Read first: a bad value stops start-up before the metrics directory below is made.
 workers = _worker_count()
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in one directory and
+# GET /metrics adds them up (bot/metrics.py). prometheus_client reads the variable when it is first
+# imported, so it is set here, in the master, before any worker forks and imports the app. Each
+# master gets its own directory unless the operator names one.
+METRICS_DIR_PREFIX = "vmbot-metrics-"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
+
+worker_class = "gthread"
 threads = 8
 timeout = 30          # a worker silent for this long is restarted
 graceful_timeout = 20  # time to finish in-flight requests on shutdown
