@@ -3,7 +3,9 @@
 The webhook request stores the event and wakes a worker with its row id (the fast path); workers
 also poll for events that are due (retries) or abandoned (a lease that ran out because its process
 died), so nothing accepted is lost. While an event is processed its lease is renewed; if the lease
-is lost anyway, the outcome is not written over another worker's claim.
+is lost anyway, the outcome is not written over another worker's claim. Once the processor has run
+(its reply may be posted), the event stays in flight until its outcome is written: a database blip
+then delays the write instead of having the event, and its reply, done again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 Processor = Callable[[WebexEvent], str]
 MAX_ATTEMPTS = 5
 MAX_BACKOFF_SECONDS = 300
+FIRST_OUTCOME_RETRY_SECONDS = 0.1
 
 
 def backoff(attempts: int) -> timedelta:
@@ -123,32 +126,71 @@ class Worker:
 
     def _run(self, claimed: Claimed) -> None:
         with self._lock:
+            if claimed.row_id in self._in_flight:
+                # Claimed again by another of our threads (same owner) after its lease ran out
+                # while the database was down: the thread processing it records its outcome.
+                return
             self._in_flight.add(claimed.row_id)
         try:
-            outcome = self._processor(claimed.event)
-        except Exception as exc:
-            self._failed(claimed, exc)
-        else:
-            self._inbox.done(claimed.row_id, self.owner)
-            self._on_processed("done", time.time() - claimed.received_at.timestamp())
-            log.info("event %s processed: %s", claimed.event.key, outcome)
+            self._process(claimed)
         finally:
             with self._lock:
                 self._in_flight.discard(claimed.row_id)
 
+    def _process(self, claimed: Claimed) -> None:
+        try:
+            outcome = self._processor(claimed.event)
+        except Exception as exc:
+            self._failed(claimed, exc)
+            return
+        if self._record(claimed, "done", lambda: self._inbox.done(claimed.row_id, self.owner)):
+            self._on_processed("done", time.time() - claimed.received_at.timestamp())
+            log.info("event %s processed: %s", claimed.event.key, outcome)
+
     def _failed(self, claimed: Claimed, exc: Exception) -> None:
         reason = f"{exc.__class__.__name__}: {exc}"
+        row_id, owner = claimed.row_id, self.owner
         if claimed.attempts >= MAX_ATTEMPTS:
-            self._inbox.failed(claimed.row_id, self.owner, reason)
-            self._on_processed("failed", time.time() - claimed.received_at.timestamp())
-            log.error("event %s failed for good after %d attempts: %s", claimed.event.key,
-                      claimed.attempts, reason)
+            if self._record(claimed, "failed", lambda: self._inbox.failed(row_id, owner, reason)):
+                self._on_processed("failed", time.time() - claimed.received_at.timestamp())
+                log.error("event %s failed for good after %d attempts: %s", claimed.event.key,
+                          claimed.attempts, reason)
             return
         delay = self._retry_delay(claimed.attempts)
-        self._inbox.retry_later(claimed.row_id, self.owner, reason, delay)
-        self._on_processed("retried", 0.0)
-        log.warning("event %s failed (attempt %d), retrying in %.0fs: %s", claimed.event.key,
-                    claimed.attempts, delay.total_seconds(), reason)
+        if self._record(claimed, "retry later",
+                        lambda: self._inbox.retry_later(row_id, owner, reason, delay)):
+            self._on_processed("retried", 0.0)
+            log.warning("event %s failed (attempt %d), retrying in %.0fs: %s", claimed.event.key,
+                        claimed.attempts, delay.total_seconds(), reason)
+
+    def _record(self, claimed: Claimed, outcome: str, write: Callable[[], bool]) -> bool:
+        """Write the outcome of a processed event, retrying while the database is down.
+
+        True once written; False if the lease was lost (another worker owns the event now) or
+        the worker stopped first. Meanwhile the event stays in flight, so the heartbeat keeps its
+        lease: let go, it would be processed (and its reply posted) again when the lease ran out.
+        """
+        pause = min(FIRST_OUTCOME_RETRY_SECONDS, self._poll)
+        while True:
+            try:
+                written = write()
+            except Exception as exc:  # the database may be down: say so once, as the loop does
+                self._database_down(exc)
+            else:
+                self._database_back()
+                if not written:
+                    log.warning("event %s (inbox row %d) lost its lease before its outcome (%s) "
+                                "was recorded: another worker may process it again",
+                                claimed.event.key, claimed.row_id, outcome)
+                return written
+            if self._stopping.wait(pause):  # no lock is held while waiting
+                # The at-least-once edge: the lease runs out and the event is processed again.
+                log.error("event %s (inbox row %d) processed, but its outcome (%s) was not "
+                          "recorded before the worker stopped: it is processed again when its "
+                          "lease runs out", claimed.event.key, claimed.row_id, outcome)
+                return False
+            # Doubling, but never beyond a poll: written soon after the database answers again.
+            pause = min(pause * 2, self._poll)
 
     def _heartbeat(self) -> None:
         interval = self._lease.total_seconds() / 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -137,21 +138,28 @@ def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_
 
 
 def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
+    lease = 5  # longer than the outage below: the worker that posted a reply keeps its event
     with fresh_postgres_database() as (url, name):
         port = free_port()
-        env = bot_env(emulator, tmp_path, SECRET, port, DATABASE_URL=url, EVENT_LEASE_SECONDS="2")
+        env = bot_env(emulator, tmp_path, SECRET, port, DATABASE_URL=url,
+                      EVENT_LEASE_SECONDS=str(lease))
         bot = start_gunicorn(env, tmp_path, port)
         try:
             before = say(emulator, "ping-10")
             assert deliver(bot.url, *event_for(emulator, before)) == 202
+            wait_for(lambda: "ping-10" in pinged(replies(emulator)), what="the first reply")
             during = say(emulator, "ping-11")
             emulator.add_fault(method="GET", path="/v1/messages/*", latencyMs=1500, count=1)
             slow = say(emulator, "ping-12")
             assert deliver(bot.url, *event_for(emulator, slow)) == 202  # acknowledged, then...
+            wait_for(lambda: not emulator.control("GET", "faults").json()["items"],
+                     what="the slow event's processing")
             set_database_open(name, False)  # ...the database goes away mid-processing
             try:
                 assert deliver(bot.url, *event_for(emulator, during)) == 503
                 assert requests.get(f"{bot.url}/healthz", timeout=10).status_code == 503
+                # posted while the database is down: recording the event as done fails
+                wait_for(lambda: "ping-12" in pinged(replies(emulator)), what="the slow reply")
             finally:
                 set_database_open(name, True)
             wait_for(lambda: requests.get(f"{bot.url}/healthz", timeout=10).status_code == 200,
@@ -159,6 +167,8 @@ def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
             assert deliver(bot.url, *event_for(emulator, during)) == 202  # Webex delivers again
             wait_for(lambda: {"ping-10", "ping-11", "ping-12"} <= set(pinged(replies(emulator))),
                      timeout=60, what="every acknowledged event processed")
+            time.sleep(lease + 1.5)  # an event let go would be taken again once its lease ran out
+            assert Counter(pinged(replies(emulator))) == {"ping-10": 1, "ping-11": 1, "ping-12": 1}
         finally:
             bot.stop()
 

@@ -1,5 +1,6 @@
 """The inbox worker: processes what the intake stored, retries failures with backoff, then keeps
-them as failed with the reason (never dropped)."""
+them as failed with the reason (never dropped); an outcome the database cannot take at once is
+written later, without processing the event again."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import json
 import threading
 import time
 from datetime import timedelta
+from typing import Callable
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.events import parse_envelope
 from bot.inbox import Inbox
@@ -32,11 +35,116 @@ def stored_event(inbox: Inbox, data_id: str) -> int:
     return inbox.record(parse_envelope(raw), raw)
 
 
-def wait_for_status(inbox: Inbox, status: str, timeout: float = 10) -> None:
+def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
-    while inbox.counts().get(status, 0) == 0:
-        assert time.monotonic() < deadline, f"no event became {status}: {inbox.counts()}"
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
         time.sleep(0.02)
+
+
+def status_is(inbox: Inbox, status: str) -> Callable[[], bool]:
+    return lambda: inbox.counts().get(status, 0) > 0
+
+
+def process_until(inbox: Inbox, data_id: str, processor, until: Callable[[], object],
+                  **options) -> None:
+    """Store one event, run a worker (two threads unless told) until ``until()``, stop it."""
+    worker = Worker(inbox, processor, **{"threads": 2, "poll_seconds": 0.05, **options})
+    worker.start()
+    try:
+        worker.wake(stored_event(inbox, data_id))
+        wait_until(until, f"{data_id} processed")
+    finally:
+        worker.stop()
+
+
+def failing(monkeypatch, inbox: Inbox, method: str, still_down: Callable[[int], bool]) -> list:
+    """Make ``inbox.<method>`` raise as if the database were down while ``still_down(failures so
+    far)``, then work; returns the failures."""
+    real = getattr(inbox, method)
+    raised = []
+
+    def flaky(*args, **kwargs):
+        if still_down(len(raised)):
+            raised.append(method)
+            raise OperationalError(f"UPDATE inbox_events ({method})", {}, ConnectionError("down"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, method, flaky)
+    return raised
+
+
+def failing_first(monkeypatch, inbox: Inbox, method: str, times: int) -> list:
+    return failing(monkeypatch, inbox, method, lambda failures: failures < times)
+
+
+def replying(calls: list) -> Callable:
+    """A processor that notes each event it is given (as if it posted a reply)."""
+    return lambda event: calls.append(event.data_id) or "replied"
+
+
+def test_a_reply_is_not_posted_again_when_recording_it_fails_for_a_while(inbox, monkeypatch):
+    raised = failing_first(monkeypatch, inbox, "done", times=2)
+    calls = []
+    # A short lease: were the event let go when recording failed, it would be taken again at once.
+    process_until(inbox, "reply-once", replying(calls), status_is(inbox, "done"),
+                  lease_seconds=0.5)
+    time.sleep(0.6)  # longer than the lease: nobody takes it again
+    assert raised == ["done", "done"] and calls == ["reply-once"]
+    assert inbox.counts() == {"done": 1}
+
+
+def test_a_lease_run_out_during_an_outage_is_not_processed_again_by_a_sibling_thread(
+        inbox, monkeypatch):
+    back_at = time.monotonic() + 1.0  # longer than the lease, which cannot be renewed meanwhile
+    for method in ("renew", "done"):
+        failing(monkeypatch, inbox, method, lambda failures: time.monotonic() < back_at)
+    calls = []
+    process_until(inbox, "outlived-its-lease", replying(calls), status_is(inbox, "done"),
+                  lease_seconds=0.3)
+    assert calls == ["outlived-its-lease"]
+
+
+def test_a_final_failure_is_recorded_without_another_attempt_when_recording_fails(inbox,
+                                                                                  monkeypatch):
+    raised = failing_first(monkeypatch, inbox, "failed", times=2)
+    calls = []
+
+    def explode(event):
+        calls.append(event.data_id)
+        raise RuntimeError("Webex HTTP 503: still down")
+
+    process_until(inbox, "doomed-once", explode, status_is(inbox, "failed"), lease_seconds=0.5,
+                  retry_delay=lambda attempts: timedelta(milliseconds=10))
+    assert raised == ["failed", "failed"] and calls == ["doomed-once"] * MAX_ATTEMPTS
+    with inbox._store.session() as session:
+        assert session.scalars(select(InboxEvent)).one().attempts == MAX_ATTEMPTS
+
+
+def test_a_lost_lease_is_logged_with_the_event(inbox, monkeypatch, caplog):
+    monkeypatch.setattr(inbox, "done", lambda row_id, owner: False)  # another worker took it
+
+    def lost_leases():
+        return [r for r in caplog.records if "lost its lease" in r.getMessage()]
+
+    process_until(inbox, "taken-over", replying([]), lost_leases, threads=1)
+    assert lost_leases()[0].levelname == "WARNING" and "taken-over" in lost_leases()[0].getMessage()
+
+
+def test_an_outcome_not_recorded_by_stop_is_logged_and_the_event_let_go(inbox, monkeypatch,
+                                                                          caplog):
+    failing_first(monkeypatch, inbox, "done", times=10**6)  # the database never comes back
+    calls = []
+    worker = Worker(inbox, replying(calls), threads=1, poll_seconds=0.05)
+    worker.start()
+    worker.wake(stored_event(inbox, "unrecorded"))
+    wait_until(lambda: calls, "processed")
+    started = time.monotonic()
+    worker.stop(timeout=5)
+    assert time.monotonic() - started < 2 and not worker._in_flight
+    assert any("not recorded" in r.getMessage() and "unrecorded" in r.getMessage()
+               for r in caplog.records)
+    assert calls == ["unrecorded"] and inbox.counts() == {"processing": 1}
 
 
 def test_a_failing_event_is_retried_then_kept_as_failed_with_its_reason(inbox):
@@ -46,14 +154,8 @@ def test_a_failing_event_is_retried_then_kept_as_failed_with_its_reason(inbox):
         calls.append(event.data_id)
         raise RuntimeError("Webex HTTP 503: still down")
 
-    worker = Worker(inbox, explode, threads=2, poll_seconds=0.05,
-                    retry_delay=lambda attempts: timedelta(milliseconds=10))
-    worker.start()
-    try:
-        worker.wake(stored_event(inbox, "doomed"))
-        wait_for_status(inbox, "failed")
-    finally:
-        worker.stop()
+    process_until(inbox, "doomed", explode, status_is(inbox, "failed"),
+                  retry_delay=lambda attempts: timedelta(milliseconds=10))
     assert calls == ["doomed"] * MAX_ATTEMPTS
     with inbox._store.session() as session:
         row = session.scalars(select(InboxEvent)).one()
@@ -69,14 +171,8 @@ def test_a_transient_failure_is_retried_until_it_works(inbox):
             raise ConnectionError("no answer")
         return "ok"
 
-    worker = Worker(inbox, flaky, threads=1, poll_seconds=0.05,
-                    retry_delay=lambda attempts: timedelta(milliseconds=10))
-    worker.start()
-    try:
-        worker.wake(stored_event(inbox, "flaky"))
-        wait_for_status(inbox, "done")
-    finally:
-        worker.stop()
+    process_until(inbox, "flaky", flaky, status_is(inbox, "done"), threads=1,
+                  retry_delay=lambda attempts: timedelta(milliseconds=10))
     assert len(attempts) == 3
 
 
