@@ -85,10 +85,18 @@ def worker() -> None:
     background.stop()
 
 
+WATCHER_LEASE = "change-watcher"  # the name the web processes' scheduler gives the watcher job
+# Longer than one round takes (a few Webex calls of at most 10 s, retried); handed back at its end.
+ONE_ROUND = timedelta(minutes=5)
+
+
 @click.command("watch")
-@click.option("--once", is_flag=True, help="One round, then exit (for cron or a check by hand).")
+@click.option("--once", is_flag=True,
+              help="One round, then exit (for cron or a check by hand). It takes the watcher's "
+                   "lease for the round and skips it, saying so, while another process holds it.")
 def watch(once: bool) -> None:
-    """Look for rule changes made outside the bot, as its own process (Procfile ``worker:``).
+    """Look for rule changes made outside the bot every WATCH_INTERVAL_SECONDS, as its own process
+    (Procfile ``worker:``); with 0 the watcher is off and this refuses to start.
 
     It takes the same database lease as the watcher inside the web processes, so however many run,
     one change is announced once.
@@ -98,17 +106,31 @@ def watch(once: bool) -> None:
     from .watcher import Watcher
 
     settings = _settings()
+    interval = settings.watch_interval_seconds
+    if not once and interval == 0:
+        raise click.ClickException("WATCH_INTERVAL_SECONDS is 0, so the watcher is off: set it "
+                                   "above 0, or run one round with --once")
     store = current_app.extensions["vmbot.store"]
     watcher = Watcher(build_services(settings, store), store)
+    leases, owner = Leases(store), f"watch:{os.getpid()}"
     if once:
-        click.echo(watcher.check())
+        click.echo(_one_round(watcher, leases, owner))
         return
-    owner = f"watch:{os.getpid()}"
-    interval = settings.watch_interval_seconds or 300
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     while not stopping.is_set():
-        if Leases(store).acquire("change-watcher", owner, timedelta(seconds=interval * 2 + 5)):
+        if leases.acquire(WATCHER_LEASE, owner, timedelta(seconds=interval * 2 + 5)):
             click.echo(watcher.check())
         stopping.wait(interval)
+
+
+def _one_round(watcher, leases, owner: str) -> str:
+    """A round under the watcher's lease, or none while another process holds it."""
+    if not leases.acquire(WATCHER_LEASE, owner, ONE_ROUND):
+        return f"skipped: another process is watching (it holds the {WATCHER_LEASE} lease)"
+    try:
+        return watcher.check()
+    finally:
+        # Renewed for no time, the lease is free again: the scheduled watcher need not wait.
+        leases.acquire(WATCHER_LEASE, owner, timedelta(0))

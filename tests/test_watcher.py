@@ -1,15 +1,26 @@
-"""The change watcher under gunicorn: changes made outside the bot are announced once, with who."""
+"""The change watcher: changes made outside the bot are announced once, with who. Under gunicorn,
+then round by round in this process (a bot change or another round in between), then the
+``flask watch`` command."""
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
+from datetime import timedelta
 
+import pytest
 import requests
 
-from tests.bot_process import bot_env, free_port, start_gunicorn
+from bot.leases import Leases
+from bot.services import build_services
+from bot.store import Store, upgrade
+from bot.watcher import BotAdmin, Watcher, latest_rules_event
+from tests.bot_process import BIN, bot_env, free_port, start_gunicorn
+from tests.bot_server import Persona, card_of, card_text, start_bot
 from tests.databases import fresh_postgres_database
 from tests.deliveries import deliver, event_for, say
-from tests.factories import SECRET, envelope, signed
+from tests.factories import SECRET, envelope, make_settings, signed
 
 
 def put_rules(emulator, token: str, body: dict) -> None:
@@ -155,3 +166,166 @@ def test_failed_checks_announce_nothing_until_a_good_one(emulator, tmp_path):
         assert requests.get(f"{bot.url}/healthz", timeout=5).json()["components"]["watcher"]["ok"]
     finally:
         bot.stop()
+
+
+# Rounds run one at a time in this process, against the emulator over HTTP, so that the
+# interleavings that matter (a bot change, another round) happen at exactly chosen points.
+
+@pytest.fixture
+def watchers(emulator, tmp_path, database_url):
+    """Build watchers on one database (SQLite, PostgreSQL), each with its own services, as
+    separate processes have them."""
+    settings = make_settings(tmp_path, webex_base_url=emulator.base_url, watch_interval_seconds=0,
+                             notify_room_ids=emulator.id("notify"), database_url=database_url)
+    built = []
+
+    def build() -> Watcher:
+        store = Store(settings.database_url)
+        services = build_services(settings, store)
+        built.append((store, services))
+        return Watcher(services, store)
+
+    yield build
+    for store, services in built:
+        services.parallel.shutdown(wait=False)
+        store.dispose()
+
+
+def outside_notices(emulator) -> list[str]:
+    return [text for text in notices(emulator, "notify") if "outside the bot" in text]
+
+
+def stored_rules(services) -> dict:
+    return services.snapshots.get(services.admin.managed_org_id())[0]
+
+
+def after_the_next_read(services, step) -> None:
+    """The next rules read answers as Webex did, but ``step`` is done before the caller goes
+    on: what a slow read (retries) lets happen meanwhile."""
+    admin = services.admin
+    real_read = admin.read_rules
+
+    def read() -> dict:
+        rules = real_read()
+        del admin.read_rules  # only this once
+        step()
+        return rules
+
+    admin.read_rules = read
+
+
+def change_through_the_bot(emulator, days: int) -> None:
+    alice = Persona(emulator, "alice")
+    alice.say(f"set expiry {days}")
+    confirmation = alice.wait_reply()
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    assert "Change applied" in card_text(alice.wait_reply())
+
+
+def test_a_bot_change_saved_during_a_slow_read_is_not_announced_backwards(emulator, tmp_path):
+    bot = start_bot(emulator, tmp_path, notify_room_ids=emulator.id("notify"),
+                    watch_interval_seconds=0)
+    store = Store(bot.settings.database_url)
+    services = build_services(bot.settings, store)
+    watcher = Watcher(services, store)
+    try:
+        assert watcher.check() == "first look: rules remembered"
+        after_the_next_read(services, lambda: change_through_the_bot(emulator, 61))
+        watcher.check()
+        assert outside_notices(emulator) == []
+        assert stored_rules(services)["expirePasscode"]["numberOfDays"] == 61  # what Webex has
+        assert watcher.check() == "no change"
+    finally:
+        services.parallel.shutdown(wait=False)
+        store.dispose()
+        bot.stop()
+
+
+def test_two_overlapping_rounds_announce_a_change_once(emulator, watchers):
+    first, second = watchers(), watchers()
+    assert first.check() == "first look: rules remembered"
+    put_rules(emulator, "fiona-admin-token",
+              {"expirePasscode": {"enabled": True, "numberOfDays": 45}})
+    # The first round is slow to learn who made the change (its lease may run out meanwhile)...
+    emulator.add_fault(method="GET", path="/v1/adminAudit/events", latencyMs=4000, count=1)
+    results = {}
+    slow = threading.Thread(target=lambda: results.update(first=first.check()))
+    slow.start()
+    wait_for(lambda: not emulator.control("GET", "faults").json()["items"])
+    results["second"] = second.check()  # ... and another round runs in the meantime
+    slow.join(timeout=30)
+    assert len(outside_notices(emulator)) == 1, results
+    assert "Fiona Field" in outside_notices(emulator)[0]
+    assert sorted(results.values()) == ["no change", "reported 1 change(s)"]
+
+
+def test_the_actor_is_the_latest_admin_other_than_the_bot(emulator, watchers):
+    watcher = watchers()
+    put_rules(emulator, "admin-token", {"changePasscode": {"enabled": True, "numberOfDays": 2}})
+    assert watcher.check() == "first look: rules remembered"
+    put_rules(emulator, "fiona-admin-token",
+              {"expirePasscode": {"enabled": True, "numberOfDays": 45}})
+    # The bot's admin token writes too (a change through the bot, or a script using its token).
+    put_rules(emulator, "admin-token", {"changePasscode": {"enabled": True, "numberOfDays": 3}})
+    assert watcher.check() == "reported 2 change(s)"
+    notice = outside_notices(emulator)[0]
+    assert "Fiona Field" in notice and "Alice" not in notice
+
+
+def test_a_change_by_the_bots_own_admin_alone_names_nobody(emulator, watchers):
+    watcher = watchers()
+    assert watcher.check() == "first look: rules remembered"
+    put_rules(emulator, "admin-token", {"expirePasscode": {"enabled": True, "numberOfDays": 30}})
+    watcher.check()
+    notice = outside_notices(emulator)[0]
+    assert "Someone changed them outside the bot" in notice and "Alice" not in notice
+
+
+def test_the_latest_event_about_the_rules_is_chosen_whatever_the_order():
+    def event(actor: str, created: str, description="Organization voicemail rules updated"):
+        return {"actorId": actor, "created": created,
+                "data": {"actorName": actor, "actorEmail": f"{actor}@acme.example",
+                         "eventDescription": description, "actionText": ""}}
+
+    oldest = event("fiona", "2025-03-01T10:00:00.000Z")
+    latest = event("gina", "2025-03-01T10:05:00.000Z")
+    by_bot = event("bot-admin", "2025-03-01T10:06:00.000Z")
+    other = event("hugo", "2025-03-01T10:07:00.000Z", description="User created")
+    for events in ([oldest, latest, by_bot, other], [other, by_bot, latest, oldest]):
+        assert latest_rules_event(events, bot_admin=BotAdmin("bot-admin", "")) is latest
+    assert latest_rules_event([by_bot, other], bot_admin=BotAdmin("bot-admin", "")) is None
+    assert latest_rules_event([event("x", latest["created"]) | {"actorId": "other-id-format"}],
+                              bot_admin=BotAdmin("bot-admin", "x@acme.example")) is None
+
+
+def flask_watch(emulator, tmp_path, *args: str, interval: str = "1") -> subprocess.CompletedProcess:
+    """``flask --app app watch ARGS`` as an operator runs it (never for more than 30 s here)."""
+    workdir = tmp_path / "cli"
+    workdir.mkdir(exist_ok=True)
+    env = bot_env(emulator, workdir, SECRET, free_port(), WATCH_INTERVAL_SECONDS=interval)
+    upgrade(env["DATABASE_URL"])
+    return subprocess.run([str(BIN / "flask"), "--app", "app", "watch", *args], cwd=workdir,
+                          env=env, capture_output=True, text=True, timeout=30)
+
+
+def cli_store(tmp_path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'cli' / 'bot.sqlite3'}")
+
+
+def test_watch_once_takes_the_watchers_lease_and_hands_it_back(emulator, tmp_path):
+    done = flask_watch(emulator, tmp_path, "--once")
+    assert "first look: rules remembered" in done.stdout, done.stderr
+    store = cli_store(tmp_path)
+    try:
+        assert Leases(store).acquire("change-watcher", "web-worker", timedelta(minutes=1))
+        busy = flask_watch(emulator, tmp_path, "--once")
+        assert busy.returncode == 0 and "skipped" in busy.stdout, busy.stdout + busy.stderr
+    finally:
+        store.dispose()
+
+
+def test_watch_refuses_to_loop_when_the_watcher_is_off(emulator, tmp_path):
+    refused = flask_watch(emulator, tmp_path, interval="0")
+    assert refused.returncode != 0
+    assert "WATCH_INTERVAL_SECONDS" in refused.stderr and len(refused.stderr.splitlines()) == 1
