@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 from . import logs, metrics
@@ -18,6 +20,8 @@ from .worker import Processor, Worker
 # with no webhook request in flight in its process, for at most this long. Under a burst Webex
 # gets its 2xx sooner and the work follows; with ordinary traffic there is nothing to wait for.
 ACK_FIRST_SECONDS = 0.25
+# Processed events are kept this long (for duplicates and for operators), then deleted.
+KEEP_DONE_EVENTS = timedelta(days=7)
 
 
 def create_app(settings: Settings | None = None, *, processor: Processor | None = None) -> Flask:
@@ -67,6 +71,8 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
                     on_processed=metrics.event_processed,
                     before_claim=lambda: in_flight.wait_quiet(ACK_FIRST_SECONDS))
     scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
+    scheduler.every(3600, lambda: inbox.forget_done(KEEP_DONE_EVENTS), "forget-done-events",
+                    singleton=True)
     if services is not None:
         from .services import warm_up
         from .watcher import Watcher

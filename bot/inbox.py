@@ -13,9 +13,9 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 
 from .events import WebexEvent, parse_envelope
 from .models import InboxEvent
@@ -116,7 +116,8 @@ class Inbox:
             for key, arrival in firsts.items():  # not returned: stored before, a duplicate
                 arrival.row_id = ids.get(key)
         except Exception as exc:  # nothing of the batch is stored: every request hears it
-            error = StoreUnavailable(exc.__class__.__name__) if isinstance(exc, DBAPIError) else exc
+            unavailable = isinstance(exc, (DBAPIError, PoolTimeout))  # down, or every connection busy
+            error = StoreUnavailable(exc.__class__.__name__) if unavailable else exc
             for arrival in batch:
                 arrival.row_id, arrival.error = None, error
         finally:
@@ -162,6 +163,15 @@ class Inbox:
                 .where(_C.id == row_id, _C.claimed_by == owner, _C.status == "processing")
                 .values(**values))
             return (result.rowcount or 0) == 1
+
+    def forget_done(self, older_than: timedelta) -> int:
+        """Delete events processed longer ago than ``older_than``, so the inbox does not grow
+        for ever. Webex redelivers for minutes, not days, so their keys are no longer needed to
+        drop duplicates; failed events stay for operators to look at."""
+        with self._store.writing() as connection:
+            result = connection.execute(delete(_EVENTS).where(
+                _C.status == "done", _C.processed_at < _now() - older_than))
+            return result.rowcount or 0
 
     def counts(self) -> dict[str, int]:
         """Events by status, for health and operators."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import update
 
 from bot.events import parse_envelope
 from bot.inbox import Inbox
 from bot.leases import Leases
-from bot.models import Base
+from bot.models import Base, InboxEvent
 from bot.pending import PendingChanges
 from bot.secret_box import SecretBox
 from bot.store import Store, upgrade
@@ -189,15 +190,35 @@ def test_one_batch_with_new_stored_and_repeated_events(store, monkeypatch):
     assert inbox.counts() == {"pending": 4}
 
 
-def test_a_failed_commit_fails_every_delivery_in_it(store, monkeypatch):
-    from sqlalchemy.exc import OperationalError
+def test_events_done_long_ago_are_forgotten_and_nothing_else(store):
+    inbox = Inbox(store)
+    old, recent, failed, waiting = (record(inbox, f"forget-{n}") for n in range(4))
+    for row_id in (old, recent, failed):
+        claimed = inbox.claim("me", timedelta(seconds=30), row_id)
+        assert claimed is not None
+    inbox.done(old, "me")
+    inbox.done(recent, "me")
+    inbox.failed(failed, "me", "gave up")
+    with store.engine.begin() as connection:  # processed eight days ago, failed too
+        connection.execute(update(InboxEvent).where(InboxEvent.id.in_([old, failed])).values(
+            processed_at=datetime.now(timezone.utc) - timedelta(days=8)))
+    assert inbox.forget_done(timedelta(days=7)) == 1
+    assert inbox.counts() == {"done": 1, "failed": 1, "pending": 1}
+    assert record(inbox, "forget-1") is None  # a recent event's duplicate is still dropped
+
+
+@pytest.mark.parametrize("failure", ["database gone", "every connection busy"])
+def test_a_failed_commit_fails_every_delivery_in_it(store, monkeypatch, failure):
+    from sqlalchemy.exc import OperationalError, TimeoutError
 
     from bot.store import StoreUnavailable
 
     inbox = Inbox(store)
 
     def unreachable():
-        raise OperationalError("INSERT", {}, Exception("database is gone"))
+        if failure == "database gone":
+            raise OperationalError("INSERT", {}, Exception("database is gone"))
+        raise TimeoutError("QueuePool limit reached, connection timed out")
 
     monkeypatch.setattr(store.engine, "begin", unreachable)
     errors = []
