@@ -14,6 +14,7 @@ from .intake import MAX_BODY_BYTES, InFlight, Intake
 from .leases import Leases
 from .scheduler import Scheduler
 from .store import Store
+from .webhook_endpoint import WebhookEndpoint
 from .worker import Processor, Worker
 
 # Acknowledging comes first: before it takes the next event, an inbox worker waits for a moment
@@ -42,18 +43,19 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
     inbox = Inbox(store)
     in_flight = InFlight()
     background = _background(settings, store, inbox, processor, in_flight)
+    intake = Intake(secret=settings.webex_webhook_secret.get_secret_value(), inbox=inbox,
+                    on_accepted=background.worker.wake, in_flight=in_flight)
     app.extensions.update({
         "vmbot.settings": settings, "vmbot.store": store, "vmbot.inbox": inbox,
-        "vmbot.background": background,
-        "vmbot.intake": Intake(secret=settings.webex_webhook_secret.get_secret_value(),
-                               inbox=inbox, on_accepted=background.worker.wake,
-                               in_flight=in_flight),
+        "vmbot.background": background, "vmbot.intake": intake,
     })
     app.before_request(background.start)  # idempotent; gunicorn starts it earlier
     from . import cli, web
 
     app.register_blueprint(web.blueprint)
     cli.register(app)
+    # Webex's deliveries bypass Flask's request machinery: the hot path (webhook_endpoint.py).
+    app.wsgi_app = WebhookEndpoint(app.wsgi_app, intake, before=background.start)
     return app
 
 

@@ -1,32 +1,15 @@
-"""The HTTP surface: a thin Flask adapter over the intake pipeline, plus health."""
+"""The HTTP surface besides the webhook (``webhook_endpoint.py``): metrics and health."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
-
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import metrics
-from .intake import Intake
 from .store import Store, StoreUnavailable
 from .reports import read_report
 
 blueprint = Blueprint("web", __name__)
-
-
-@blueprint.post("/webhooks/webex")
-def webex_webhook():
-    intake: Intake = current_app.extensions["vmbot.intake"]
-    try:
-        body = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        metrics.event_received(None, None, "too_large")
-        return jsonify(error="body is larger than 1 MiB"), 413
-    result = intake.receive(body, request.headers.get("X-Spark-Signature"))
-    if result.status >= 400:
-        return jsonify(error=result.message), result.status
-    return jsonify(status=result.message), result.status
 
 
 @blueprint.get("/metrics")
@@ -60,9 +43,3 @@ def healthz():
     if watcher is not None:
         components["watcher"] = watcher
     return jsonify(status="ok", components=components), 200
-
-
-@blueprint.app_errorhandler(RequestEntityTooLarge)
-def too_large(_error):
-    metrics.event_received(None, None, "too_large")
-    return jsonify(error="body is larger than 1 MiB"), 413

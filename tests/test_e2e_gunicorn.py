@@ -153,3 +153,31 @@ def test_flask_cli_reports_a_malformed_setting_in_one_line(emulator, tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith(
         "configuration error: WATCH_INTERVAL_SECONDS")
+
+
+def test_chunked_deliveries_are_read_whole_and_limited(deployment):
+    """Without a Content-Length the body is read to its end, and refused past 1 MiB."""
+    import http.client
+    import json
+
+    from tests.factories import envelope, signed
+
+    _emulator, env, _workdir, bot = deployment
+    host, port = bot.url.split("//")[1].split(":")
+
+    def chunked(raw: bytes) -> int:
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("POST", "/webhooks/webex", body=iter([raw[:10], raw[10:]]),
+                               headers={"Content-Type": "application/json",
+                                        "X-Spark-Signature":
+                                            signed(raw, SECRET)[1]["X-Spark-Signature"]},
+                               encode_chunked=True)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert chunked(json.dumps(envelope(data_id="chunked-1")).encode()) == 202
+    huge = envelope(data_id="chunked-2")
+    huge["data"]["padding"] = "x" * (1024 * 1024)
+    assert chunked(json.dumps(huge).encode()) == 413

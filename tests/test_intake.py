@@ -137,3 +137,28 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
         app.extensions["vmbot.background"].stop()  # its inbox worker would retry for ever
     assert response.status_code == 503
     assert response.json["components"]["database"]["ok"] is False
+
+
+def test_only_post_is_accepted_on_the_webhook_path(client, received):
+    response = client.get("/webhooks/webex")
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    assert response.json == {"error": "only POST is accepted here"}
+    assert client.get("/healthz").status_code == 200  # other paths are Flask's, as before
+
+
+def test_a_malformed_content_length_gets_400(app, client, received):
+    raw, headers = signed(envelope())
+    response = client.post("/webhooks/webex", data=raw, headers=headers,
+                           environ_overrides={"CONTENT_LENGTH": "12x"})
+    assert response.status_code == 400 and "Content-Length" in response.json["error"]
+    assert received == [] and stored(app) == 0
+
+
+def test_an_unexpected_failure_is_a_500_in_json_and_stores_nothing(app, client, monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.extensions["vmbot.inbox"], "record", broken)
+    response = post(client, *signed(envelope()))
+    assert response.status_code == 500 and response.json == {"error": "internal error"}
+    assert stored(app) == 0
