@@ -100,12 +100,14 @@ WHY = {
         "flush, each still answered only once stored), SQLite writers taking turns in a queue "
         "rather than in SQLite's sleeping busy handler, acknowledging first (an inbox worker "
         "waits, at most 0.25 s, for a moment with no webhook request in flight before it takes "
-        "the next event; the burst was still all processed in {processed} s), and the proxy "
-        "settings read once rather than on every Webex call. Where the rest goes, measured by "
-        "changing one thing at a time in 3-5 burst pairs on this machine (not kept): with the "
-        "event not stored at all the ratio was 0.69-0.77; stored, with no processing during "
-        "the burst, 0.51-0.57; as shipped, 0.39-0.69 from one pair to the next. So storing "
-        "each event durably before the 2xx is most of the gap, and the pairs' spread is as "
+        "the next event; the burst was still all processed in {processed} s), the proxy "
+        "settings read once rather than on every Webex call, and the webhook answered by a "
+        "thin WSGI layer before Flask (bot/webhook_endpoint.py; about a fifth less CPU per "
+        "delivery). Where the rest goes, measured before that layer by changing one thing at a "
+        "time in 3-5 burst pairs on this machine (not kept): with the event not stored at all "
+        "the ratio was 0.69-0.77; stored, with no processing during the burst, 0.51-0.57; as "
+        "shipped then, 0.39-0.69 from one pair to the next. So storing each event durably "
+        "before the 2xx is most of the gap, and the pairs' spread is as "
         "large as the gap itself. The obvious shortcuts, answering before the flush "
         "(SQLite's synchronous=NORMAL) or dropping the per-event log line, would weaken what "
         "the 2xx and the logs promise, and this work does not take them. More cores, or "
@@ -273,6 +275,7 @@ NOTES = """## What the bot does to get close to the floor
 - Webex connections are reused (one `requests` session per token, kept alive), and the proxy
   settings are read from the environment once, not on every call.
 - Acknowledgements never wait on Webex (the inbox), which is why slow Webex leaves them unchanged.
+  The webhook is answered by a thin WSGI layer in front of Flask (`bot/webhook_endpoint.py`).
   The inbox's statements are built once; events arriving together are committed together (one
   statement, one transaction, one disk flush, each request answered only once its event is stored); on SQLite
   the inbox's writers take turns in a queue (`bot/store.py`); and an inbox worker waits, at most
