@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -15,6 +16,7 @@ from webexpythonsdk import ApiError
 from . import store, webex, webhook_registry
 from .preflight import check_command
 
+log = logging.getLogger(__name__)
 webhooks_cli = AppGroup("webhooks", help="Register and inspect the bot's Webex webhooks.")
 db_cli = AppGroup("db", help="Manage the bot's database schema.")
 
@@ -120,8 +122,11 @@ def watch(once: bool) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     while not stopping.is_set():
-        if leases.acquire(WATCHER_LEASE, owner, timedelta(seconds=interval * 2 + 5)):
-            click.echo(watcher.check())
+        try:
+            if leases.acquire(WATCHER_LEASE, owner, timedelta(seconds=interval * 2 + 5)):
+                click.echo(watcher.check())
+        except Exception:  # a database blip ends a round, not the process (as in the web workers)
+            log.exception("change watcher round failed; next round in %ss", interval)
         stopping.wait(interval)
 
 

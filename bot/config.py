@@ -1,6 +1,7 @@
 """Settings: read once from the environment and ``.env``, checked, then passed around.
 
-Nothing else in the bot reads ``os.environ``. A missing or malformed setting becomes one line
+Nothing else in the bot reads ``os.environ`` (but for ``PROMETHEUS_MULTIPROC_DIR``, which
+prometheus_client itself reads and gunicorn.conf.py sets). A missing or malformed setting becomes one line
 naming it (``ConfigError``), so an operator sees at once what to fix.
 """
 

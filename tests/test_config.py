@@ -84,3 +84,14 @@ def test_environment_and_dotenv_are_read(tmp_path, monkeypatch):
 def test_secrets_do_not_show_in_repr():
     settings = load_settings(**(BASE | {"webex_bot_token": "very-secret-token"}))
     assert "very-secret-token" not in repr(settings)
+
+
+def test_env_example_names_every_setting_and_nothing_else():
+    import re
+    from pathlib import Path
+
+    from bot.config import Settings
+
+    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    named = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    assert named == {field.upper() for field in Settings.model_fields}
