@@ -48,8 +48,11 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 
 WEBEX_BASE = "https://webexapis.com/v1"
-SPEC_DIR = Path(os.environ.get("WEBEX_OPENAPI_DIR")
-                or Path(__file__).resolve().parents[2] / "shared" / "webex-openapi")
+# The shared, kept-up-to-date descriptions beside the checkout when they are there; otherwise the
+# copy in tests/webex-openapi/ (a clone on its own still checks the emulator).
+SHARED_SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "webex-openapi"
+SPEC_DIR = Path(os.environ.get("WEBEX_OPENAPI_DIR") or (
+    SHARED_SPEC_DIR if SHARED_SPEC_DIR.is_dir() else Path(__file__).resolve().parent / "webex-openapi"))
 SPEC_FILES = {
     "messaging": "webex-messaging.json",
     "admin": "webex-admin.json",

@@ -20,7 +20,7 @@ from tests.contract import check
 
 if not contract.available() and os.environ.get("CI") == "true":
     raise RuntimeError(f"Webex API descriptions not found in {contract.SPEC_DIR}: CI checks the "
-                       "emulator against them, so they must be there (../shared/webex-openapi)")
+                       "emulator against them, so they must be there (../shared/webex-openapi or tests/webex-openapi)")
 pytestmark = pytest.mark.skipif(not contract.available(),
                                 reason=f"Webex API descriptions not found in {contract.SPEC_DIR}")
 
