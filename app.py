@@ -1,5 +1,5 @@
 """What gunicorn (``gunicorn app:app``) and ``flask --app app`` load."""
 
-from bot import create_app
+from bot.app import create_app
 
 app = create_app()

@@ -32,7 +32,7 @@ def _worker_count() -> int:
 workers = _worker_count()
 
 # Prometheus multiprocess mode: every worker writes its metrics to files in one directory and
-# GET /metrics adds them up (bot/metrics.py). prometheus_client reads the variable when it is first
+# GET /metrics adds them up (bot/ops/metrics.py). prometheus_client reads the variable when it is first
 # imported, so it is set here, in the master, before any worker forks and imports the app. Each
 # master gets its own directory unless the operator names one.
 METRICS_DIR_PREFIX = "vmbot-metrics-"
@@ -69,7 +69,7 @@ def on_starting(server):
     """Once, in the master, before any worker: check the settings and bring the schema up to date."""
     _clear_metrics_dir()
     from bot.config import ConfigError, load_settings
-    from bot.store import upgrade
+    from bot.storage.store import upgrade
 
     try:
         settings = load_settings()

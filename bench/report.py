@@ -102,7 +102,7 @@ WHY = {
         "waits, at most 0.25 s, for a moment with no webhook request in flight before it takes "
         "the next event; the burst was still all processed in {processed} s), the proxy "
         "settings read once rather than on every Webex call, and the webhook answered by a "
-        "thin WSGI layer before Flask (bot/webhook_endpoint.py; about a fifth less CPU per "
+        "thin WSGI layer before Flask (bot/webhook/endpoint.py; about a fifth less CPU per "
         "delivery). Where the rest goes, measured before that layer by changing one thing at a "
         "time in 3-5 burst pairs on this machine (not kept): with the event not stored at all "
         "the ratio was 0.69-0.77; stored, with no processing during the burst, 0.51-0.57; as "
@@ -263,9 +263,9 @@ def _burst(results: dict) -> str:
 NOTES = """## What the bot does to get close to the floor
 
 - The requester lookup and the rules read run at the same time (one thread pool per process,
-  `bot/services.py`), for every route that reads the rules (`bot/router.py`). The command is
+  `bot/chat/services.py`), for every route that reads the rules (`bot/chat/router.py`). The command is
   parsed from the message first; the rules read is handed to the handler only after
-  `_authorized` allowed the requester, and dropped unread on a refusal (`bot/pipeline.py`).
+  `_authorized` allowed the requester, and dropped unread on a refusal (`bot/chat/dispatch.py`).
 - A card submit reads the action and the card at once: the event names the card, and what
   counts is the card the action itself names (a mismatch reads that one).
 - The confirmation reads the rules alongside the fresh role check (person and role list read at
@@ -275,9 +275,9 @@ NOTES = """## What the bot does to get close to the floor
 - Webex connections are reused (one `requests` session per token, kept alive), and the proxy
   settings are read from the environment once, not on every call.
 - Acknowledgements never wait on Webex (the inbox), which is why slow Webex leaves them unchanged.
-  The webhook is answered by a thin WSGI layer in front of Flask (`bot/webhook_endpoint.py`).
+  The webhook is answered by a thin WSGI layer in front of Flask (`bot/webhook/endpoint.py`).
   The inbox's statements are built once; events arriving together are committed together (one
   statement, one transaction, one disk flush, each request answered only once its event is stored); on SQLite
-  the inbox's writers take turns in a queue (`bot/store.py`); and an inbox worker waits, at most
+  the inbox's writers take turns in a queue (`bot/storage/store.py`); and an inbox worker waits, at most
   0.25 s, for a moment with no webhook request in flight before it takes the next event.
 """

@@ -39,13 +39,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-
 from report import render
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,7 +70,7 @@ class Params:
     drain_timeout_s: float = 240  # longest wait for the inbox to empty
 
     @classmethod
-    def quick(cls) -> "Params":
+    def quick(cls) -> Params:
         """A smoke run: every phase, tiny sizes (seconds, not minutes)."""
         return cls(runs=1, latencies_ms=(30,), slow_ms=100, ack_events=8, ack_senders=2,
                    burst_runs=1, burst_events=20, senders=5, drain_timeout_s=60)
@@ -432,17 +431,18 @@ class Bench:
             "confirm -> applied and notified", "history", "help")}
         for _ in range(runs):
             person = next(self.fresh_people)
-            figures["show (cold)"].append(self.count(lambda: emulator.say(person, "show"), say))
+            figures["show (cold)"].append(self.count(lambda person=person: emulator.say(person, "show"), say))
         self.warm("alice")
         for run in range(runs):
             figures["show (warm)"].append(self.count(lambda: emulator.say("alice", "show"), say))
             figures["edit"].append(self.count(lambda: emulator.say("alice", "edit"), say))
             form = self.latest_card("alice", "review")
             figures["form submit -> confirmation card"].append(self.count(
-                lambda: self.press("alice", form, "review", expiry_days=str(60 + run)), submit))
+                lambda form=form, run=run: self.press("alice", form, "review",
+                                                   expiry_days=str(60 + run)), submit))
             confirmation = self.latest_card("alice", "confirm")
             figures["confirm -> applied and notified"].append(self.count(
-                lambda: self.press("alice", confirmation, "confirm"), submit))
+                lambda card=confirmation: self.press("alice", card, "confirm"), submit))
             figures["history"].append(self.count(lambda: emulator.say("alice", "history"), say))
             figures["help"].append(self.count(lambda: emulator.say("alice", "help"), say))
         applied = [m for m in emulator.bot_messages("alice") if "Change applied" in (
@@ -584,7 +584,7 @@ class Bench:
             sent = send_all(self.bot.url, deliveries, params.senders)
             bot_cpu = cpu_seconds(bot_pids) - cpu_before
             done += len(events)
-            wait_until(lambda: self.inbox().get("done", 0) >= done and self.inbox_idle(),
+            wait_until(lambda done=done: self.inbox().get("done", 0) >= done and self.inbox_idle(),
                        params.drain_timeout_s, "the burst to be processed", interval=0.1)
             processed = time.perf_counter() - started
             replies = _replies_by_word(self.emulator.bot_messages("alice"), prefix)
@@ -739,7 +739,7 @@ def send_all(url: str, deliveries: list[tuple[bytes, dict]], senders: int) -> di
                     if not queue:
                         return
                     body, headers = queue.pop()
-                for attempt in range(3):
+                for _attempt in range(3):
                     began = time.perf_counter()
                     try:
                         connection.request("POST", "/webhooks/webex", body=body, headers=headers)
@@ -833,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     document = {
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": dict(before, load_average=[before["load_average"],
                                               machine()["load_average"]]),
         "versions": versions(),

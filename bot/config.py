@@ -96,13 +96,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _admin_credentials(self) -> "Settings":
+    def _admin_credentials(self) -> Settings:
         refresh = (self.webex_admin_client_id, self.webex_admin_client_secret,
                    self.webex_admin_refresh_token)
         if any(refresh) and not all(refresh):
             missing = [name for name, value in zip(
                 ("WEBEX_ADMIN_CLIENT_ID", "WEBEX_ADMIN_CLIENT_SECRET", "WEBEX_ADMIN_REFRESH_TOKEN"),
-                refresh) if not value]
+                refresh, strict=True) if not value]
             raise ValueError(f"{missing[0]} is required when any admin refresh setting is given")
         if self.webex_admin_token is None and not all(refresh):
             raise ValueError("WEBEX_ADMIN_TOKEN is required (or the three WEBEX_ADMIN_CLIENT_ID/"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, g, jsonify, request
@@ -70,7 +70,7 @@ def _time(name: str) -> datetime:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise bad_request(f"Invalid {name}: {raw!r} is not an ISO 8601 date and time.") from exc
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:

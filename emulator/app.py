@@ -32,8 +32,7 @@ def create_app(state: State | None = None, *, seed_path: str | None = None) -> F
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import (access_tokens, admin_audit, control, messages, people, rooms, space,
-                   voicemail, webhooks)
+    from . import access_tokens, admin_audit, control, messages, people, rooms, space, voicemail, webhooks
 
     for module in (people, rooms, messages, webhooks, voicemail, access_tokens, admin_audit,
                    control, space):

@@ -2,6 +2,7 @@
 
 import base64
 import uuid
+from datetime import UTC
 
 _SEED_NAMESPACE = uuid.UUID("6f1c2a4e-8d1b-4f7e-9a57-5b0c3e2d9f10")
 
@@ -33,6 +34,6 @@ def tracking_id() -> str:
 
 def now_iso() -> str:
     """The current time as Webex writes it: ISO 8601, milliseconds, ``Z``."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

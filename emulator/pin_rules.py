@@ -20,7 +20,7 @@ def longest_run(pin: str, step: int) -> int:
     if not pin:
         return 0
     longest = current = 1
-    for previous, digit in zip(pin, pin[1:]):
+    for previous, digit in zip(pin, pin[1:], strict=False):
         current = current + 1 if int(digit) - int(previous) == step else 1
         longest = max(longest, current)
     return longest

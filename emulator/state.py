@@ -64,13 +64,13 @@ class State:
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
 
     @classmethod
-    def from_seed(cls, seed: dict) -> "State":
+    def from_seed(cls, seed: dict) -> State:
         state = cls(seed=copy.deepcopy(seed))
         state._load()
         return state
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None) -> "State":
+    def from_file(cls, path: str | Path | None = None) -> State:
         with open(path or DEFAULT_SEED, encoding="utf-8") as handle:
             return cls.from_seed(json.load(handle))
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import requests
 from werkzeug.serving import make_server
 
-from bot import create_app
-from bot.store import upgrade
-from bot.webex import bot_api
-from bot.webhook_registry import sync
+from bot.app import create_app
+from bot.storage.store import upgrade
+from bot.webex.clients import bot_api
+from bot.webex.webhooks import sync
 from tests.emulator_server import EmulatorServer
 from tests.factories import SECRET, make_settings
 

@@ -24,7 +24,7 @@ def emulator(emulator_session: EmulatorServer) -> EmulatorServer:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """Each storage test runs on SQLite and on PostgreSQL, schema applied by the migrations."""
-    from bot.store import upgrade
+    from bot.storage.store import upgrade
     from tests.databases import fresh_postgres_database
 
     if request.param == "sqlite":

@@ -6,7 +6,7 @@ import json
 import uuid
 
 from bot.config import Settings, load_settings
-from bot.signature import sign
+from bot.webhook.signature import sign
 
 SECRET = "test-webhook-secret-1234"
 

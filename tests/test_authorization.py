@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.authorization import Permission, Requester, decide
+from bot.domain.authorization import Permission, Requester, decide
 
 ORG = "org-acme"
 

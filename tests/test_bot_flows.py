@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-import requests
 import pytest
+import requests
 
 from tests.bot_server import Persona, card_of, card_text, start_bot
 
@@ -53,7 +53,8 @@ def test_edit_review_confirm_applies_and_notifies(emulator, bot):
     confirmation = submit_form(alice, form, expiry_days="60", change_days="3")
     text = card_text(confirmation)
     assert "100 days" in text and "60 days" in text and "3 days" in text
-    alice.submit(confirmation, action="confirm", changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    change_id = card_of(confirmation)["actions"][0]["data"]["changeId"]
+    alice.submit(confirmation, action="confirm", changeId=change_id)
     result = alice.wait_reply()
     assert "Change applied" in card_text(result)
     rules = rules_now(emulator)

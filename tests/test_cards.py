@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cards
+from bot.views import cards
 
 EXAMPLES = json.loads((Path(__file__).with_name("card_examples.json")).read_text())
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from sqlalchemy import select, update
 
-from bot.models import AuditEntry, PendingChange
-from bot.pending import PendingChanges
-from bot.secret_box import SecretBox
+from bot.storage.models import AuditEntry, PendingChange
+from bot.storage.pending import PendingChanges
+from bot.storage.secret_box import SecretBox
 from tests.bot_server import Persona, card_of, card_text, start_bot
 from tests.factories import envelope, signed
 
@@ -65,7 +65,7 @@ def test_an_expired_request_cannot_be_confirmed_and_loses_its_pin(emulator, bot)
     confirmation, change_id = propose_a_pin(alice)
     with store(bot).session() as session, session.begin():
         session.execute(update(PendingChange).where(PendingChange.id == change_id)
-                        .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     alice.submit(confirmation, action="confirm", changeId=change_id)
     assert "expired" in card_text(alice.wait_reply())
     with store(bot).session() as session:
@@ -185,7 +185,7 @@ def test_a_pin_that_can_no_longer_be_read_is_never_applied_without_it(emulator, 
 def test_a_change_cut_off_while_applying_is_closed_and_loses_its_pin(emulator, bot):
     alice = Persona(emulator, "alice", "dm-alice")
     confirmation, change_id = propose(alice)
-    long_ago = datetime.now(timezone.utc) - timedelta(minutes=6)
+    long_ago = datetime.now(UTC) - timedelta(minutes=6)
     with store(bot).session() as session, session.begin():  # a process died mid-way, long ago
         session.execute(update(PendingChange).where(PendingChange.id == change_id)
                         .values(status="applying", expires_at=long_ago,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Command, Unknown, message_text, parse
+from bot.chat.commands import Command, Unknown, message_text, parse
 
 BOT_ID = "Y2lzY29zcGFyazovL3VzL1BFT1BMRS9ib3Q"
 

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from webexpythonsdk import WebexAPI
 
-from bot import cards, webhook_registry
-from bot.messenger import Messenger, Reply
+from bot.views import cards
+from bot.webex import webhooks
+from bot.webex.messenger import Messenger, Reply
 from emulator.state import Grant
 from tests import contract
 from tests.contract import check
 
 if not contract.available() and os.environ.get("CI") == "true":
     raise RuntimeError(f"Webex API descriptions not found in {contract.SPEC_DIR}: CI checks the "
-                       "emulator against them, so they must be there (../shared/webex-openapi or tests/webex-openapi)")
+                       "emulator against them, so they must be there "
+                       "(../shared/webex-openapi or tests/webex-openapi)")
 pytestmark = pytest.mark.skipif(not contract.available(),
                                 reason=f"Webex API descriptions not found in {contract.SPEC_DIR}")
 
@@ -302,7 +304,7 @@ def audit_token(emulator) -> str:
 
 
 def audit_query(emulator, **extra) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     query = {"orgId": emulator.id("acme"),
              "from": (now - timedelta(hours=1)).isoformat(timespec="milliseconds"),
              "to": (now + timedelta(hours=1)).isoformat(timespec="milliseconds"), **extra}
@@ -474,9 +476,9 @@ def test_the_bots_sdk_calls_match_the_description(emulator):
     action = check(submit(emulator, posted[0], choice="yes"), status=202)
     assert messenger.attachment_action(action["id"])["inputs"] == {"choice": "yes"}
     messenger.delete(posted[-1])
-    webhook_registry.sync(bot, target_url="https://bot.example/webhooks", secret="first-secret")
-    webhook_registry.sync(bot, target_url="https://bot.example/hooks", secret="second-secret")
-    assert {s.status for s in webhook_registry.status(bot)} == {"active"}
+    webhooks.sync(bot, target_url="https://bot.example/webhooks", secret="first-secret")
+    webhooks.sync(bot, target_url="https://bot.example/hooks", secret="second-secret")
+    assert {s.status for s in webhooks.status(bot)} == {"active"}
     admin.people.me()
     assert admin.people.get(emulator.id("alice")).roles == [emulator.id("id_full_admin")]
     assert list(admin.roles.list())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -270,7 +270,7 @@ def test_injected_latency(emulator):
 # --- admin audit events -----------------------------------------------------------------------
 
 def audit_call(emulator, token: str, **params) -> requests.Response:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     query = {"orgId": emulator.id("acme"), "from": (now - timedelta(hours=1)).isoformat(),
              "to": (now + timedelta(hours=1)).isoformat()} | params
     query = {k: v for k, v in query.items() if v is not None}
@@ -308,7 +308,7 @@ def test_audit_events_filter_by_actor_category_and_time(emulator):
     assert audit_call(emulator, token, actorId=emulator.id("rita")).json()["items"] == []
     assert len(audit_call(emulator, token, eventCategories="LOGINS,CALLING").json()["items"]) == 1
     assert audit_call(emulator, token, eventCategories="LOGINS").json()["items"] == []
-    past = datetime.now(timezone.utc) - timedelta(days=2)
+    past = datetime.now(UTC) - timedelta(days=2)
     old = audit_call(emulator, token, **{"from": past.isoformat(),
                                          "to": (past + timedelta(hours=1)).isoformat()})
     assert old.json()["items"] == []

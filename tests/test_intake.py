@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bot import create_app
-from bot.store import upgrade
+from bot.app import create_app
+from bot.storage.store import upgrade
 from tests.factories import envelope, make_settings, signed
 
 

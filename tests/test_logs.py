@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.logs import RedactingFormatter
+from bot.ops.logs import RedactingFormatter
 
 
 @pytest.mark.parametrize("as_json", [False, True])

@@ -11,8 +11,8 @@ import requests
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import metrics
-from bot.rules_client import retrying_session
+from bot.ops import metrics
+from bot.webex.rules_client import retrying_session
 from tests.bot_process import REPO
 
 ALICE = "Y2lzY29zcGFyazovL3VzL1BFT1BMRS9hbGljZQ"
@@ -108,8 +108,8 @@ def test_no_answer_counts_as_an_error():
 
 def test_the_sdk_and_the_rules_client_are_counted(emulator):
     from bot.config import load_settings
-    from bot.rules_client import RulesClient
-    from bot.webex import bot_api
+    from bot.webex.clients import bot_api
+    from bot.webex.rules_client import RulesClient
 
     settings = load_settings(webex_bot_token="bot-token", webex_webhook_secret="s",
                              webex_admin_token="admin-token", webex_base_url=emulator.base_url)
@@ -126,13 +126,13 @@ def test_the_sdk_and_the_rules_client_are_counted(emulator):
 
 WRITER = """
 import sys
-from bot import metrics
+from bot.ops import metrics
 for _ in range(int(sys.argv[1])):
     metrics.command("show", "ok")
     metrics.event_processed("done", 0.2)
 metrics.webex_call("GET", "https://webexapis.com/v1/people/me", 200)
 """
-READER = "import sys; from bot import metrics; sys.stdout.write(metrics.render()[0].decode())"
+READER = "import sys; from bot.ops import metrics; sys.stdout.write(metrics.render()[0].decode())"
 
 
 def run_python(code: str, directory, *args: str) -> str:

@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from bot.services import build_services, warm_up
-from bot.store import Store, upgrade
+from bot.chat.services import build_services, warm_up
+from bot.storage.store import Store, upgrade
 from tests.bot_server import Persona, card_of, card_text, start_bot
 from tests.factories import make_settings
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import store, webhook_registry
 from bot.config import load_settings
-from bot.webex import bot_api
+from bot.storage import store
+from bot.webex import webhooks
+from bot.webex.clients import bot_api
 from emulator.state import Grant
 from tests.bot_process import bot_env, flask_cli
 
@@ -29,7 +30,7 @@ def ready(emulator, env, tmp_path):
     store.upgrade(env["DATABASE_URL"])
     settings = load_settings(webex_bot_token="bot-token", webex_webhook_secret=SECRET,
                              webex_admin_token="admin-token", webex_base_url=emulator.base_url)
-    webhook_registry.sync(bot_api(settings), target_url=f"http://127.0.0.1:{PORT}/webhooks/webex",
+    webhooks.sync(bot_api(settings), target_url=f"http://127.0.0.1:{PORT}/webhooks/webex",
                           secret=SECRET)
     return env
 

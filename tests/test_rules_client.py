@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-
 import requests
 
-from bot.rules_client import RulesClient, environment_once, retrying_session
-from bot.webex_errors import WebexCallError
+from bot.webex.errors import WebexCallError
+from bot.webex.rules_client import RulesClient, environment_once, retrying_session
 
 
 class Client:

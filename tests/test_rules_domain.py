@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import pin_policy
-from bot.rules import (PinRules, RulesChange, VoicemailRules, build_patch, diff, validate_value)
+from bot.domain import pin_policy
+from bot.domain.rules import PinRules, RulesChange, VoicemailRules, build_patch, diff, validate_value
 
 SEED = json.loads((Path(__file__).parent.parent / "emulator" / "seed.json").read_text())
 RULES = VoicemailRules.from_api(SEED["voicemailRules"])
@@ -109,7 +109,8 @@ def reference_is_valid(pin: str, rules: PinRules) -> bool:
     if rules.sequences.enabled:
         for size, step in ((rules.sequences.ascending + 1, 1),
                            (rules.sequences.descending + 1, -1)):
-            if any(all(int(b) - int(a) == step for a, b in zip(w, w[1:])) for w in windows(size)):
+            if any(all(int(b) - int(a) == step for a, b in zip(w, w[1:], strict=False))
+                   for w in windows(size)):
                 return False
     if rules.block_repeated_patterns:
         for size in range(2, len(pin) // 2 + 1):

@@ -8,7 +8,7 @@ import hmac
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.signature import is_valid, sign
+from bot.webhook.signature import is_valid, sign
 
 
 def test_matches_webex_definition():

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import update
 
-from bot.events import parse_envelope
-from bot.inbox import Inbox
-from bot.leases import Leases
-from bot.models import Base, InboxEvent
-from bot.pending import PendingChanges
-from bot.secret_box import SecretBox
-from bot.store import Store, upgrade
+from bot.domain.events import parse_envelope
+from bot.inbox.queue import Inbox
+from bot.storage.leases import Leases
+from bot.storage.models import Base, InboxEvent
+from bot.storage.pending import PendingChanges
+from bot.storage.secret_box import SecretBox
+from bot.storage.store import Store, upgrade
 from tests.factories import envelope
 
 
@@ -201,7 +201,7 @@ def test_events_done_long_ago_are_forgotten_and_nothing_else(store):
     inbox.failed(failed, "me", "gave up")
     with store.engine.begin() as connection:  # processed eight days ago, failed too
         connection.execute(update(InboxEvent).where(InboxEvent.id.in_([old, failed])).values(
-            processed_at=datetime.now(timezone.utc) - timedelta(days=8)))
+            processed_at=datetime.now(UTC) - timedelta(days=8)))
     assert inbox.forget_done(timedelta(days=7)) == 1
     assert inbox.counts() == {"done": 1, "failed": 1, "pending": 1}
     assert record(inbox, "forget-1") is None  # a recent event's duplicate is still dropped
@@ -211,7 +211,7 @@ def test_events_done_long_ago_are_forgotten_and_nothing_else(store):
 def test_a_failed_commit_fails_every_delivery_in_it(store, monkeypatch, failure):
     from sqlalchemy.exc import OperationalError, TimeoutError
 
-    from bot.store import StoreUnavailable
+    from bot.storage.store import StoreUnavailable
 
     inbox = Inbox(store)
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 import requests
 
-from bot.leases import Leases
-from bot.services import build_services
-from bot.store import Store, upgrade
-from bot.watcher import BotAdmin, Watcher, latest_rules_event
+from bot.chat.services import build_services
+from bot.jobs.watcher import BotAdmin, Watcher, latest_rules_event
+from bot.storage.leases import Leases
+from bot.storage.store import Store, upgrade
 from tests.bot_process import BIN, bot_env, free_port, start_gunicorn
 from tests.bot_server import Persona, card_of, card_text, start_bot
 from tests.databases import fresh_postgres_database

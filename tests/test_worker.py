@@ -7,19 +7,19 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot.events import parse_envelope
-from bot.inbox import Inbox
-from bot.intake import InFlight
-from bot.models import InboxEvent
-from bot.store import Store
-from bot.worker import MAX_ATTEMPTS, Worker, backoff
+from bot.domain.events import parse_envelope
+from bot.inbox.queue import Inbox
+from bot.inbox.worker import MAX_ATTEMPTS, Worker, backoff
+from bot.storage.models import InboxEvent
+from bot.storage.store import Store
+from bot.webhook.intake import InFlight
 from tests.factories import envelope
 
 

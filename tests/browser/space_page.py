@@ -28,7 +28,7 @@ class SpacePage:
 
     # --- where and who -----------------------------------------------------------------------
 
-    def open(self, person: str, space: str | None = None) -> "SpacePage":
+    def open(self, person: str, space: str | None = None) -> SpacePage:
         """Open the page as ``person`` (seed key) in ``space`` (seed key; default the bot 1:1)."""
         query = f"?as={person}" + (f"&space={space}" if space else "")
         self.page.goto(f"{self.emulator.url}/{query}")

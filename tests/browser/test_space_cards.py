@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 from playwright.sync_api import expect
 
-from bot import cards
+from bot.views import cards
 
 EXAMPLES = json.loads((Path(__file__).resolve().parent.parent / "card_examples.json").read_text())
 

@@ -1,0 +1,98 @@
+"""The Voicemail Rules Bot: a Flask webhook receiver for Webex."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.inbox.queue import Inbox
+from bot.inbox.worker import Processor, Worker
+from bot.jobs.background import Background
+from bot.jobs.scheduler import Scheduler
+from bot.ops import logs, metrics
+from bot.storage.leases import Leases
+from bot.storage.store import Store
+from bot.webhook.endpoint import WebhookEndpoint
+from bot.webhook.intake import MAX_BODY_BYTES, InFlight, Intake
+
+# Acknowledging comes first: before it takes the next event, an inbox worker waits for a moment
+# with no webhook request in flight in its process, for at most this long. Under a burst Webex
+# gets its 2xx sooner and the work follows; with ordinary traffic there is nothing to wait for.
+ACK_FIRST_SECONDS = 0.25
+# Processed events are kept this long (for duplicates and for operators), then deleted.
+KEEP_DONE_EVENTS = timedelta(days=7)
+
+
+def create_app(settings: Settings | None = None, *, processor: Processor | None = None) -> Flask:
+    """Build the app. Settings are read from the environment unless given (tests give them).
+
+    A configuration problem stops start-up with one line naming the setting. ``processor``
+    replaces the event processing (tests use it to see what the intake accepts).
+    """
+    if settings is None:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            raise SystemExit(str(exc)) from None
+    logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    store = Store(settings.database_url)
+    inbox = Inbox(store)
+    in_flight = InFlight()
+    background = _background(settings, store, inbox, processor, in_flight)
+    intake = Intake(secret=settings.webex_webhook_secret.get_secret_value(), inbox=inbox,
+                    on_accepted=background.worker.wake, in_flight=in_flight)
+    app.extensions.update({
+        "vmbot.settings": settings, "vmbot.store": store, "vmbot.inbox": inbox,
+        "vmbot.background": background, "vmbot.intake": intake,
+    })
+    app.before_request(background.start)  # idempotent; gunicorn starts it earlier
+    from bot.ops import cli, web
+
+    app.register_blueprint(web.blueprint)
+    cli.register(app)
+    # Webex's deliveries bypass Flask's request machinery: the hot path (bot/webhook/endpoint.py).
+    app.wsgi_app = WebhookEndpoint(app.wsgi_app, intake, before=background.start)
+    return app
+
+
+def _background(settings: Settings, store: Store, inbox: Inbox,
+                processor: Processor | None, in_flight: InFlight) -> Background:
+    services = None
+    if processor is None:
+        from bot.chat.dispatch import process
+        from bot.chat.services import build_services
+
+        services = build_services(settings, store)
+        processor = lambda event: process(event, services)  # noqa: E731
+    worker = Worker(inbox, processor, threads=settings.worker_threads,
+                    lease_seconds=settings.event_lease_seconds,
+                    on_processed=metrics.event_processed,
+                    before_claim=lambda: in_flight.wait_quiet(ACK_FIRST_SECONDS))
+    scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
+    scheduler.every(3600, lambda: inbox.forget_done(KEEP_DONE_EVENTS), "forget-done-events",
+                    singleton=True)
+    if services is not None:
+        from bot.chat.services import warm_up
+        from bot.jobs.watcher import Watcher
+        from bot.jobs.webhook_check import check_webhooks
+
+        scheduler.once(lambda: warm_up(services), "warm-up")
+        # A pending change's PIN is erased when it expires, even if nobody comes back to it.
+        scheduler.every(30, services.pending.expire_old, "expire-pending-changes")
+        scheduler.every(settings.webhook_check_interval_seconds,
+                        lambda: check_webhooks(services, store), "webhook-check", singleton=True)
+        scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
+                        "change-watcher", singleton=True)
+    return Background(worker, scheduler)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret in the settings, so that logs can mask them."""
+    values = [settings.webex_bot_token, settings.webex_webhook_secret, settings.webex_admin_token,
+              settings.webex_admin_client_secret, settings.webex_admin_refresh_token,
+              settings.bot_secret_key]
+    return [v.get_secret_value() for v in values if v is not None]

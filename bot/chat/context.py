@@ -1,0 +1,65 @@
+"""What a handler gets: the services, who is asking, and where to answer."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import Settings
+from bot.domain.authorization import Requester
+from bot.storage.audit import AuditLog, Subscriptions
+from bot.storage.pending import PendingChanges
+from bot.storage.snapshots import Snapshots
+from bot.webex.admin import AdminAccess
+from bot.webex.directory import Directory
+from bot.webex.messenger import Messenger, Reply
+
+
+@dataclass
+class Services:
+    settings: Settings
+    messenger: Messenger
+    admin: AdminAccess
+    directory: Directory
+    pending: PendingChanges
+    audit: AuditLog
+    subscriptions: Subscriptions
+    snapshots: Snapshots
+    parallel: Executor  # runs independent Webex calls at the same time (one pool per process)
+
+
+@dataclass
+class Context:
+    services: Services
+    requester: Requester
+    room_id: str
+    room_type: str  # "direct" or "group"
+    thread_id: str | None  # the message whose thread answers go to (group spaces)
+    card_message_id: str | None = None  # the card that was submitted, for card actions
+    inputs: dict[str, Any] = field(default_factory=dict)
+    # The rules read started alongside the requester lookup; only an authorized handler takes it.
+    rules_read: Future | None = None
+
+    def read_rules(self) -> dict[str, Any]:
+        """The current rules: the read started with the requester lookup (once), or a new read."""
+        started, self.rules_read = self.rules_read, None
+        return started.result() if started is not None else self.services.admin.read_rules()
+
+    def reply(self, reply: Reply) -> str:
+        """Answer where the request came from: in its thread in a group space."""
+        parent = self.thread_id if self.room_type == "group" else None
+        return self.services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
+
+    def tell_privately(self, reply: Reply) -> str:
+        """A direct message to the requester, whatever space the request came from."""
+        return self.services.messenger.post(reply, person_id=self.requester.person_id)
+
+
+class UserError(Exception):
+    """An expected failure: ``reply`` is what the admin reads; ``log`` is for the operator."""
+
+    def __init__(self, reply: str, *, log: str | None = None, title: str = "That did not work"):
+        super().__init__(log or reply)
+        self.reply = reply
+        self.title = title

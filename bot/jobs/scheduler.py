@@ -1,0 +1,66 @@
+"""Periodic housekeeping in daemon threads: some jobs anywhere, some in one place only; and
+start-up jobs that run once per process.
+
+A ``singleton`` job runs only where its database lease is held, so with several workers and
+instances it still runs once per round.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.storage.leases import Leases
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, leases: Leases, owner: Callable[[], str]):
+        self._leases = leases
+        self._owner = owner
+        self._jobs: list[tuple[str, float, Callable[[], object], bool]] = []
+        self._at_start: list[tuple[str, Callable[[], object]]] = []
+        self._stopping = threading.Event()
+        self._started = False
+
+    def every(self, seconds: float, job: Callable[[], object], name: str, *,
+              singleton: bool = False) -> None:
+        if seconds > 0:
+            self._jobs.append((name, seconds, job, singleton))
+
+    def once(self, job: Callable[[], object], name: str) -> None:
+        """Run ``job`` once, in its own thread, when the process starts its background work."""
+        self._at_start.append((name, job))
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for name, job in self._at_start:
+            threading.Thread(target=self._run_once, args=(name, job), name=name,
+                             daemon=True).start()
+        for name, seconds, job, singleton in self._jobs:
+            threading.Thread(target=self._loop, args=(name, seconds, job, singleton),
+                             name=name, daemon=True).start()
+
+    def _run_once(self, name: str, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception:  # start-up work is an optimization; the process runs without it
+            log.exception("start-up job %s failed", name)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _loop(self, name: str, seconds: float, job: Callable[[], object], singleton: bool) -> None:
+        ttl = timedelta(seconds=seconds * 2 + 5)
+        while not self._stopping.wait(seconds):
+            try:
+                if singleton and not self._leases.acquire(name, self._owner(), ttl):
+                    continue
+                job()
+            except Exception:  # housekeeping must never die; the next round tries again
+                log.exception("periodic job %s failed", name)

@@ -1,0 +1,156 @@
+"""The change watcher: notice rule changes made outside the bot (Control Hub, other tools).
+
+Every ``WATCH_INTERVAL_SECONDS``, in one process at a time, it reads the rules and compares them
+with the last rules the bot knows. A difference the bot did not make is reported to the notify
+spaces and the subscribers, naming the admin when the Admin Audit Events API can tell (it needs
+``spark-admin:audit_events_read``), then remembered. A round that cannot read the rules reports
+nothing: a change nobody saw is never announced.
+
+The known rules are read before Webex is asked, and replaced only if they are still the ones read
+(compare-and-set); a round announces only after it won that save. So a bot change saved during a
+slow read is never announced backwards, and of two rounds that overlap (a lease that ran out
+mid-round, ``flask watch --once``) only one announces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.chat.context import Services
+from bot.chat.notifications import broadcast
+from bot.domain.rules import VoicemailRules
+from bot.storage.reports import save_report
+from bot.storage.snapshots import Snapshot
+from bot.storage.store import Store
+from bot.views.card_data import rules_diff
+from bot.webex.errors import WebexCallError
+
+log = logging.getLogger(__name__)
+REPORT = "watcher"
+AUDIT_SLACK = timedelta(minutes=2)  # audit events can carry a slightly earlier time
+NOBODY_NAMED = "Someone changed them outside the bot"
+
+
+@dataclass(frozen=True)
+class BotAdmin:
+    """The person behind the admin token: the bot's own writes appear under this name."""
+
+    person_id: str
+    email: str
+
+
+class Watcher:
+    def __init__(self, services: Services, store: Store):
+        self._services = services
+        self._store = store
+        self._bot_admin: BotAdmin | None = None
+
+    def check(self) -> str:
+        """One round; returns what happened, for logs and tests."""
+        services = self._services
+        if services.pending.applying_now():
+            return "skipped: a change is being applied through the bot"
+        try:
+            org_id = services.admin.managed_org_id()
+            known = services.snapshots.read(org_id)  # first: a read of Webex may take long
+            current = services.admin.read_rules()
+        except WebexCallError as exc:
+            self._report(ok=False, error=str(exc))
+            log.warning("change watcher could not read the rules: %s", exc)
+            return "failed: rules unreadable"
+        self._report(ok=True, error=None)
+        if known is None:
+            if services.snapshots.save_first(org_id, current):
+                return "first look: rules remembered"
+            return "first look: the rules were remembered meanwhile"
+        if _same(known.rules, current):
+            return "no change"
+        # Asked again now: a change the bot began after the first look has not landed in what we
+        # read; one it finished is in the audit log (written before it stops being "applying").
+        if services.pending.applying_now() or self._made_by_bot(current, known.seen_at):
+            services.snapshots.replace(org_id, known, current)  # the bot saves it too
+            return "the bot's own change"
+        return self._announce(org_id, known, current)
+
+    def _announce(self, org_id: str, known: Snapshot, current: dict) -> str:
+        """Remember ``current`` if no one saved other rules since ``known``; then, only then,
+        announce the difference."""
+        services = self._services
+        if not services.snapshots.replace(org_id, known, current):
+            return "not announced: the rules were remembered meanwhile (by the bot or a round)"
+        changes = rules_diff(VoicemailRules.from_api(known.rules), VoicemailRules.from_api(current))
+        if changes:
+            who = self._actor(org_id, known.seen_at)
+            broadcast(services, who=who, where="outside the bot", changes=changes)
+            log.info("voicemail rules changed outside the bot (%s): %d field(s)", who, len(changes))
+        return f"reported {len(changes)} change(s)"
+
+    def _made_by_bot(self, current: dict, since: datetime) -> bool:
+        """A change the bot applied after the last look: already announced by the change flow."""
+        return any(_same(entry.after, current) and entry.applied_at >= since - AUDIT_SLACK
+                   for entry in self._services.audit.recent(5))
+
+    def _actor(self, org_id: str, since: datetime) -> str:
+        """The admin who changed the rules, from the Admin Audit Events, when the token may see them."""
+        now = datetime.now(UTC)
+        try:
+            bot_admin = self._admin_identity()
+            events = self._services.admin.sdk(lambda api: list(api.admin_audit_events.list(
+                orgId=org_id, _from=_iso(since - AUDIT_SLACK), to=_iso(now + AUDIT_SLACK))))
+        except WebexCallError as exc:
+            log.info("admin audit events unavailable (%s); the change is reported without a name",
+                     exc.status)
+            return NOBODY_NAMED
+        event = latest_rules_event([e.to_dict() for e in events], bot_admin=bot_admin)
+        if event is None:
+            return NOBODY_NAMED
+        data = event["data"]
+        return f"{data.get('actorName', 'An admin')} ({data.get('actorEmail', '')}) changed them"
+
+    def _admin_identity(self) -> BotAdmin:
+        """Who the admin token acts as (asked once per watcher)."""
+        if self._bot_admin is None:
+            me = self._services.admin.sdk(lambda api: api.people.me())
+            self._bot_admin = BotAdmin(me.id, (me.emails or [""])[0])
+        return self._bot_admin
+
+    def _report(self, *, ok: bool, error: str | None) -> None:
+        save_report(self._store, REPORT, {"ok": ok, "error": error})
+
+
+def latest_rules_event(events: list[dict[str, Any]], *, bot_admin: BotAdmin) -> dict | None:
+    """The latest voicemail-rules event not written with the bot's admin token, or None.
+
+    Webex documents no order for the events (the emulator lists the newest first), so they are
+    sorted by ``created``. The bot's own PUTs fall in the window too; they are never the answer.
+    """
+    return max((event for event in events if _about_rules(event)
+                and not _by(event, bot_admin)), key=_created, default=None)
+
+
+def _about_rules(event: dict[str, Any]) -> bool:
+    data = event.get("data", {})
+    return "voicemail" in f"{data.get('eventDescription', '')} {data.get('actionText', '')}".lower()
+
+
+def _by(event: dict[str, Any], admin: BotAdmin) -> bool:
+    # By email too: an event's actorId need not be spelled as people/me spells the same person.
+    email = event.get("data", {}).get("actorEmail", "")
+    return event.get("actorId") == admin.person_id or (
+        bool(email) and email.lower() == admin.email.lower())
+
+
+def _created(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["created"].replace("Z", "+00:00"))
+
+
+def _same(a: dict, b: dict) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

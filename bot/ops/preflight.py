@@ -1,0 +1,253 @@
+"""Preflight (``flask --app app check``): can this deployment work, before Webex sends it anything?
+
+Each check makes the calls the bot itself will make, with the same clients, so "ok" means that call
+works now and "FAIL" names what to fix. One line per check; a check that needs a failed one is
+shown as "skip". Tokens never appear in the output.
+
+Webex has no endpoint that lists a token's scopes, so the admin scopes are checked by their
+effect: roles shown on ``GET /people/{id}`` (people_read), ``GET /roles`` (roles_read), the rules
+read (telephony_config_read). The write scope shows only when a change is applied: a probing write
+would land in the org's admin audit log, and an invalid one proves nothing if Webex validates the
+body before checking the scope.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from bot.storage.secret_box import SecretBox
+from bot.storage.store import MIGRATIONS, Store
+from bot.webex import webhooks
+from bot.webex.admin import AdminAccess
+from bot.webex.admin_token import AdminToken, AdminTokenExpired
+from bot.webex.clients import bot_api, sdk_call
+from bot.webex.errors import WebexCallError
+from bot.webex.rules_client import RulesClient
+
+FULL_ADMIN = "Full Administrator"
+ADMIN_DEPENDENTS = ("admin role", "admin scopes", "managed org", "voicemail rules")
+SYNC_HINT = "run `flask --app app webhooks sync`"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "ok", "FAIL" or "skip"
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4} {self.name}: {self.detail}"
+
+
+def ok(name: str, detail: str) -> Check:
+    return Check(name, "ok", detail)
+
+
+def fail(name: str, detail: str) -> Check:
+    return Check(name, "FAIL", detail)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in order; none raises for a Webex or database problem."""
+    store = Store(settings.database_url)
+    try:
+        database = check_database(settings, store)
+        bot = check_bot_token(settings)
+        admin = check_admin(settings, store if database.status == "ok" else None)
+        return [database, bot, *admin, check_webhooks(settings, bot_ok=bot.status == "ok")]
+    finally:
+        store.dispose()
+
+
+def attempt(action: Callable[[], Any]) -> tuple[Any, str | None]:
+    """``(result, None)``, or ``(None, what went wrong)`` for the failures a check reports."""
+    try:
+        return action(), None
+    except (WebexCallError, AdminTokenExpired) as exc:
+        return None, str(exc)
+
+
+def who(person) -> str:
+    return f"{person.displayName} ({(person.emails or ['no email'])[0]})"
+
+
+def check_database(settings: Settings, store: Store) -> Check:
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        with store.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        return fail("database", f"cannot connect to {where} ({exc.__class__.__name__})")
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if current != head:
+        schema = f"schema at {current}" if current else "no schema"
+        return fail("database", f"{where}: {schema}, head is {head}; "
+                                "run `flask --app app db upgrade`")
+    return ok("database", f"{where}, schema at head ({head})")
+
+
+def check_bot_token(settings: Settings) -> Check:
+    me, error = attempt(lambda: sdk_call(bot_api(settings), lambda api: api.people.me()))
+    if error:
+        return fail("bot token", error)
+    if me.type != "bot":
+        return fail("bot token", f"belongs to {who(me)}, a {me.type}, not a bot")
+    return ok("bot token", who(me))
+
+
+class TokenSource:
+    """The admin token as the bot gets it (``AdminToken``), noting a refresh. Without a ready
+    database (where refreshed tokens live) only the configured token can be checked."""
+
+    def __init__(self, settings: Settings, store: Store | None):
+        box = SecretBox.from_settings(settings)
+        self._token = AdminToken(settings, store, box) if store is not None else None
+        configured = settings.webex_admin_token
+        self._configured = configured.get_secret_value() if configured else ""
+        self.refreshed = False
+
+    def current(self) -> str:
+        return self._token.current() if self._token else self._configured
+
+    def refresh(self, refused: str) -> str:
+        if self._token is None:
+            raise AdminTokenExpired("refused, and not refreshed: the database is not ready")
+        token = self._token.refresh(refused)
+        self.refreshed = True
+        return token
+
+
+def check_admin(settings: Settings, store: Store | None) -> list[Check]:
+    """The admin token, its role, its scopes, the managed org and the rules, from four calls."""
+    source = TokenSource(settings, store)
+    admin = AdminAccess(settings, source, RulesClient(base_url=settings.webex_base_url,
+                                                      org_id=settings.webex_org_id))
+    me, error = attempt(lambda: admin.sdk(lambda api: api.people.me()))
+    if me is None or me.type == "bot":
+        problem = error or f"belongs to the bot {who(me)}, not to an administrator"
+        return [fail("admin token", problem),
+                *(Check(name, "skip", "needs a working admin token") for name in ADMIN_DEPENDENTS)]
+    person = attempt(lambda: admin.sdk(lambda api: api.people.get(me.id)))
+    roles = attempt(lambda: {r.id: r.name for r in admin.sdk(lambda api: list(api.roles.list()))})
+    rules = attempt(admin.read_rules)
+    return [ok("admin token", who(me) + (" (refreshed)" if source.refreshed else "")),
+            role_check(me, person[0], roles[0]), scopes_check(person, roles, rules),
+            org_check(settings, me), rules_check(rules)]
+
+
+def role_check(me, person, roles: dict[str, str] | None) -> Check:
+    if person is None or person.roles is None or roles is None:
+        return Check("admin role", "skip", "the admin's roles cannot be seen (see admin scopes)")
+    names = [roles.get(role_id, role_id) for role_id in person.roles]
+    if FULL_ADMIN not in names:
+        has = ", ".join(names) or "no admin role"
+        return fail("admin role",
+                    f"{me.displayName} has {has}; changing the rules needs {FULL_ADMIN}")
+    return ok("admin role", ", ".join(names))
+
+
+def scopes_check(person: tuple, roles: tuple, rules: tuple) -> Check:
+    problems = []
+    if person[1] or person[0].roles is None:
+        problems.append("spark-admin:people_read (GET /people/{id} "
+                        f"{person[1] or 'shows no roles'})")
+    if roles[1]:
+        problems.append(f"spark-admin:roles_read (GET /roles: {roles[1]})")
+    if rules[1]:
+        problems.append(f"spark-admin:telephony_config_read (reading the rules: {rules[1]})")
+    if problems:
+        return fail("admin scopes", "missing or refused: " + "; ".join(problems))
+    return ok("admin scopes", "people_read, roles_read and telephony_config_read work; "
+                              "telephony_config_write shows when a change is applied")
+
+
+def org_check(settings: Settings, me) -> Check:
+    if not settings.webex_org_id:
+        return ok("managed org", f"{org_label(me.orgId)} (the admin token's own org)")
+    if "/ORGANIZATION/" not in decoded(settings.webex_org_id):
+        return fail("managed org", "WEBEX_ORG_ID is not a Webex organization id")
+    detail = f"{org_label(settings.webex_org_id)} (WEBEX_ORG_ID)"
+    if settings.webex_org_id != me.orgId:
+        detail += f"; the admin belongs to {org_label(me.orgId)}"
+    return ok("managed org", detail)
+
+
+def decoded(webex_id: str) -> str:
+    try:
+        return base64.b64decode(webex_id + "=" * (-len(webex_id) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+
+
+def org_label(org_id: str) -> str:
+    """The org as Control Hub shows its id (the uuid inside the Webex id)."""
+    return decoded(org_id).rpartition("/ORGANIZATION/")[2] or org_id
+
+
+def rules_check(rules: tuple) -> Check:
+    if rules[1]:
+        return fail("voicemail rules", rules[1])
+    expiry = rules[0].get("expirePasscode") or {}
+    shown = f"{expiry.get('numberOfDays')} days" if expiry.get("enabled") else "off"
+    return ok("voicemail rules", f"readable (passcode expiry {shown})")
+
+
+def check_webhooks(settings: Settings, *, bot_ok: bool) -> Check:
+    if not bot_ok:
+        return Check("webhooks", "skip", "needs a working bot token")
+    target = settings.webhook_target_url
+    if not target:
+        return fail("webhooks", "PUBLIC_URL is not set, so no webhook can point at the bot")
+    states, error = attempt(lambda: sdk_call(bot_api(settings), webhooks.status))
+    if error:
+        return fail("webhooks", error)
+    names = [f"{state.resource}/{state.event}" for state in states]
+    problems = [p for p in (webhook_problem(state, target) for state in states) if p]
+    problems += [f"{name}: {names.count(name)} webhooks"
+                 for name in dict.fromkeys(names) if names.count(name) > 1]
+    if problems:
+        return fail("webhooks", "; ".join(problems) + f"; {SYNC_HINT}")
+    kinds = " and ".join(names)
+    return ok("webhooks", f"{kinds} active at {target}")
+
+
+def webhook_problem(state: webhooks.WebhookState, target: str) -> str | None:
+    name = f"{state.resource}/{state.event}"
+    if state.status != "active":
+        return f"{name} {state.status}"
+    if state.target_url != target:
+        return f"{name} points at {state.target_url}"
+    return None
+
+
+def secrets(settings: Settings) -> list[str]:
+    values = [settings.webex_bot_token, settings.webex_webhook_secret, settings.webex_admin_token,
+              settings.webex_admin_client_secret, settings.webex_admin_refresh_token,
+              settings.bot_secret_key]
+    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+@click.command("check")
+def check_command() -> None:
+    """Preflight: database, tokens, admin role and scopes, org, rules, webhooks; exit 1 on FAIL."""
+    settings = current_app.extensions["vmbot.settings"]
+    checks = run_checks(settings)
+    for check in checks:
+        line = check.line()
+        for secret in secrets(settings):  # a Webex message could echo one back: never print it
+            line = line.replace(secret, "***")
+        click.echo(line)
+    if any(check.status == "FAIL" for check in checks):
+        raise SystemExit(1)

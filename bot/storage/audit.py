@@ -1,0 +1,81 @@
+"""The audit log of changes applied through the bot, and who subscribed to hear of changes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.rules import FieldChange
+from bot.storage.models import AuditEntry, Subscription
+from bot.storage.store import Store
+
+
+@dataclass(frozen=True)
+class Applied:
+    change_id: str
+    actor_name: str
+    actor_email: str
+    kind: str
+    changes: list[FieldChange]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    applied_at: datetime
+
+
+class AuditLog:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def record(self, *, change_id: str, actor_id: str, actor_name: str, actor_email: str,
+               room_id: str, room_type: str, kind: str, changes: list[FieldChange],
+               before: dict[str, Any], after: dict[str, Any]) -> None:
+        entry = AuditEntry(
+            change_id=change_id, actor_id=actor_id, actor_name=actor_name, actor_email=actor_email,
+            room_id=room_id, room_type=room_type, kind=kind,
+            changes=json.dumps([c.__dict__ for c in changes]), before=json.dumps(before),
+            after=json.dumps(after), applied_at=datetime.now(UTC))
+        with self._store.session() as session, session.begin():
+            session.add(entry)
+
+    def recent(self, count: int) -> list[Applied]:
+        with self._store.session() as session:
+            rows = session.scalars(select(AuditEntry).order_by(AuditEntry.applied_at.desc(),
+                                                               AuditEntry.id.desc()).limit(count))
+            return [self._view(row) for row in rows]
+
+    @staticmethod
+    def _view(row: AuditEntry) -> Applied:
+        applied_at = row.applied_at if row.applied_at.tzinfo else \
+            row.applied_at.replace(tzinfo=UTC)
+        return Applied(row.change_id, row.actor_name, row.actor_email, row.kind,
+                       [FieldChange(**c) for c in json.loads(row.changes)],
+                       json.loads(row.before), json.loads(row.after), applied_at)
+
+
+class Subscriptions:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def add(self, person_id: str, display_name: str) -> bool:
+        """Subscribe; False when already subscribed."""
+        try:
+            with self._store.session() as session, session.begin():
+                session.add(Subscription(person_id=person_id, display_name=display_name,
+                                         created_at=datetime.now(UTC)))
+        except IntegrityError:
+            return False
+        return True
+
+    def remove(self, person_id: str) -> bool:
+        with self._store.session() as session, session.begin():
+            result = session.execute(delete(Subscription).where(Subscription.person_id == person_id))
+            return (result.rowcount or 0) > 0
+
+    def people(self) -> list[str]:
+        with self._store.session() as session:
+            return list(session.scalars(select(Subscription.person_id)))

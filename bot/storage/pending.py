@@ -1,0 +1,146 @@
+"""Pending changes: stored until their requester confirms or cancels, or ten minutes pass.
+
+Claiming a change for applying is one conditional UPDATE (``pending`` → ``applying``), so a second
+click, a duplicate delivery or another instance finds it already taken: a change applies at most once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.storage.models import PendingChange
+from bot.storage.secret_box import SecretBox
+from bot.storage.store import Store
+
+LIFETIME = timedelta(minutes=10)
+# Applying takes well under a minute (bounded retries and timeouts); a change still "applying"
+# this long after its request expired was cut off by a process that died.
+APPLYING_AT_MOST = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: str
+    requester_id: str
+    requester_name: str
+    room_id: str
+    room_type: str
+    thread_id: str | None
+    card_message_id: str | None
+    before: dict[str, Any]
+    patch: dict[str, Any]  # without the PIN
+    has_pin: bool
+    pin_generated: bool
+    kind: str
+    status: str
+    expires_at: datetime
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything here is stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class PendingChanges:
+    def __init__(self, store: Store, box: SecretBox):
+        self._store = store
+        self._box = box
+
+    def create(self, *, requester_id: str, requester_name: str, room_id: str, room_type: str,
+               thread_id: str | None, before: dict[str, Any], patch: dict[str, Any],
+               kind: str = "change", pin_generated: bool = False) -> Pending:
+        public_patch = {k: v for k, v in patch.items() if k != "defaultVoicemailPin"}
+        pin = patch.get("defaultVoicemailPin")
+        row = PendingChange(
+            id=secrets.token_urlsafe(24), requester_id=requester_id, requester_name=requester_name,
+            room_id=room_id, room_type=room_type, thread_id=thread_id, card_message_id=None,
+            before=json.dumps(before), patch=json.dumps(public_patch),
+            pin_ciphertext=self._box.seal(pin) if pin else None, pin_generated=pin_generated,
+            kind=kind, status="pending",
+            created_at=_now(), expires_at=_now() + LIFETIME, resolved_at=None)
+        with self._store.session() as session, session.begin():
+            session.add(row)
+        return self._view(row)
+
+    def get(self, change_id: str) -> Pending | None:
+        with self._store.session() as session:
+            row = session.get(PendingChange, change_id)
+            return self._view(row) if row else None
+
+    def set_card(self, change_id: str, message_id: str) -> None:
+        self._update(change_id, None, card_message_id=message_id)
+
+    def claim(self, change_id: str) -> bool:
+        """Take a pending, unexpired change for applying; False if someone else has it or it's gone."""
+        return self._update(change_id, "pending", status="applying", extra_where_unexpired=True)
+
+    def release(self, change_id: str) -> None:
+        """Give a change back (Webex was unavailable): Confirm can be pressed again."""
+        self._update(change_id, "applying", status="pending")
+
+    def resolve(self, change_id: str, status: str, *, from_status: str = "applying") -> bool:
+        """Close a change for good (applied, failed, superseded, cancelled) and erase its PIN."""
+        return self._update(change_id, from_status, status=status, pin_ciphertext=None,
+                            resolved_at=_now())
+
+    def pin(self, change_id: str) -> str | None:
+        with self._store.session() as session:
+            row = session.get(PendingChange, change_id)
+            return self._box.open(row.pin_ciphertext) if row and row.pin_ciphertext else None
+
+    def applying_now(self) -> bool:
+        """Is a change being applied right now (its PUT may have landed, its record not yet)?"""
+        with self._store.session() as session:
+            return session.scalar(
+                select(PendingChange.id).where(PendingChange.status == "applying",
+                                               PendingChange.expires_at > _now()).limit(1)
+            ) is not None
+
+    def expire_old(self) -> int:
+        """Mark changes past their time as expired, and changes whose applying was cut off (the
+        process died mid-way) as interrupted; erase their PINs."""
+        now = _now()
+        with self._store.session() as session, session.begin():
+            expired = session.execute(
+                update(PendingChange)
+                .where(PendingChange.status == "pending", PendingChange.expires_at <= now)
+                .values(status="expired", pin_ciphertext=None, resolved_at=now)).rowcount or 0
+            interrupted = session.execute(
+                update(PendingChange)
+                .where(PendingChange.status == "applying",
+                       PendingChange.expires_at <= now - APPLYING_AT_MOST)
+                .values(status="interrupted", pin_ciphertext=None, resolved_at=now)).rowcount or 0
+            return expired + interrupted
+
+    def _update(self, change_id: str, from_status: str | None, *,
+                extra_where_unexpired: bool = False, **values: Any) -> bool:
+        statement = update(PendingChange).where(PendingChange.id == change_id)
+        if from_status is not None:
+            statement = statement.where(PendingChange.status == from_status)
+        if extra_where_unexpired:
+            statement = statement.where(PendingChange.expires_at > _now())
+        with self._store.session() as session, session.begin():
+            return (session.execute(statement.values(**values)).rowcount or 0) == 1
+
+    @staticmethod
+    def _view(row: PendingChange) -> Pending:
+        return Pending(
+            id=row.id, requester_id=row.requester_id, requester_name=row.requester_name,
+            room_id=row.room_id, room_type=row.room_type, thread_id=row.thread_id,
+            card_message_id=row.card_message_id, before=json.loads(row.before),
+            patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None,
+            pin_generated=bool(row.pin_generated), kind=row.kind,
+            status=row.status, expires_at=_aware(row.expires_at))

@@ -1,0 +1,137 @@
+"""Cards are data: Adaptive Card templates in ``cards/`` (templating syntax, schema 1.3).
+
+``render(name, data)`` expands ``cards/<name>.json`` with ``data`` and renders the matching text
+fallback ``cards/<name>.md`` (Jinja2), so every card goes out with words for clients that cannot
+show cards. Handlers never build card JSON themselves.
+
+The templating subset implemented here is the one the templates use, as Microsoft's language defines
+it: ``${path.to.value}`` in strings (a string that is only one expression keeps the value's type),
+``$data`` on an array element to repeat it for each item of a list (``$index`` available), and
+``$when`` to keep an element only when its expression is true.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+CARDS_DIR = Path(__file__).resolve().parents[2] / "cards"
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+_EXPRESSION = re.compile(r"\$\{([^}]+)\}")
+_WHOLE = re.compile(r"^\$\{([^}]+)\}$")
+MAX_ACTIONS = 5
+
+
+class TemplateError(Exception):
+    """A template refers to a value that was not given, or is malformed."""
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    content: dict[str, Any]
+    markdown: str
+
+    def attachment(self) -> dict[str, Any]:
+        return {"contentType": CONTENT_TYPE, "content": self.content}
+
+
+def render(name: str, data: dict[str, Any]) -> RenderedCard:
+    content = expand(_template(name), data, data)
+    return RenderedCard(content=content, markdown=_fallback(name).render(**data).strip())
+
+
+@cache
+def _template(name: str) -> dict[str, Any]:
+    return json.loads((CARDS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _jinja() -> Environment:
+    return Environment(loader=FileSystemLoader(CARDS_DIR), undefined=StrictUndefined,
+                       autoescape=False, keep_trailing_newline=False, trim_blocks=True,
+                       lstrip_blocks=True)
+
+
+def _fallback(name: str):
+    return _jinja().get_template(f"{name}.md")
+
+
+def template_names() -> list[str]:
+    return sorted(path.stem for path in CARDS_DIR.glob("*.json"))
+
+
+def expand(node: Any, scope: Any, root: dict[str, Any]) -> Any:
+    """Expand one template node against ``scope`` (the current ``$data``) and ``root``."""
+    if isinstance(node, str):
+        return _expand_string(node, scope, root)
+    if isinstance(node, list):
+        expanded = []
+        for item in node:
+            expanded.extend(_expand_element(item, scope, root))
+        return expanded
+    if isinstance(node, dict):
+        return {key: expand(value, scope, root) for key, value in node.items()
+                if key not in ("$data", "$when")}
+    return copy.deepcopy(node)
+
+
+def _expand_element(item: Any, scope: Any, root: dict[str, Any]) -> list[Any]:
+    """An array element may repeat (``$data`` list) and may be dropped (``$when``)."""
+    if not isinstance(item, dict):
+        return [expand(item, scope, root)]
+    scopes = [scope]
+    if "$data" in item:
+        value = _resolve_value(item["$data"], scope, root)
+        scopes = [dict(v, **{"$index": i}) if isinstance(v, dict) else v
+                  for i, v in enumerate(value)] if isinstance(value, list) else [value]
+    kept = []
+    for each in scopes:
+        if "$when" in item and not _resolve_value(item["$when"], each, root):
+            continue
+        kept.append(expand(item, each, root))
+    return kept
+
+
+def _resolve_value(raw: Any, scope: Any, root: dict[str, Any]) -> Any:
+    if isinstance(raw, str):
+        match = _WHOLE.match(raw.strip())
+        if match:
+            return _lookup(match.group(1), scope, root)
+    return raw
+
+
+def _expand_string(text: str, scope: Any, root: dict[str, Any]) -> Any:
+    whole = _WHOLE.match(text)
+    if whole:
+        return _lookup(whole.group(1), scope, root)
+    return _EXPRESSION.sub(lambda m: _as_text(_lookup(m.group(1), scope, root)), text)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _lookup(expression: str, scope: Any, root: dict[str, Any]) -> Any:
+    expression = expression.strip()
+    negate = expression.startswith("!")
+    path = expression.lstrip("!").strip()
+    if path.startswith("$root."):
+        value: Any = root
+        parts = path[len("$root."):].split(".")
+    else:
+        value, parts = scope, path.split(".")
+    for part in parts:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            raise TemplateError(f"no value for ${{{expression}}}")
+    return (not value) if negate else value

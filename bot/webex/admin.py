@@ -1,0 +1,63 @@
+"""Calls made with the admin token, refreshed once on a 401 and retried, in one place."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from webexpythonsdk import WebexAPI
+
+from bot.config import Settings
+from bot.webex.admin_token import AdminToken
+from bot.webex.clients import admin_api, sdk_call
+from bot.webex.errors import WebexCallError
+from bot.webex.rules_client import RulesClient
+
+T = TypeVar("T")
+
+
+class AdminAccess:
+    """The admin identity: people, roles, the voicemail rules, and the managed org."""
+
+    def __init__(self, settings: Settings, token: AdminToken, rules: RulesClient):
+        self._settings = settings
+        self._token = token
+        self._rules = rules
+        self._apis: dict[str, WebexAPI] = {}
+        self._lock = threading.Lock()
+        self._org_lock = threading.Lock()
+        self._org_id = settings.webex_org_id
+
+    def run(self, action: Callable[[str], T]) -> T:
+        """``action(token)``; on a 401, once more with a refreshed token (or AdminTokenExpired)."""
+        token = self._token.current()
+        try:
+            return action(token)
+        except WebexCallError as exc:
+            if not exc.is_unauthorized:
+                raise
+        return action(self._token.refresh(token))
+
+    def sdk(self, action: Callable[[WebexAPI], T]) -> T:
+        return self.run(lambda token: sdk_call(self._api(token), action))
+
+    def read_rules(self) -> dict[str, Any]:
+        return self.run(self._rules.get)
+
+    def update_rules(self, patch: dict[str, Any]) -> None:
+        self.run(lambda token: self._rules.put(token, patch))
+
+    def managed_org_id(self) -> str:
+        """``WEBEX_ORG_ID``, or the admin token's own org (asked once per process)."""
+        if self._org_id is None:
+            with self._org_lock:  # the start-up warm-up and a first event may ask at once
+                if self._org_id is None:
+                    self._org_id = self.sdk(lambda api: api.people.me()).orgId
+        return self._org_id
+
+    def _api(self, token: str) -> WebexAPI:
+        with self._lock:
+            if token not in self._apis:
+                self._apis = {token: admin_api(self._settings, token)}  # keep only the current one
+            return self._apis[token]

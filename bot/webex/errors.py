@@ -1,0 +1,56 @@
+"""One error type for every failed Webex call: status, Webex's description and tracking id."""
+
+from __future__ import annotations
+
+import requests
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class WebexCallError(Exception):
+    """A Webex call failed. ``status`` is None when no answer came (connection error, timeout)."""
+
+    def __init__(self, status: int | None, description: str, tracking_id: str | None = None):
+        self.status = status
+        self.description = description
+        self.tracking_id = tracking_id
+        label = f"HTTP {status}" if status else "no answer"
+        tracking = f" (tracking id {tracking_id})" if tracking_id else ""
+        super().__init__(f"Webex {label}: {description}{tracking}")
+
+    @property
+    def is_unavailable(self) -> bool:
+        """Webex is busy or down: worth trying again later (after bounded retries failed)."""
+        return self.status is None or self.status in RETRYABLE_STATUSES
+
+    @property
+    def is_unauthorized(self) -> bool:
+        return self.status == 401
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> WebexCallError:
+        description, tracking_id = _describe(response)
+        return cls(response.status_code, description, tracking_id)
+
+    @classmethod
+    def from_sdk(cls, error) -> WebexCallError:
+        """From ``webexpythonsdk.ApiError``."""
+        return cls.from_response(error.response)
+
+    @classmethod
+    def from_exception(cls, error: requests.RequestException) -> WebexCallError:
+        return cls(None, f"{error.__class__.__name__} talking to Webex")
+
+
+def _describe(response: requests.Response) -> tuple[str, str | None]:
+    tracking_id = response.headers.get("TrackingID") or response.headers.get("trackingId")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return (response.reason or "no description"), tracking_id
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    details = [e.get("description") for e in errors if isinstance(e, dict) and e.get("description")]
+    description = "; ".join(details) or body.get("message") or response.reason or "no description"
+    return str(description), body.get("trackingId") or tracking_id
