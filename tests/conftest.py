@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator_server import EmulatorServer, start_emulator
+from tests.support.emulator_server import EmulatorServer, start_emulator
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def emulator(emulator_session: EmulatorServer) -> EmulatorServer:
 def database_url(request, tmp_path):
     """Each storage test runs on SQLite and on PostgreSQL, schema applied by the migrations."""
     from bot.storage.store import upgrade
-    from tests.databases import fresh_postgres_database
+    from tests.support.databases import fresh_postgres_database
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.sqlite3'}"

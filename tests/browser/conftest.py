@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.bot_process import REPO, BotProcess, bot_env, flask_cli, free_port, start_gunicorn
 from tests.browser.space_page import SpacePage
-from tests.emulator_server import EmulatorServer, start_emulator
+from tests.support.bot_process import REPO, BotProcess, bot_env, flask_cli, free_port, start_gunicorn
+from tests.support.emulator_server import EmulatorServer, start_emulator
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium keeps trying to reach hosts this machine cannot reach.

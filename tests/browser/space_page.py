@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.emulator_server import EmulatorServer
+from tests.support.emulator_server import EmulatorServer
 
 REPLY_TIMEOUT_MS = 15_000
 

@@ -3,15 +3,13 @@ schema version: no renderer warnings, and a screenshot of each in test-artifacts
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import requests
 from playwright.sync_api import expect
 
 from bot.views import cards
+from tests.support.paths import card_examples
 
-EXAMPLES = json.loads((Path(__file__).resolve().parent.parent / "card_examples.json").read_text())
+EXAMPLES = card_examples()
 
 
 def post_as_bot(emulator, body: dict) -> dict:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 BIN = Path(sys.executable).parent
 
 

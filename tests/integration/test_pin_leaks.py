@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import inspect, text
 
-from tests.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, card_of, card_text, start_bot
 
 PIN = "908172"
 CLEAN_FORM = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": "true",

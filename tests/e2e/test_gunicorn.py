@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.bot_process import REPO, bot_env, flask_cli, free_port, start_gunicorn
+from tests.support.bot_process import REPO, bot_env, flask_cli, free_port, start_gunicorn
 
 SECRET = "e2e-webhook-secret-5678"
 
@@ -160,7 +160,7 @@ def test_chunked_deliveries_are_read_whole_and_limited(deployment):
     import http.client
     import json
 
-    from tests.factories import envelope, signed
+    from tests.support.factories import envelope, signed
 
     _emulator, env, _workdir, bot = deployment
     host, port = bot.url.split("//")[1].split(":")

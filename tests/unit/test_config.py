@@ -92,6 +92,6 @@ def test_env_example_names_every_setting_and_nothing_else():
 
     from bot.config import Settings
 
-    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     named = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
     assert named == {field.upper() for field in Settings.model_fields}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.views import cards
+from tests.support.paths import card_examples
 
-EXAMPLES = json.loads((Path(__file__).with_name("card_examples.json")).read_text())
+EXAMPLES = card_examples()
 
 
 def walk(node):

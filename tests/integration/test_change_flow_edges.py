@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from bot.storage.models import AuditEntry, PendingChange
 from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
-from tests.bot_server import Persona, card_of, card_text, start_bot
-from tests.factories import envelope, signed
+from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.factories import envelope, signed
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ops import metrics
 from bot.webex.rules_client import retrying_session
-from tests.bot_process import REPO
+from tests.support.bot_process import REPO
 
 ALICE = "Y2lzY29zcGFyazovL3VzL1BFT1BMRS9hbGljZQ"
 
@@ -161,7 +161,7 @@ def test_processes_sharing_a_multiprocess_directory_are_added_up(tmp_path):
 
 def test_under_gunicorn_every_worker_answers_with_the_sum_of_all(emulator, tmp_path):
     """Needs the route and the gunicorn.conf.py part described in bot/metrics.py."""
-    from tests.bot_process import bot_env, flask_cli, free_port, start_gunicorn
+    from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
     from tests.test_e2e_gunicorn import wait_for
 
     port = free_port()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.domain import pin_policy
 from bot.domain.rules import PinRules, RulesChange, VoicemailRules, build_patch, diff, validate_value
 
-SEED = json.loads((Path(__file__).parent.parent / "emulator" / "seed.json").read_text())
+SEED = json.loads((Path(__file__).resolve().parents[2] / "emulator" / "seed.json").read_text())
 RULES = VoicemailRules.from_api(SEED["voicemailRules"])
 PIN_RULES = RULES.pin_rules
 

@@ -1,12 +1,11 @@
 """Contract tests: every operation the bot uses, called on the emulator over HTTP, and the answer
-(and the request) validated against Webex's OpenAPI descriptions with ``tests/contract.py``."""
+(and the request) validated against Webex's OpenAPI descriptions with ``tests/support/openapi.py``."""
 
 from __future__ import annotations
 
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,18 +15,19 @@ from bot.views import cards
 from bot.webex import webhooks
 from bot.webex.messenger import Messenger, Reply
 from emulator.state import Grant
-from tests import contract
-from tests.contract import check
+from tests.support import openapi
+from tests.support.openapi import check
+from tests.support.paths import card_examples
 
-if not contract.available() and os.environ.get("CI") == "true":
-    raise RuntimeError(f"Webex API descriptions not found in {contract.SPEC_DIR}: CI checks the "
+if not openapi.available() and os.environ.get("CI") == "true":
+    raise RuntimeError(f"Webex API descriptions not found in {openapi.SPEC_DIR}: CI checks the "
                        "emulator against them, so they must be there "
                        "(../shared/webex-openapi or tests/webex-openapi)")
-pytestmark = pytest.mark.skipif(not contract.available(),
-                                reason=f"Webex API descriptions not found in {contract.SPEC_DIR}")
+pytestmark = pytest.mark.skipif(not openapi.available(),
+                                reason=f"Webex API descriptions not found in {openapi.SPEC_DIR}")
 
 CARD = {
-    "contentType": contract.ADAPTIVE_CARD,
+    "contentType": openapi.ADAPTIVE_CARD,
     "content": {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -128,7 +128,7 @@ def test_post_adaptive_card_with_fallback_text(emulator):
     message = post_message(emulator, roomId=emulator.id("dm-alice"),
                            text="Change the passcode expiry (your client cannot show cards)",
                            attachments=[CARD])
-    assert message["attachments"][0]["contentType"] == contract.ADAPTIVE_CARD
+    assert message["attachments"][0]["contentType"] == openapi.ADAPTIVE_CARD
 
 
 def test_post_to_person_by_email(emulator):
@@ -330,7 +330,7 @@ def test_admin_audit_events_without_the_required_query(emulator, audit_token):
 
 
 # --- token refresh ------------------------------------------------------------------------------
-# POST /access_token is not in the trimmed descriptions: contract.OAUTH_SPEC describes it from
+# POST /access_token is not in the trimmed descriptions: openapi.OAUTH_SPEC describes it from
 # WEBEX_FACTS.md (form fields in, {access_token, expires_in, refresh_token,
 # refresh_token_expires_in, token_type} out).
 
@@ -439,7 +439,7 @@ def test_no_invented_fields(emulator):
     invented = {}
     for answer in answers:
         check(answer)
-        fields = {path for path in contract.undocumented_fields(answer)
+        fields = {path for path in openapi.undocumented_fields(answer)
                   if "inputs/" not in path  # card inputs are free-form
                   and path.rsplit("/", 1)[-1] not in KNOWN_EXTRAS}
         if fields:
@@ -451,7 +451,7 @@ def test_no_invented_fields(emulator):
 # The requests the bot really sends (the SDK adds its own fields and headers) and the answers it
 # gets, every one validated.
 
-CARD_EXAMPLES = json.loads((Path(__file__).with_name("card_examples.json")).read_text())
+CARD_EXAMPLES = card_examples()
 
 
 def sdk(emulator, token: str, captured: list) -> WebexAPI:
@@ -488,7 +488,7 @@ def test_the_bots_sdk_calls_match_the_description(emulator):
     for response in captured:
         try:
             check(response)
-        except contract.ContractError as error:
+        except openapi.ContractError as error:
             failures.append(str(error))
     assert len(captured) >= 20 and not failures, "\n".join(failures)
 
@@ -528,5 +528,5 @@ def fabricated(method: str, path: str, status: int, body, *, sent=None, headers=
         "attachment-action-200", "request-body", "204-with-body", "put-range", "tracking-id",
         "unknown-path"])
 def test_the_contract_helper_reports_problems(response, expected):
-    with pytest.raises(contract.ContractError, match=expected):
+    with pytest.raises(openapi.ContractError, match=expected):
         check(response)

@@ -16,11 +16,11 @@ from bot.chat.services import build_services
 from bot.jobs.watcher import BotAdmin, Watcher, latest_rules_event
 from bot.storage.leases import Leases
 from bot.storage.store import Store, upgrade
-from tests.bot_process import BIN, bot_env, free_port, start_gunicorn
-from tests.bot_server import Persona, card_of, card_text, start_bot
-from tests.databases import fresh_postgres_database
-from tests.deliveries import deliver, event_for, say
-from tests.factories import SECRET, envelope, make_settings, signed
+from tests.support.bot_process import BIN, bot_env, free_port, start_gunicorn
+from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.databases import fresh_postgres_database
+from tests.support.deliveries import deliver, event_for, say
+from tests.support.factories import SECRET, envelope, make_settings, signed
 
 
 def put_rules(emulator, token: str, body: dict) -> None:

@@ -16,10 +16,10 @@ from datetime import datetime
 import pytest
 import requests
 
-from tests.bot_process import bot_env, flask_cli, free_port, start_gunicorn
-from tests.databases import fresh_postgres_database, set_database_open
-from tests.deliveries import deliver, event_for, say
-from tests.factories import SECRET
+from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
+from tests.support.databases import fresh_postgres_database, set_database_open
+from tests.support.deliveries import deliver, event_for, say
+from tests.support.factories import SECRET
 
 
 def replies(emulator, room: str = "dm-alice") -> list[str]:

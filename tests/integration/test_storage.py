@@ -18,7 +18,7 @@ from bot.storage.models import Base, InboxEvent
 from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store, upgrade
-from tests.factories import envelope
+from tests.support.factories import envelope
 
 
 @pytest.fixture

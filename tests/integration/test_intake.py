@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import create_app
 from bot.storage.store import upgrade
-from tests.factories import envelope, make_settings, signed
+from tests.support.factories import envelope, make_settings, signed
 
 
 @pytest.fixture

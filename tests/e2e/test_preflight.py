@@ -9,7 +9,7 @@ from bot.storage import store
 from bot.webex import webhooks
 from bot.webex.clients import bot_api
 from emulator.state import Grant
-from tests.bot_process import bot_env, flask_cli
+from tests.support.bot_process import bot_env, flask_cli
 
 SECRET = "preflight-webhook-secret-1234"
 PORT = 8765  # only named in PUBLIC_URL; nothing listens there

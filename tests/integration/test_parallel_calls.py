@@ -12,8 +12,8 @@ import requests
 
 from bot.chat.services import build_services, warm_up
 from bot.storage.store import Store, upgrade
-from tests.bot_server import Persona, card_of, card_text, start_bot
-from tests.factories import make_settings
+from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.factories import make_settings
 
 PERSON = "GET /v1/people/{person_id}"
 ROLES = "GET /v1/roles"

@@ -14,8 +14,8 @@ from bot.app import create_app
 from bot.storage.store import upgrade
 from bot.webex.clients import bot_api
 from bot.webex.webhooks import sync
-from tests.emulator_server import EmulatorServer
-from tests.factories import SECRET, make_settings
+from tests.support.emulator_server import EmulatorServer
+from tests.support.factories import SECRET, make_settings
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.factories import envelope, signed
+from tests.support.factories import envelope, signed
 
 
 def say(emulator, text: str, key: str = "alice", room: str = "dm-alice") -> dict:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.bot_server import Persona, start_bot
+from tests.support.bot_server import Persona, start_bot
 
 # What each persona may do: "change" (Full), "view" (Read-only, User, Location), "none" (no admin
 # role, same org), "other-org".

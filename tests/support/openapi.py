@@ -50,9 +50,9 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 WEBEX_BASE = "https://webexapis.com/v1"
 # The shared, kept-up-to-date descriptions beside the checkout when they are there; otherwise the
 # copy in tests/webex-openapi/ (a clone on its own still checks the emulator).
-SHARED_SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "webex-openapi"
+SHARED_SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "webex-openapi"
 SPEC_DIR = Path(os.environ.get("WEBEX_OPENAPI_DIR") or (
-    SHARED_SPEC_DIR if SHARED_SPEC_DIR.is_dir() else Path(__file__).resolve().parent / "webex-openapi"))
+    SHARED_SPEC_DIR if SHARED_SPEC_DIR.is_dir() else Path(__file__).resolve().parents[1] / "webex-openapi"))
 SPEC_FILES = {
     "messaging": "webex-messaging.json",
     "admin": "webex-admin.json",
@@ -66,7 +66,7 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 WEBEX_ERROR_SCHEMA = {
     "type": "object",
-    "description": "Webex's error body (WEBEX_FACTS.md 'Errors'); added by tests/contract.py.",
+    "description": "Webex's error body (WEBEX_FACTS.md 'Errors'); added by tests/support/openapi.py.",
     "properties": {
         "message": {"type": "string"},
         "errors": {

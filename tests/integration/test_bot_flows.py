@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, card_of, card_text, start_bot
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from bot.inbox.worker import MAX_ATTEMPTS, Worker, backoff
 from bot.storage.models import InboxEvent
 from bot.storage.store import Store
 from bot.webhook.intake import InFlight
-from tests.factories import envelope
+from tests.support.factories import envelope
 
 
 @pytest.fixture
