@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt co
 # The local space page's browser parts (package.json, pinned by package-lock.json), served from here.
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test test-fast lint bench venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ demo: $(STAMP) $(NODE_STAMP)
 ## make test: the whole suite
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
+
+## make test-fast: unit tests and the in-process integration tests
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/unit tests/integration
+
+## make lint: ruff (style, bugs, imports), mypy (types) and import-linter (the layers), as CI runs them
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## make bench: the benchmark against the emulator and the bot under gunicorn; writes bench/REPORT.md
 bench: $(STAMP)
