@@ -39,7 +39,8 @@ import secrets
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
+from werkzeug.wrappers import Response
 
 from .auth import state
 from .oauth_state import AUTH_CODE_SECONDS, AuthCode, AuthRequest, ServiceApp
