@@ -176,6 +176,9 @@ def authorize():
                               redirect_uri=redirect_uri, scopes=scopes, state=state_value,
                               code_challenge=challenge, code_challenge_method=method,
                               url=request.full_path)
+        same = _same_request(world, pending)  # the page opened again (reload, the space's link)
+        if same is not None:
+            pending = same
         world.oauth.requests[pending.id] = pending
         people = [p for p in world.people.values() if p["type"] == "person"]
         orgs = {org_id: org["displayName"] for org_id, org in world.orgs.items()}
@@ -187,6 +190,13 @@ def authorize():
             "oauth_consent.html", integration=integration.name, request_id=pending.id,
             scopes=[(s, SCOPE_TEXT.get(s, s)) for s in scopes], people=choices,
             redirect_host=urlsplit(redirect_uri).netloc)
+
+
+def _same_request(world: State, new: AuthRequest) -> AuthRequest | None:
+    fields = ("client_id", "redirect_uri", "scopes", "state", "code_challenge",
+              "code_challenge_method")
+    return next((r for r in world.oauth.requests.values()
+                 if all(getattr(r, f) == getattr(new, f) for f in fields)), None)
 
 
 @blueprint.post("/authorize")

@@ -107,6 +107,13 @@ def test_consent_page_lists_the_scopes_and_the_people(emulator):
     assert [p["id"] for p in pending] == [request_id]
 
 
+def test_opening_the_same_consent_page_again_shows_the_same_request(emulator):
+    first = open_consent(emulator)[1]
+    assert open_consent(emulator)[1] == first
+    assert open_consent(emulator, state="other")[1] != first
+    assert len(emulator.control("GET", "authorizations").json()["pending"]) == 2
+
+
 def test_consent_page_escapes_what_it_echoes(emulator):
     page, _ = open_consent(emulator, state='"><script>alert(1)</script>')
     assert "<script>" not in page.text  # state is not shown; the host of the redirect is, escaped
