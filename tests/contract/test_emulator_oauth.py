@@ -94,6 +94,18 @@ def assert_error(response: requests.Response, status: int, word: str = "") -> No
     assert word in body["message"], body
 
 
+def test_pkce_check_follows_rfc_7636_appendix_b():
+    from emulator.oauth import pkce_matches
+    from emulator.oauth_state import AuthCode
+
+    code = AuthCode(code="c", client_id="x", redirect_uri="r", person_id="p", scopes=[],
+                    code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                    code_challenge_method="S256", expires_at=0)
+    assert pkce_matches(code, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+    assert not pkce_matches(code, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj")
+    assert not pkce_matches(code, None)
+
+
 # --- the consent page --------------------------------------------------------------------------
 
 def test_consent_page_lists_the_scopes_and_the_people(emulator):
