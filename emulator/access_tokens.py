@@ -105,7 +105,10 @@ def _refresh(world: State) -> Grant:
                           "revoked.")
     refresh = (secrets.token_urlsafe(48) if world.seed.get("rotateRefreshTokens")
                else old.refresh_token)
-    seconds = access_token_seconds(world) if world.oauth.access_token_seconds else old.expires_in
+    # the configured lifetime; without one, the seeded lifetime (or Webex's, for a token that was
+    # issued while a short lifetime was set)
+    seconds = (access_token_seconds(world) if world.oauth.access_token_seconds or old.expires_at
+               else old.expires_in)
     new = replace(old, token=secrets.token_urlsafe(48), refresh_token=refresh, expired=False,
                   scopes=list(old.scopes), expires_in=seconds,
                   expires_at=time.time() + seconds if world.oauth.access_token_seconds else None)

@@ -300,6 +300,9 @@ def test_short_lived_access_tokens_expire_and_refresh(emulator):
     assert api(emulator, "GET", RULES, fresh["access_token"]).status_code == 200
     emulator.control("POST", "settings", json={"accessTokenSeconds": None})
     assert emulator.control("GET", "settings").json() == {"accessTokenSeconds": None}
+    form["refresh_token"] = fresh["refresh_token"]
+    lasting = requests.post(f"{emulator.base_url}access_token", data=form, timeout=10).json()
+    assert lasting["expires_in"] == 1209600
 
 
 def test_settings_are_checked_and_reset_with_the_seed(emulator):
