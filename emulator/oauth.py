@@ -26,7 +26,8 @@ RFC 6749 / RFC 7636 where Webex's documentation says nothing:
 - The token acts as the person who consented, in their org, with the scopes asked. Admin scopes
   are granted to anyone who consents (assumption): the admin APIs then refuse by role, as they do
   for every token here, so a non-admin's token fails where a real one would.
-- The consenting person is chosen on the page; the page is served by the emulator under ``/v1``
+- The consenting person is chosen on the page (an extra ``personId`` query parameter, which
+  Webex does not have, preselects one for demos and tests); the page is served under ``/v1``
   so that it lands in the call log, and the form carries only the id of the checked request, so
   nothing asked can be changed between the page and the answer.
 """
