@@ -8,7 +8,7 @@ import time
 
 from flask import Flask, Response, g, request
 
-from . import faults
+from . import faults, oauth_control
 from .errors import WebexError, error_response
 from .ids import now_iso, tracking_id
 from .state import State
@@ -37,6 +37,7 @@ def _register_blueprints(app: Flask) -> None:
     for module in (people, rooms, messages, webhooks, voicemail, access_tokens, admin_audit,
                    control, space):
         app.register_blueprint(module.blueprint)
+    oauth_control.register_blueprints(app)  # /v1/authorize, applications token, control
 
 
 def endpoint_name() -> str:

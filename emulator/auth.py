@@ -7,7 +7,7 @@ from flask import current_app, request
 from .errors import WebexError, forbidden
 from .state import Grant, State
 
-ADMIN_KINDS = {"integration"}
+ADMIN_KINDS = {"integration", "serviceApp"}
 
 
 def state() -> State:
@@ -19,7 +19,7 @@ def current_grant() -> Grant:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     grant = state().grants.get(token.strip()) if scheme.lower() == "bearer" else None
-    if grant is None or grant.expired:
+    if grant is None or grant.is_expired():
         raise WebexError(401, "The request requires a valid access token set in the Authorization "
                               "request header.")
     return grant
@@ -31,7 +31,7 @@ def caller() -> dict:
 
 
 def is_admin_token(grant: Grant) -> bool:
-    """An admin token: an Integration/Service App token of a person holding an admin role."""
+    """An admin token: an Integration/Service App token of an account holding an admin role."""
     return grant.kind in ADMIN_KINDS and bool(state().people[grant.person_id]["roles"])
 
 

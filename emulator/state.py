@@ -9,11 +9,13 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ids import now_iso, seeded_id
+from .oauth_state import OAuthState
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
 
@@ -31,6 +33,10 @@ class Grant:
     client_secret: str | None = None
     expires_in: int = 1209600
     expired: bool = False  # an expired access token answers 401; its refresh token still works
+    expires_at: float | None = None  # time.time() after which it answers 401 (issued tokens)
+
+    def is_expired(self) -> bool:
+        return self.expired or (self.expires_at is not None and time.time() >= self.expires_at)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -62,6 +68,7 @@ class State:
     call_log: list[dict] = field(default_factory=list)
     faults: list[dict] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
+    oauth: OAuthState = field(default_factory=OAuthState)  # Integrations, Service Apps, codes
 
     @classmethod
     def from_seed(cls, seed: dict) -> State:
@@ -117,6 +124,7 @@ class State:
             )
         for room in seed["rooms"]:
             self._add_room(room, created)
+        self.oauth = OAuthState.from_seed(seed, self.keys)
         for org_id in self.orgs:
             self.voicemail_rules[org_id] = copy.deepcopy(seed["voicemailRules"])
             self.default_pins[org_id] = seed.get("defaultVoicemailPin")

@@ -1,5 +1,6 @@
-// "What the emulator saw": API calls, webhook deliveries with their status, injected faults and
-// the current voicemail rules, read from the control API while the panel is open.
+// "What the emulator saw": API calls, webhook deliveries with their status, injected faults, the
+// current voicemail rules and the authorizations (consent pages waiting, Service Apps per org),
+// read from the control API while the panel is open.
 (function () {
   "use strict";
 
@@ -98,6 +99,27 @@
       return `<dl class="rules">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>
         <details><summary>As stored (JSON)</summary><pre>${escapeHtml(JSON.stringify(answer.rules, null, 2))}</pre></details>`;
     },
+    async authorizations() {
+      const [pending, apps, settings, directory] = await Promise.all([
+        get("authorizations"), get("serviceApps"), get("settings"), get("directory")]);
+      const orgs = directory.orgs;
+      const requests = pending.pending.map((r) => `
+        <tr><td>${clock(new Date(r.created * 1000).toISOString())}</td><td>${escapeHtml(r.integration)}</td>
+        <td class="scopes">${r.scopes.map(escapeHtml).join(" ")}</td>
+        <td><a href="${escapeHtml(r.url)}" target="_blank" rel="noopener">Open the consent page</a></td></tr>`);
+      const grants = (app) => orgs.map((org) => {
+        const on = app.authorizedOrgIds.includes(org.id);
+        return `<tr><td>${escapeHtml(org.displayName)}</td>
+          <td class="nowrap ${on ? "status-ok" : "status-warn"}">${on ? "authorized" : "not authorized"}</td>
+          <td><button type="button" class="small-button" data-app="${escapeHtml(app.id)}" data-org="${escapeHtml(org.id)}" data-on="${on}">${on ? "Deauthorize" : "Authorize"}</button></td></tr>`;
+      });
+      const seconds = settings.accessTokenSeconds;
+      return `<h3>Consent pages waiting for an answer</h3>
+        ${table(["opened", "integration", "scopes", ""], requests)}
+        <h3>Service Apps (as a Full Admin does in Control Hub)</h3>
+        ${apps.items.map((app) => `<p>${escapeHtml(app.name)}</p>${table(["org", "", ""], grants(app))}`).join("")}
+        <p class="panel-empty">Issued access tokens last ${seconds ? `${seconds} s` : "14 days (as on Webex)"}.</p>`;
+    },
   };
 
   async function refresh() {
@@ -120,6 +142,7 @@
       if (openDetails) body.querySelector("details")?.setAttribute("open", "");
       body.dataset.tab = shown;
       if (shown === "faults") wireFaultForm();
+      if (shown === "authorizations") wireServiceApps();
     } catch (error) {
       body.innerHTML = `<p class="panel-empty">${escapeHtml(error.message)}</p>`;
     }
@@ -138,6 +161,16 @@
       await fetch("/_emulator/faults", { method: "DELETE" });
       refresh();
     });
+  }
+
+  function wireServiceApps() {
+    for (const button of $("panel-body").querySelectorAll("button[data-app]")) {
+      button.addEventListener("click", async () => {
+        const path = `/_emulator/serviceApps/${encodeURIComponent(button.dataset.app)}/orgs/${encodeURIComponent(button.dataset.org)}`;
+        await fetch(path, { method: button.dataset.on === "true" ? "DELETE" : "PUT" });
+        refresh();
+      });
+    }
   }
 
   function show(open) {

@@ -385,7 +385,7 @@ def test_refresh_tokens_can_rotate(emulator, monkeypatch):
     ({"client_id": "someone-else"}, 401, "client"),
     ({"refresh_token": "wrong"}, 400, "refresh_token"),
     ({"refresh_token": ""}, 400, "refresh_token"),
-    ({"grant_type": "authorization_code"}, 400, "grant_type"),
+    ({"grant_type": "password"}, 400, "grant_type"),
 ])
 def test_refresh_refusals(emulator, changes, status, word):
     assert_webex_error(refresh(emulator, **changes), status, word)

@@ -27,7 +27,11 @@ The descriptions are used as published, with these documented adjustments (``_pa
    generated description). It is replaced by the shape Webex documents in its buttons-and-cards
    guide: ``{contentType: "application/vnd.microsoft.card.adaptive", content: {...}}``.
 5. ``POST /access_token`` is not in the trimmed descriptions: ``OAUTH_SPEC`` below describes it
-   by hand from WEBEX_FACTS.md ("Identity, roles and tokens").
+   by hand from WEBEX_FACTS.md ("Identity, roles and tokens", "Getting an admin token"): the
+   refresh and authorization-code grants. ``GET /authorize`` answers HTML, not described.
+6. ``POST /applications/{applicationId}/token`` is not in the trimmed descriptions either:
+   ``webex-service-apps.json`` beside this module is that operation (and its ``Error`` schema)
+   copied unchanged from the official Webex Admin description ("applications").
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ SPEC_FILES = {
 }
 # Searched in this order for the operation a request calls. /people/me and /people/{personId} are
 # in both JSON descriptions with the same Person schema; the admin one is the one with GET /people.
-SEARCH_ORDER = ("admin", "messaging", "voicemail", "oauth")
+SEARCH_ORDER = ("admin", "messaging", "voicemail", "oauth", "applications")
+SERVICE_APPS_SPEC = Path(__file__).with_name("webex-service-apps.json")
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -93,13 +98,13 @@ ATTACHMENT_SCHEMA = {
 # Not in the trimmed descriptions: written from WEBEX_FACTS.md, not an official description.
 OAUTH_SPEC = {
     "openapi": "3.0.3",
-    "info": {"title": "Webex OAuth token refresh (from WEBEX_FACTS.md, hand-written)",
+    "info": {"title": "Webex OAuth token endpoint (from WEBEX_FACTS.md, hand-written)",
              "version": "1.0"},
     "servers": [{"url": WEBEX_BASE}],
     "paths": {
         "/access_token": {
             "post": {
-                "operationId": "refreshAccessToken",
+                "operationId": "accessToken",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -107,13 +112,20 @@ OAUTH_SPEC = {
                             "schema": {
                                 "type": "object",
                                 "additionalProperties": False,
-                                "required": ["grant_type", "client_id", "client_secret",
-                                             "refresh_token"],
+                                "description": "refresh_token needs refresh_token; "
+                                               "authorization_code needs code and redirect_uri "
+                                               "(and code_verifier when PKCE was used).",
+                                "required": ["grant_type", "client_id", "client_secret"],
                                 "properties": {
-                                    "grant_type": {"type": "string", "enum": ["refresh_token"]},
+                                    "grant_type": {"type": "string",
+                                                   "enum": ["refresh_token", "authorization_code"]},
                                     "client_id": {"type": "string"},
                                     "client_secret": {"type": "string"},
                                     "refresh_token": {"type": "string"},
+                                    "code": {"type": "string"},
+                                    "redirect_uri": {"type": "string"},
+                                    "code_verifier": {"type": "string", "minLength": 43,
+                                                      "maxLength": 128},
                                 },
                             },
                         },
@@ -213,9 +225,12 @@ def _patched(name: str, spec: dict) -> dict:
 
 @functools.cache
 def raw_spec(name: str) -> dict:
-    """The (patched) description ``name`` as a dict: messaging, admin, voicemail or oauth."""
+    """The (patched) description ``name``: messaging, admin, voicemail, oauth or applications."""
     if name == "oauth":
         return copy.deepcopy(OAUTH_SPEC)
+    if name == "applications":
+        with open(SERVICE_APPS_SPEC, encoding="utf-8") as handle:
+            return json.load(handle)
     return _patched(name, _load_file(name))
 
 
