@@ -95,3 +95,9 @@ def test_env_example_names_every_setting_and_nothing_else():
     text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     named = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
     assert named == {field.upper() for field in Settings.model_fields}
+
+
+def test_load_settings_keywords_are_the_fields():
+    from bot.config import Settings, SettingsOverrides
+    fields = [name for name in SettingsOverrides.__annotations__ if name != "_env_file"]
+    assert fields == list(Settings.model_fields)
