@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from typing import Annotated, Literal, TypedDict, Unpack
+from typing import Annotated, Literal, NamedTuple, TypedDict, Unpack
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,6 +21,14 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
+
+
+class AdminRefresh(NamedTuple):
+    """The three settings that get a new admin token (all or none of them are set)."""
+
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr
 
 
 class ConfigError(Exception):
@@ -114,8 +122,17 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def admin_refresh(self) -> AdminRefresh | None:
+        """The refresh settings, or None when there are none (the validator allows no half set)."""
+        client_id, secret, token = (self.webex_admin_client_id, self.webex_admin_client_secret,
+                                    self.webex_admin_refresh_token)
+        if client_id is None or secret is None or token is None:
+            return None
+        return AdminRefresh(client_id, secret, token)
+
+    @property
     def can_refresh_admin_token(self) -> bool:
-        return self.webex_admin_refresh_token is not None
+        return self.admin_refresh is not None
 
     @property
     def webhook_target_url(self) -> str | None:
