@@ -114,16 +114,18 @@ class _WriterQueue:
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
-            if self._pid != os.getpid():  # an open file of this process's own, after a fork
-                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), \
-                    os.getpid()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fcntl.flock(self._own_fd(), fcntl.LOCK_EX)
         except BaseException:
             self._lock.release()
             raise
 
     def __exit__(self, *_exc) -> None:
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(self._own_fd(), fcntl.LOCK_UN)
         finally:
             self._lock.release()
+
+    def _own_fd(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a file of this process's own, after a fork
+            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd
