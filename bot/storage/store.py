@@ -9,16 +9,24 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Delete, Update
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def rows_matched(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE; how many rows it matched. ``Session.execute`` is typed to return a
+    plain ``Result``, but for these statements it is a ``CursorResult``, which has ``rowcount``."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 class StoreUnavailable(Exception):
