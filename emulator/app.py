@@ -7,6 +7,7 @@ import re
 import time
 
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from . import faults
 from .errors import WebexError, error_response
@@ -16,11 +17,17 @@ from .state import State
 log = logging.getLogger(__name__)
 
 
+def _json_in_given_order(app: Flask) -> DefaultJSONProvider:
+    provider = DefaultJSONProvider(app)
+    provider.sort_keys = False  # fields in the order Webex sends them
+    return provider
+
+
 def create_app(state: State | None = None, *, seed_path: str | None = None) -> Flask:
     """Build the emulator around ``state`` (or a fresh one from ``seed_path``/the default seed)."""
     app = Flask(__name__)
     app.config["EMULATOR_STATE"] = state or State.from_file(seed_path)
-    app.json.sort_keys = False
+    app.json = _json_in_given_order(app)
     _register_blueprints(app)
     app.before_request(_before)
     app.after_request(_after)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
@@ -20,7 +21,7 @@ from .auth import caller, state
 from .errors import bad_request, forbidden, not_found
 from .ids import now_iso, webex_id
 from .pagination import paginated
-from .rooms import direct_room, member_room
+from .rooms import direct_room, existing_direct_room, member_room
 from .state import State
 
 blueprint = Blueprint("messages", __name__, url_prefix="/v1")
@@ -68,7 +69,11 @@ def content(world: State, body: dict) -> dict:
 
 def render(world: State, markdown: str) -> tuple[list[str], list[str], str, str]:
     """Mentioned people and groups, plain text and a simple HTML rendering of ``markdown``."""
-    people, groups, plain, marked, start = [], [], [], [], 0
+    people: list[str] = []
+    groups: list[str] = []
+    plain: list[str] = []
+    marked: list[str] = []
+    start = 0
     for match in MENTION.finditer(markdown):
         between = markdown[start:match.start()]
         plain.append(_plain(between))
@@ -209,7 +214,7 @@ def new_message(world: State, body: dict, me: dict) -> tuple[dict, dict]:
         raise bad_request("A message needs text, markdown, files or attachments.")
     room, extra = target_room(world, body, me)
     parent = parent_of(world, body.get("parentId"), room)
-    message = {"id": webex_id("MESSAGE")}
+    message: dict[str, Any] = {"id": webex_id("MESSAGE")}
     if parent:
         message["parentId"] = parent["id"]
     message.update(roomId=room["id"], roomType=room["type"], **fields)
@@ -285,10 +290,10 @@ def list_direct_messages():
     if not (person_id or email):
         raise bad_request("Either personId or personEmail is required.")
     with world.lock:
-        other = world.people.get(person_id) if person_id else world.person_by_email(email)
+        other = world.people.get(person_id) if person_id else world.person_by_email(email or "")
         if other is None:
             raise not_found("Could not find a person with provided ID or email.")
-        room = direct_room(world, me["id"], other["id"], create=False)
+        room = existing_direct_room(world, me["id"], other["id"])
         items = [dict(m) for m in _room_messages(world, room["id"])] if room else []
     return jsonify({"items": items})
 

@@ -40,14 +40,20 @@ def member_room(world: State, room_id: str, person_id: str) -> dict:
     return room
 
 
-def direct_room(world: State, person_id: str, other_id: str, *, create: bool = True) -> dict | None:
-    """The 1:1 room of two people, created on first contact as Webex does. Hold ``world.lock``."""
+def existing_direct_room(world: State, person_id: str, other_id: str) -> dict | None:
+    """The 1:1 room of two people, if they have one. Hold ``world.lock``."""
     pair = {person_id, other_id}
     for room in world.rooms.values():
         if room["type"] == "direct" and set(world.room_members(room["id"])) == pair:
             return room
-    if not create:
-        return None
+    return None
+
+
+def direct_room(world: State, person_id: str, other_id: str) -> dict:
+    """The 1:1 room of two people, created on first contact as Webex does. Hold ``world.lock``."""
+    existing = existing_direct_room(world, person_id, other_id)
+    if existing is not None:
+        return existing
     created = now_iso()
     room = {
         "id": webex_id("ROOM"), "title": world.people[other_id]["displayName"], "type": "direct",

@@ -9,6 +9,7 @@ deliveries and forgets those failures.
 from __future__ import annotations
 
 import re
+from typing import Literal, overload
 
 from flask import Blueprint, jsonify, request
 
@@ -58,6 +59,14 @@ def _body() -> dict:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
     return body
+
+
+@overload
+def _text(body: dict, name: str, *, required: Literal[True]) -> str: ...
+
+
+@overload
+def _text(body: dict, name: str, *, required: Literal[False]) -> str | None: ...
 
 
 def _text(body: dict, name: str, *, required: bool) -> str | None:
