@@ -131,10 +131,6 @@ class Settings(BaseSettings):
         return AdminRefresh(client_id, secret, token)
 
     @property
-    def can_refresh_admin_token(self) -> bool:
-        return self.admin_refresh is not None
-
-    @property
     def webhook_target_url(self) -> str | None:
         return f"{self.public_url}webhooks/webex" if self.public_url else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from .errors import WebexError, forbidden
+from .errors import WebexError
 from .state import Grant, State
 
 ADMIN_KINDS = {"integration"}
@@ -39,7 +39,3 @@ def role_names(person: dict) -> set[str]:
     roles = state().roles
     return {roles[r]["name"] for r in person.get("roles", []) if r in roles}
 
-
-def require_scope(grant: Grant, scope: str) -> None:
-    if not grant.has_scope(scope):
-        raise forbidden()

@@ -41,9 +41,6 @@ class Pending:
     status: str
     expires_at: datetime
 
-    def is_expired(self, now: datetime) -> bool:
-        return self.expires_at <= now
-
 
 def _now() -> datetime:
     return datetime.now(UTC)

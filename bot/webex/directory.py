@@ -42,10 +42,6 @@ class TTLCache:
         with self._lock:
             self._items[key] = (self._clock() + self._ttl, value)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 class Directory:
     """Looks up requesters (person, org, type, admin roles by name) with the admin token."""

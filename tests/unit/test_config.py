@@ -57,7 +57,7 @@ def test_refresh_settings_replace_the_admin_token():
     values = {k: v for k, v in BASE.items() if k != "webex_admin_token"}
     settings = load_settings(**values, webex_admin_client_id="c", webex_admin_client_secret="s",
                              webex_admin_refresh_token="r")
-    assert settings.can_refresh_admin_token
+    assert settings.admin_refresh is not None
 
 
 def test_values_are_normalised():
