@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from flask import Blueprint, jsonify, request
 
-from . import auth
 from .errors import WebexError, bad_request
+from .state import app_state
 
 blueprint = Blueprint("access_tokens", __name__, url_prefix="/v1")
 
@@ -30,7 +30,7 @@ def refresh_access_token():
     for field in ("client_id", "client_secret", "refresh_token"):
         if not form.get(field):
             raise bad_request(f"Missing required parameter: {field}.")
-    state = auth.state()
+    state = app_state()
     with state.lock:
         clients = [g for g in state.grants.values() if g.client_id == form["client_id"]]
         if not clients or not any(secrets.compare_digest(g.client_secret or "",

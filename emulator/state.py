@@ -13,9 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ids import now_iso, seeded_id
+from flask import current_app
+
+from .ids import now_iso, seeded_id, webex_id
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
+STATE_KEY = "EMULATOR_STATE"  # where create_app keeps the State in the Flask app's config
 
 
 @dataclass
@@ -204,10 +207,13 @@ class State:
         return None
 
 
+def app_state() -> State:
+    """The state of the emulator app serving the current request (or app context)."""
+    return current_app.config[STATE_KEY]
+
+
 def seeded_id_for_role(key: str) -> str:
     """Role ids are base64 of ``ciscospark://us/ROLE/<key>`` (not a uuid), as Webex's are."""
-    from .ids import webex_id
-
     return webex_id("ROLE", key)
 
 

@@ -17,6 +17,7 @@ from . import auth
 from .errors import WebexError, bad_request, not_found
 from .ids import now_iso, seeded_id, webex_id
 from .pagination import paginated
+from .state import app_state
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
 
@@ -42,7 +43,7 @@ READ_SCOPES = {"messages": "spark:messages_read", "attachmentActions": "spark:me
 
 
 def _state():
-    return auth.state()
+    return app_state()
 
 
 FIELD_ORDER = ("id", "name", "targetUrl", "resource", "event", "filter", "secret", "orgId",
