@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -246,7 +247,7 @@ class Emulator:
     def bot_messages(self, key: str) -> list[dict]:
         """Everything the bot wrote in ``key``'s 1:1 space, newest first (every page)."""
         url = f"{self.url}/v1/messages"
-        params = {"roomId": self.ids[f"dm-{key}"], "max": 1000}
+        params: dict[str, Any] | None = {"roomId": self.ids[f"dm-{key}"], "max": 1000}
         found = []
         for _ in range(1000):  # bounded paging
             response = self.http.get(url, params=params, timeout=60,
@@ -285,8 +286,8 @@ class Bench:
         self.secret = secrets.token_urlsafe(24)
         self.fernet_key = __import__("cryptography.fernet", fromlist=["Fernet"]).Fernet \
             .generate_key().decode()
-        self.emulator: Emulator | None = None
-        self.bot: Process | None = None
+        self._emulator: Emulator | None = None
+        self._bot: Process | None = None
         self.bot_env: dict[str, str] = {}
         self.fresh_people = iter(f"bench{n:02d}" for n in range(1, 100))
         self.results: dict = {}
@@ -302,7 +303,19 @@ class Bench:
                          cwd=REPO, env=base_env() | {"PYTHONPATH": str(REPO)},
                          url=f"http://127.0.0.1:{port}", ready="/_emulator/directory",
                          workdir=self.workdir)
-        self.emulator = Emulator(process)
+        self._emulator = Emulator(process)
+
+    @property
+    def emulator(self) -> Emulator:
+        if self._emulator is None:
+            raise RuntimeError("the emulator is not started (start_emulator)")
+        return self._emulator
+
+    @property
+    def bot(self) -> Process:
+        if self._bot is None:
+            raise RuntimeError("the bot is not started (start_bot)")
+        return self._bot
 
     def start_bot(self, name: str) -> Process:
         """``gunicorn app:app`` with the checked-in gunicorn.conf.py, in its own directory (so no
@@ -326,9 +339,9 @@ class Bench:
         self.workdir_of_bot = directory
         command = [str(BIN / "gunicorn"), "app:app", "-c", str(REPO / "gunicorn.conf.py"),
                    "--pythonpath", str(REPO), "-b", f"127.0.0.1:{port}"]
-        self.bot = launch(f"bot-{name}", command, cwd=directory, env=self.bot_env,
-                          url=f"http://127.0.0.1:{port}", ready="/healthz", workdir=self.workdir)
-        return self.bot
+        self._bot = launch(f"bot-{name}", command, cwd=directory, env=self.bot_env,
+                           url=f"http://127.0.0.1:{port}", ready="/healthz", workdir=self.workdir)
+        return self._bot
 
     def start_baseline(self) -> Process:
         port = free_port()
@@ -468,7 +481,7 @@ class Bench:
 
     def critical_path(self) -> dict:
         emulator = self.emulator
-        figures = {}
+        figures: dict[str, dict] = {}
         for latency in self.params.latencies_ms:
             emulator.control("POST", "faults", json={"method": "*", "path": "/v1/*",
                                                      "latencyMs": latency})
@@ -538,7 +551,7 @@ class Bench:
         """The same load on the baseline, then on the bot, run after run (pairs, so that a
         change in the machine's speed during the benchmark touches both)."""
         params, emulator = self.params, self.emulator
-        figures = {"baseline": [], "0": [], str(params.slow_ms): []}
+        figures: dict[str, list[dict]] = {"baseline": [], "0": [], str(params.slow_ms): []}
         done = self.inbox().get("done", 0)
         for run in range(params.runs):
             figures["baseline"].append(send_all(baseline.url, _dummies(
@@ -644,8 +657,8 @@ class Bench:
             self.results["critical_path"] = self.critical_path()
             progress("critical path done")
         finally:
-            if self.bot:
-                self.bot.stop()
+            if self._bot:
+                self._bot.stop()
             self.emulator.process.stop()
         self.results["duration_s"] = time.perf_counter() - started
         return self.results
@@ -726,13 +739,16 @@ def send_all(url: str, deliveries: list[tuple[bytes, dict]], senders: int) -> di
     A delivery whose connection fails is sent again (Webex redelivers), at most 3 times.
     """
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url!r}")
+    host = parts.hostname
     queue = list(reversed(deliveries))
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: dict[str, int] = {}
 
     def sender() -> None:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        connection = http.client.HTTPConnection(host, parts.port, timeout=60)
         try:
             while True:
                 with lock:
@@ -749,7 +765,7 @@ def send_all(url: str, deliveries: list[tuple[bytes, dict]], senders: int) -> di
                         break
                     except (OSError, http.client.HTTPException):
                         connection.close()
-                        connection = http.client.HTTPConnection(parts.hostname, parts.port,
+                        connection = http.client.HTTPConnection(host, parts.port,
                                                                 timeout=60)
                         status = "error"
                 elapsed = (time.perf_counter() - began) * 1000
@@ -832,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
-    document = {
+    document: dict[str, Any] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": dict(before, load_average=[before["load_average"],
                                               machine()["load_average"]]),

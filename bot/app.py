@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
     app.register_blueprint(web.blueprint)
     cli.register(app)
     # Webex's deliveries bypass Flask's request machinery: the hot path (bot/webhook/endpoint.py).
-    app.wsgi_app = WebhookEndpoint(app.wsgi_app, intake, before=background.start)
+    # Flask's documented way to wrap an app in WSGI middleware; Flask types wsgi_app as a method.
+    app.wsgi_app = WebhookEndpoint(  # type: ignore[method-assign]
+        app.wsgi_app, intake, before=background.start)
     return app
 
 

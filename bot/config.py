@@ -10,13 +10,25 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple, TypedDict, Unpack
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://webexapis.com/v1/"
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
+
+
+class AdminRefresh(NamedTuple):
+    """The three settings that get a new admin token (all or none of them are set)."""
+
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr
 
 
 class ConfigError(Exception):
@@ -46,8 +58,8 @@ class Settings(BaseSettings):
     webhook_check_interval_seconds: int = Field(default=300, ge=0)
     event_lease_seconds: float = Field(default=30, gt=0)
     worker_threads: int = Field(default=4, ge=1, le=64)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
 
     @field_validator("webex_bot_token", "webex_webhook_secret")
     @classmethod
@@ -67,10 +79,10 @@ class Settings(BaseSettings):
 
     @field_validator("notify_room_ids", mode="before")
     @classmethod
-    def _comma_list(cls, value: object) -> tuple[str, ...]:
+    def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
-        return tuple(value or ())
+        return () if value is None else value  # a list or tuple: checked as tuple[str, ...]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -110,15 +122,47 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def can_refresh_admin_token(self) -> bool:
-        return self.webex_admin_refresh_token is not None
+    def admin_refresh(self) -> AdminRefresh | None:
+        """The refresh settings, or None when there are none (the validator allows no half set)."""
+        client_id, secret, token = (self.webex_admin_client_id, self.webex_admin_client_secret,
+                                    self.webex_admin_refresh_token)
+        if client_id is None or secret is None or token is None:
+            return None
+        return AdminRefresh(client_id, secret, token)
 
     @property
     def webhook_target_url(self) -> str | None:
         return f"{self.public_url}webhooks/webex" if self.public_url else None
 
 
-def load_settings(**overrides: object) -> Settings:
+class SettingsOverrides(TypedDict, total=False):
+    """``load_settings``' keyword arguments: the fields of ``Settings``, by name and type (a test
+    checks that the two lists agree), and ``_env_file`` (None: no ``.env``). Pydantic also takes
+    a secret's or a number's text."""
+
+    _env_file: Path | str | None
+
+    webex_bot_token: SecretStr
+    webex_webhook_secret: SecretStr
+    webex_admin_token: SecretStr | None
+    webex_admin_client_id: str | None
+    webex_admin_client_secret: SecretStr | None
+    webex_admin_refresh_token: SecretStr | None
+    webex_org_id: str | None
+    webex_base_url: str
+    public_url: str | None
+    database_url: str
+    bot_secret_key: SecretStr | None
+    notify_room_ids: tuple[str, ...]
+    watch_interval_seconds: int
+    webhook_check_interval_seconds: int
+    event_lease_seconds: float
+    worker_threads: int
+    log_level: LogLevel
+    log_format: LogFormat
+
+
+def load_settings(**overrides: Unpack[SettingsOverrides]) -> Settings:
     """Read and check the settings; raise ``ConfigError`` with one line naming the first problem.
 
     ``overrides`` (field names) win over the environment, for tests and tools.

@@ -31,10 +31,9 @@ from dataclasses import replace
 
 from flask import Blueprint, jsonify, request
 
-from . import auth
 from .errors import WebexError
 from .oauth import access_token_seconds, issue, pkce_matches, token_answer
-from .state import Grant, State
+from .state import Grant, State, app_state
 
 blueprint = Blueprint("access_tokens", __name__, url_prefix="/v1")
 
@@ -55,7 +54,7 @@ def access_token():
     for name in fields[grant_type]:
         if not form.get(name):
             raise oauth_error(400, "invalid_request", f"Missing required parameter: {name}.")
-    world = auth.state()
+    world = app_state()
     with world.lock:
         _check_client(world, form["client_id"], form["client_secret"])
         grant = (_exchange_code(world) if grant_type == "authorization_code"

@@ -18,7 +18,7 @@ from flask import Blueprint, g, jsonify, request
 from . import auth
 from .errors import bad_request, forbidden
 from .ids import now_iso
-from .state import State
+from .state import State, app_state
 
 blueprint = Blueprint("admin_audit", __name__, url_prefix="/v1")
 
@@ -104,7 +104,7 @@ def list_events():
     actor = request.args.get("actorId")
     wanted = ",".join(request.args.getlist("eventCategories")).split(",")
     categories = {c.strip().removeprefix("EventCategory.") for c in wanted if c.strip()}
-    state = auth.state()
+    state = app_state()
     with state.lock:
         events = [e for e in reversed(state.audit_events)
                   if e["data"]["targetOrgId"] == org_id

@@ -7,20 +7,39 @@ import re
 import time
 
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 
-from . import faults, oauth_control
+from . import (
+    access_tokens,
+    admin_audit,
+    control,
+    faults,
+    messages,
+    oauth_control,
+    people,
+    rooms,
+    space,
+    voicemail,
+    webhooks,
+)
 from .errors import WebexError, error_response
 from .ids import now_iso, tracking_id
-from .state import State
+from .state import STATE_KEY, State, app_state
 
 log = logging.getLogger(__name__)
+
+
+def _json_in_given_order(app: Flask) -> DefaultJSONProvider:
+    provider = DefaultJSONProvider(app)
+    provider.sort_keys = False  # fields in the order Webex sends them
+    return provider
 
 
 def create_app(state: State | None = None, *, seed_path: str | None = None) -> Flask:
     """Build the emulator around ``state`` (or a fresh one from ``seed_path``/the default seed)."""
     app = Flask(__name__)
-    app.config["EMULATOR_STATE"] = state or State.from_file(seed_path)
-    app.json.sort_keys = False
+    app.config[STATE_KEY] = state or State.from_file(seed_path)
+    app.json = _json_in_given_order(app)
     _register_blueprints(app)
     app.before_request(_before)
     app.after_request(_after)
@@ -32,8 +51,6 @@ def create_app(state: State | None = None, *, seed_path: str | None = None) -> F
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import access_tokens, admin_audit, control, messages, people, rooms, space, voicemail, webhooks
-
     for module in (people, rooms, messages, webhooks, voicemail, access_tokens, admin_audit,
                    control, space):
         app.register_blueprint(module.blueprint)
@@ -97,9 +114,3 @@ def _not_found(_error):
 def _not_allowed(_error):
     return error_response(WebexError(405, "The request was made to a resource using an HTTP "
                                           "request method that is not supported."))
-
-
-def app_state() -> State:
-    from flask import current_app
-
-    return current_app.config["EMULATOR_STATE"]

@@ -28,6 +28,7 @@ from flask import Blueprint, jsonify, request
 from . import auth
 from .errors import WebexError, bad_request, forbidden, not_found
 from .oauth import issue, machine_account, token_answer
+from .state import app_state
 
 blueprint = Blueprint("applications", __name__, url_prefix="/v1")
 
@@ -36,7 +37,7 @@ blueprint = Blueprint("applications", __name__, url_prefix="/v1")
 def service_app_token(application_id: str):
     grant = auth.current_grant()
     auth.require_scope(grant, "spark:applications_token")
-    world = auth.state()
+    world = app_state()
     with world.lock:
         app = world.oauth.service_apps.get(application_id)
         if app is None:

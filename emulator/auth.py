@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from .errors import WebexError, forbidden
-from .state import Grant, State
+from .state import Grant, app_state
 
 ADMIN_KINDS = {"integration", "serviceApp"}
-
-
-def state() -> State:
-    return current_app.config["EMULATOR_STATE"]
 
 
 def current_grant() -> Grant:
     """The grant of the request's bearer token; 401 in Webex's words when there is none."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    grant = state().grants.get(token.strip()) if scheme.lower() == "bearer" else None
+    grant = app_state().grants.get(token.strip()) if scheme.lower() == "bearer" else None
     if grant is None or grant.is_expired():
         raise WebexError(401, "The request requires a valid access token set in the Authorization "
                               "request header.")
@@ -27,19 +23,20 @@ def current_grant() -> Grant:
 
 def caller() -> dict:
     """The person behind the request's token."""
-    return state().people[current_grant().person_id]
+    return app_state().people[current_grant().person_id]
 
 
 def is_admin_token(grant: Grant) -> bool:
     """An admin token: an Integration/Service App token of an account holding an admin role."""
-    return grant.kind in ADMIN_KINDS and bool(state().people[grant.person_id]["roles"])
+    return grant.kind in ADMIN_KINDS and bool(app_state().people[grant.person_id]["roles"])
 
 
 def role_names(person: dict) -> set[str]:
-    roles = state().roles
+    roles = app_state().roles
     return {roles[r]["name"] for r in person.get("roles", []) if r in roles}
 
 
 def require_scope(grant: Grant, scope: str) -> None:
+    """403 in Webex's words when the token lacks ``scope`` (the applications token call)."""
     if not grant.has_scope(scope):
         raise forbidden()

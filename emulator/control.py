@@ -16,22 +16,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from . import faults
+from . import delivery, faults
 from .errors import bad_request, not_found
-from .state import State
+from .state import app_state
 
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
 
 
-def _state() -> State:
-    from .app import app_state
-
-    return app_state()
-
-
 @blueprint.get("/directory")
 def directory():
-    state = _state()
+    state = app_state()
     tokens: dict[str, list[dict]] = {}
     for grant in state.grants.values():
         tokens.setdefault(grant.person_id, []).append({"token": grant.token, "kind": grant.kind})
@@ -48,8 +42,8 @@ def directory():
 
 @blueprint.get("/faults")
 def list_faults():
-    with _state().lock:
-        return jsonify({"items": list(_state().faults)})
+    with app_state().lock:
+        return jsonify({"items": list(app_state().faults)})
 
 
 @blueprint.post("/faults")
@@ -58,60 +52,58 @@ def add_fault():
     if not isinstance(spec, dict):
         raise bad_request("A fault is a JSON object.")
     fault = faults.new_fault(spec)
-    with _state().lock:
-        _state().faults.append(fault)
+    with app_state().lock:
+        app_state().faults.append(fault)
     return jsonify(fault), 201
 
 
 @blueprint.delete("/faults")
 def clear_faults():
-    with _state().lock:
-        _state().faults.clear()
+    with app_state().lock:
+        app_state().faults.clear()
     return "", 204
 
 
 @blueprint.get("/calls")
 def calls():
-    with _state().lock:
-        counts = dict(_state().calls)
+    with app_state().lock:
+        counts = dict(app_state().calls)
     return jsonify({"counts": counts, "total": sum(counts.values())})
 
 
 @blueprint.delete("/calls")
 def reset_calls():
-    with _state().lock:
-        _state().calls.clear()
-        _state().call_log.clear()
+    with app_state().lock:
+        app_state().calls.clear()
+        app_state().call_log.clear()
     return "", 204
 
 
 @blueprint.get("/calls/log")
 def call_log():
-    with _state().lock:
-        return jsonify({"items": list(_state().call_log)})
+    with app_state().lock:
+        return jsonify({"items": list(app_state().call_log)})
 
 
 @blueprint.get("/deliveries")
 def deliveries():
-    with _state().lock:
-        return jsonify({"items": list(_state().deliveries)})
+    with app_state().lock:
+        return jsonify({"items": list(app_state().deliveries)})
 
 
 @blueprint.post("/deliveries/wait")
 def wait_for_deliveries():
-    from . import delivery
-
     try:
         timeout = float(request.args.get("timeout", "10"))
     except ValueError as exc:
         raise bad_request("timeout must be a number of seconds.") from exc
-    idle = delivery.wait_idle(_state(), min(timeout, 60.0))
+    idle = delivery.wait_idle(app_state(), min(timeout, 60.0))
     return jsonify({"idle": idle}), (200 if idle else 504)
 
 
 @blueprint.get("/voicemail-rules")
 def voicemail_rules():
-    state = _state()
+    state = app_state()
     org_id = request.args.get("orgId", state.managed_org_id)
     with state.lock:
         if org_id not in state.voicemail_rules:
@@ -125,8 +117,8 @@ def force_webhook_status(webhook_id: str):
     status = (request.get_json(silent=True) or {}).get("status")
     if status not in ("active", "inactive"):
         raise bad_request("status must be active or inactive.")
-    with _state().lock:
-        webhook = _state().webhooks.get(webhook_id)
+    with app_state().lock:
+        webhook = app_state().webhooks.get(webhook_id)
         if webhook is None:
             raise not_found("Unknown webhook.")
         webhook["status"] = status
@@ -136,8 +128,8 @@ def force_webhook_status(webhook_id: str):
 @blueprint.post("/tokens/<token>/expire")
 def expire_token(token: str):
     """Make an access token expire, as Webex's do after about 14 days; a refresh still works."""
-    with _state().lock:
-        grant = _state().grants.get(token)
+    with app_state().lock:
+        grant = app_state().grants.get(token)
         if grant is None:
             raise not_found("Unknown token.")
         grant.expired = True
@@ -146,5 +138,5 @@ def expire_token(token: str):
 
 @blueprint.post("/reset")
 def reset():
-    _state().reset(keep_webhooks=request.args.get("keepWebhooks", "").lower() == "true")
+    app_state().reset(keep_webhooks=request.args.get("keepWebhooks", "").lower() == "true")
     return "", 204

@@ -19,7 +19,7 @@ class WebexError(Exception):
 
 
 def error_response(error: WebexError):
-    detail = {"description": error.description}
+    detail: dict[str, str | int] = {"description": error.description}
     if error.error_code is not None:
         detail["errorCode"] = error.error_code
     body = {"message": error.message, "errors": [detail], "trackingId": g.get("tracking_id", "")}

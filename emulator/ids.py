@@ -19,14 +19,6 @@ def seeded_id(kind: str, key: str) -> str:
     return webex_id(kind, str(uuid.uuid5(_SEED_NAMESPACE, f"{kind}:{key}")))
 
 
-def decode_id(value: str) -> str:
-    """The ``ciscospark://...`` text inside an id, or '' when it is not one."""
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-
-
 def tracking_id() -> str:
     """A tracking id in the shape Webex uses for every answer."""
     return f"ROUTER_{uuid.uuid4()}".upper().replace("ROUTER-", "ROUTER_")

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from . import delivery
-from .auth import caller, state
+from .auth import caller
 from .errors import bad_request, forbidden, not_found
 from .ids import now_iso, webex_id
 from .pagination import paginated
-from .rooms import direct_room, member_room
-from .state import State
+from .rooms import direct_room, existing_direct_room, member_room
+from .state import State, app_state
 
 blueprint = Blueprint("messages", __name__, url_prefix="/v1")
 
@@ -68,7 +69,11 @@ def content(world: State, body: dict) -> dict:
 
 def render(world: State, markdown: str) -> tuple[list[str], list[str], str, str]:
     """Mentioned people and groups, plain text and a simple HTML rendering of ``markdown``."""
-    people, groups, plain, marked, start = [], [], [], [], 0
+    people: list[str] = []
+    groups: list[str] = []
+    plain: list[str] = []
+    marked: list[str] = []
+    start = 0
     for match in MENTION.finditer(markdown):
         between = markdown[start:match.start()]
         plain.append(_plain(between))
@@ -209,7 +214,7 @@ def new_message(world: State, body: dict, me: dict) -> tuple[dict, dict]:
         raise bad_request("A message needs text, markdown, files or attachments.")
     room, extra = target_room(world, body, me)
     parent = parent_of(world, body.get("parentId"), room)
-    message = {"id": webex_id("MESSAGE")}
+    message: dict[str, Any] = {"id": webex_id("MESSAGE")}
     if parent:
         message["parentId"] = parent["id"]
     message.update(roomId=room["id"], roomType=room["type"], **fields)
@@ -222,7 +227,7 @@ def new_message(world: State, body: dict, me: dict) -> tuple[dict, dict]:
 
 @blueprint.post("/messages")
 def create_message():
-    world, me, body = state(), caller(), json_body()
+    world, me, body = app_state(), caller(), json_body()
     with world.lock:
         message, extra = new_message(world, body, me)
         message = dict(message)  # a snapshot: delivery reads it after the lock is released
@@ -237,7 +242,7 @@ def create_message():
 @blueprint.get("/messages")
 def list_messages():
     """Newest first; a bot in a group room must ask for ``mentionedPeople=me``."""
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     mentioned = _mentioned_filter(me)
     if not request.args.get("roomId"):
         raise bad_request("The roomId parameter is required.")
@@ -280,29 +285,29 @@ def _room_messages(world: State, room_id: str) -> list[dict]:
 @blueprint.get("/messages/direct")
 def list_direct_messages():
     """The caller's 1:1 room with ``personId``/``personEmail``, newest first; no room, no items."""
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     person_id, email = request.args.get("personId"), request.args.get("personEmail")
     if not (person_id or email):
         raise bad_request("Either personId or personEmail is required.")
     with world.lock:
-        other = world.people.get(person_id) if person_id else world.person_by_email(email)
+        other = world.people.get(person_id) if person_id else world.person_by_email(email or "")
         if other is None:
             raise not_found("Could not find a person with provided ID or email.")
-        room = direct_room(world, me["id"], other["id"], create=False)
+        room = existing_direct_room(world, me["id"], other["id"])
         items = [dict(m) for m in _room_messages(world, room["id"])] if room else []
     return jsonify({"items": items})
 
 
 @blueprint.get("/messages/<message_id>")
 def get_message(message_id: str):
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     with world.lock:
         return jsonify(dict(visible_message(world, message_id, me)))
 
 
 @blueprint.delete("/messages/<message_id>")
 def delete_message(message_id: str):
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     with world.lock:
         message = visible_message(world, message_id, me)
         if message["personId"] != me["id"]:
@@ -318,7 +323,7 @@ def delete_message(message_id: str):
 @blueprint.put("/messages/<message_id>")
 def edit_message(message_id: str):
     """The author may edit text or markdown up to ten times; never a message with a card or file."""
-    world, me, body = state(), caller(), json_body()
+    world, me, body = app_state(), caller(), json_body()
     with world.lock:
         message = visible_message(world, message_id, me)
         if message["personId"] != me["id"]:
@@ -351,7 +356,7 @@ def _check_edit(world: State, message: dict, body: dict) -> None:
 @blueprint.post("/attachment/actions")
 def create_attachment_action():
     """A person submits a card: answered 202 (as the API description says), then a webhook."""
-    world, me, body = state(), caller(), json_body()
+    world, me, body = app_state(), caller(), json_body()
     _check_action(body)
     with world.lock:
         card = world.messages.get(body["messageId"])
@@ -386,7 +391,7 @@ def public_action(action: dict) -> dict:
 @blueprint.get("/attachment/actions/<action_id>")
 def get_attachment_action(action_id: str):
     """Only the card's author (the bot that sent it) may read a submit, inputs included."""
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     with world.lock:
         action = world.attachment_actions.get(action_id)
         if action is None or action["_cardPersonId"] != me["id"]:

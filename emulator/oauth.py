@@ -43,9 +43,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from .auth import state
 from .oauth_state import AUTH_CODE_SECONDS, AuthCode, AuthRequest, ServiceApp
-from .state import Grant, State
+from .state import Grant, State, app_state
 
 blueprint = Blueprint("oauth", __name__, url_prefix="/v1", template_folder="templates")
 
@@ -145,7 +144,7 @@ def _redirect_error(uri: str, error: str, description: str, state_value: str | N
 @blueprint.get("/authorize")
 def authorize():
     args = request.args
-    world = state()
+    world = app_state()
     with world.lock:
         integration = world.oauth.integrations.get(args.get("client_id", ""))
         if integration is None:
@@ -203,7 +202,7 @@ def _same_request(world: State, new: AuthRequest) -> AuthRequest | None:
 @blueprint.post("/authorize")
 def consent():
     form = request.form
-    world = state()
+    world = app_state()
     with world.lock:
         pending = world.oauth.requests.pop(form.get("requestId", ""), None)
         if pending is None or pending.stale():

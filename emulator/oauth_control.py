@@ -23,7 +23,7 @@ from flask import Blueprint, Flask, jsonify, request
 
 from .errors import bad_request, not_found
 from .oauth_state import Integration, ServiceApp
-from .state import State
+from .state import State, app_state
 
 blueprint = Blueprint("oauth_control", __name__, url_prefix="/_emulator")
 
@@ -38,7 +38,6 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _state() -> State:
-    from .app import app_state
 
     return app_state()
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from .auth import current_grant, is_admin_token, state
+from .auth import current_grant, is_admin_token
 from .errors import bad_request, forbidden, not_found
 from .pagination import paginated
-from .state import Grant, public_person
+from .state import Grant, app_state, public_person
 
 blueprint = Blueprint("people", __name__, url_prefix="/v1")
 
@@ -22,7 +22,7 @@ MAX_IDS = 85
 
 def admin_view(grant: Grant, person: dict) -> bool:
     """Whether ``grant`` gets the enriched admin view (with ``roles``) of ``person``."""
-    me = state().people[grant.person_id]
+    me = app_state().people[grant.person_id]
     return (is_admin_token(grant) and grant.has_scope("spark-admin:people_read")
             and me["orgId"] == person["orgId"])
 
@@ -30,7 +30,7 @@ def admin_view(grant: Grant, person: dict) -> bool:
 def shown_person(grant: Grant, person: dict, *, detail: bool) -> dict:
     """``person`` as ``grant`` sees it; presence (``status``) only within the caller's org."""
     shown = public_person(person, with_roles=detail and admin_view(grant, person))
-    if state().people[grant.person_id]["orgId"] != person["orgId"]:
+    if app_state().people[grant.person_id]["orgId"] != person["orgId"]:
         shown.pop("status", None)
     return shown
 
@@ -38,15 +38,15 @@ def shown_person(grant: Grant, person: dict, *, detail: bool) -> dict:
 @blueprint.get("/people/me")
 def get_me():
     grant = current_grant()
-    with state().lock:
-        return jsonify(shown_person(grant, state().people[grant.person_id], detail=True))
+    with app_state().lock:
+        return jsonify(shown_person(grant, app_state().people[grant.person_id], detail=True))
 
 
 @blueprint.get("/people/<person_id>")
 def get_person(person_id: str):
     grant = current_grant()
-    with state().lock:
-        person = state().people.get(person_id)
+    with app_state().lock:
+        person = app_state().people.get(person_id)
         if person is None:
             raise not_found("Person not found.")
         return jsonify(shown_person(grant, person, detail=True))
@@ -62,14 +62,14 @@ def list_people():
         raise bad_request(f"At most {MAX_IDS} person IDs may be given.")
     if not (ids or email or prefix or is_admin_token(grant)):
         raise bad_request("Either email or displayName must be specified.")
-    with state().lock:
+    with app_state().lock:
         found = _matching(grant, ids, email, prefix)
         people = [shown_person(grant, p, detail=False) for p in found]
     return paginated(people)
 
 
 def _matching(grant: Grant, ids: list[str], email: str | None, prefix: str | None) -> list[dict]:
-    people = state().people
+    people = app_state().people
     if ids:
         found = [people[i] for i in ids if i in people]
     else:
@@ -94,16 +94,16 @@ def list_roles():
     # Webex documents no ``max`` for /roles; paging like every other list means a client that
     # follows ``Link`` (as the SDK does) is right whichever way Webex answers.
     require_roles_reader()
-    with state().lock:
-        roles = [dict(r) for r in state().roles.values()]
+    with app_state().lock:
+        roles = [dict(r) for r in app_state().roles.values()]
     return paginated(roles)
 
 
 @blueprint.get("/roles/<role_id>")
 def get_role(role_id: str):
     require_roles_reader()
-    with state().lock:
-        role = state().roles.get(role_id)
+    with app_state().lock:
+        role = app_state().roles.get(role_id)
         if role is None:
             raise not_found("Role not found.")
         return jsonify(dict(role))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from .auth import caller, state
+from .auth import caller
 from .errors import bad_request, not_found
 from .ids import now_iso, webex_id
 from .pagination import paginated
-from .state import State
+from .state import State, app_state
 
 blueprint = Blueprint("rooms", __name__, url_prefix="/v1")
 
@@ -40,14 +40,20 @@ def member_room(world: State, room_id: str, person_id: str) -> dict:
     return room
 
 
-def direct_room(world: State, person_id: str, other_id: str, *, create: bool = True) -> dict | None:
-    """The 1:1 room of two people, created on first contact as Webex does. Hold ``world.lock``."""
+def existing_direct_room(world: State, person_id: str, other_id: str) -> dict | None:
+    """The 1:1 room of two people, if they have one. Hold ``world.lock``."""
     pair = {person_id, other_id}
     for room in world.rooms.values():
         if room["type"] == "direct" and set(world.room_members(room["id"])) == pair:
             return room
-    if not create:
-        return None
+    return None
+
+
+def direct_room(world: State, person_id: str, other_id: str) -> dict:
+    """The 1:1 room of two people, created on first contact as Webex does. Hold ``world.lock``."""
+    existing = existing_direct_room(world, person_id, other_id)
+    if existing is not None:
+        return existing
     created = now_iso()
     room = {
         "id": webex_id("ROOM"), "title": world.people[other_id]["displayName"], "type": "direct",
@@ -62,7 +68,7 @@ def direct_room(world: State, person_id: str, other_id: str, *, create: bool = T
 
 @blueprint.get("/rooms")
 def list_rooms():
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     wanted = request.args.get("type")
     if wanted not in (None, "direct", "group"):
         raise bad_request("type must be direct or group.")
@@ -83,7 +89,7 @@ def _sorted(rooms: list[dict], sort_by: str | None) -> list[dict]:
 
 @blueprint.get("/rooms/<room_id>")
 def get_room(room_id: str):
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     with world.lock:
         return jsonify(public_room(world, member_room(world, room_id, me["id"]), me["id"]))
 
@@ -91,7 +97,7 @@ def get_room(room_id: str):
 @blueprint.get("/memberships")
 def list_memberships():
     """With ``roomId``: that room's members (the caller must be one). Without: the caller's own."""
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     room_id = request.args.get("roomId")
     person_id, email = request.args.get("personId"), request.args.get("personEmail")
     if (person_id or email) and not room_id:
@@ -108,7 +114,7 @@ def list_memberships():
 
 @blueprint.get("/memberships/<membership_id>")
 def get_membership(membership_id: str):
-    world, me = state(), caller()
+    world, me = app_state(), caller()
     with world.lock:
         membership = world.memberships.get(membership_id)
         if membership is None or not world.is_member(membership["roomId"], me["id"]):

@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, jsonify, request, send_file, send_from_directory
 
 from .errors import bad_request, not_found
-from .state import State
+from .state import app_state
 
 blueprint = Blueprint("space", __name__)
 
@@ -30,12 +30,6 @@ VENDOR = {  # the page's name -> the file npm installed
     "adaptivecards.min.js": "adaptivecards/dist/adaptivecards.min.js",
     "markdown-it.min.js": "markdown-it/dist/browser/markdown-it.umd.min.js",
 }
-
-
-def _state() -> State:
-    from .app import app_state
-
-    return app_state()
 
 
 @blueprint.get("/")
@@ -68,7 +62,7 @@ def updates():
     A digest changes whenever a message of the room is posted, edited or deleted.
     """
     person_id = request.args.get("personId", "")
-    world = _state()
+    world = app_state()
     with world.lock:
         if not person_id:
             raise bad_request("personId is required.")

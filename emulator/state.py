@@ -14,10 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ids import now_iso, seeded_id
+from flask import current_app
+
+from .ids import now_iso, seeded_id, webex_id
 from .oauth_state import OAuthState
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
+STATE_KEY = "EMULATOR_STATE"  # where create_app keeps the State in the Flask app's config
 
 
 @dataclass
@@ -212,10 +215,13 @@ class State:
         return None
 
 
+def app_state() -> State:
+    """The state of the emulator app serving the current request (or app context)."""
+    return current_app.config[STATE_KEY]
+
+
 def seeded_id_for_role(key: str) -> str:
     """Role ids are base64 of ``ciscospark://us/ROLE/<key>`` (not a uuid), as Webex's are."""
-    from .ids import webex_id
-
     return webex_id("ROLE", key)
 
 

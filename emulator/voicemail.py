@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from . import admin_audit, auth
 from .errors import bad_request, forbidden
 from .pin_rules import pin_problem
+from .state import app_state
 
 blueprint = Blueprint("voicemail", __name__, url_prefix="/v1")
 
@@ -53,7 +54,7 @@ def _authorized_org(roles: set[str], scope: str) -> tuple[dict, str]:
 @blueprint.get(PATH)
 def get_rules():
     _person, org_id = _authorized_org(READ_ROLES, READ_SCOPE)
-    state = auth.state()
+    state = app_state()
     with state.lock:
         return jsonify(copy.deepcopy(state.voicemail_rules[org_id]))
 
@@ -64,7 +65,7 @@ def put_rules():
     body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
-    state = auth.state()
+    state = app_state()
     with state.lock:
         rules = state.voicemail_rules[org_id]
         validate(body, rules["defaultVoicemailPinRules"])

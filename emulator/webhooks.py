@@ -9,6 +9,7 @@ deliveries and forgets those failures.
 from __future__ import annotations
 
 import re
+from typing import Literal, overload
 
 from flask import Blueprint, jsonify, request
 
@@ -16,6 +17,7 @@ from . import auth
 from .errors import WebexError, bad_request, not_found
 from .ids import now_iso, seeded_id, webex_id
 from .pagination import paginated
+from .state import app_state
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
 
@@ -41,7 +43,7 @@ READ_SCOPES = {"messages": "spark:messages_read", "attachmentActions": "spark:me
 
 
 def _state():
-    return auth.state()
+    return app_state()
 
 
 FIELD_ORDER = ("id", "name", "targetUrl", "resource", "event", "filter", "secret", "orgId",
@@ -58,6 +60,14 @@ def _body() -> dict:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
     return body
+
+
+@overload
+def _text(body: dict, name: str, *, required: Literal[True]) -> str: ...
+
+
+@overload
+def _text(body: dict, name: str, *, required: Literal[False]) -> str | None: ...
 
 
 def _text(body: dict, name: str, *, required: bool) -> str | None:

@@ -105,7 +105,7 @@ def press(room_id: str, token: str, bot_id: str, title: str, pairs: list[str]) -
 
 
 def wait_and_show(room_id: str, token: str, bot_id: str, before: set[str]) -> None:
-    deadline, shown = time.monotonic() + 8, set()
+    deadline, shown = time.monotonic() + 8, set[str]()
     while time.monotonic() < deadline:
         for message in reversed(bot_messages(room_id, token)):
             if message["personId"] == bot_id and message["id"] not in before | shown:

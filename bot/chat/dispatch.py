@@ -67,8 +67,9 @@ def _message(event: WebexEvent, services: Services) -> str:
                 return "ignored: sent by a bot"
             ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
                           rules_read=rules_read)
-            if route is None:
+            if isinstance(parsed, Unknown):
                 return _unknown(ctx, parsed)
+            assert route is not None  # every Command's name is a key of TEXT_COMMANDS (above)
             return _authorized(ctx, parsed.name, route.permission,
                                lambda: route.handler(ctx, parsed.args))
 

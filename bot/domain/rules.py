@@ -102,8 +102,10 @@ SETTINGS = {
 
 def current_value(rules: VoicemailRules, key: str) -> int | None:
     """The setting's value as the admin thinks of it: its number when enabled, else None (off)."""
-    section = {"expiry": rules.expire, "change-interval": rules.change,
-               "block-previous": rules.block_previous}[key]
+    sections: dict[str, DaysSetting | PreviousPasscodes] = {
+        "expiry": rules.expire, "change-interval": rules.change,
+        "block-previous": rules.block_previous}
+    section = sections[key]
     if not section.enabled:
         return None
     return section.days if isinstance(section, DaysSetting) else section.count

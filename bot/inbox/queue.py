@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.domain.events import WebexEvent, parse_envelope
 from bot.storage.models import InboxEvent
@@ -24,9 +25,9 @@ from bot.storage.store import Store, StoreUnavailable
 
 # The statements every event goes through, built once (plain SQL on the table, values bound at
 # each call): building them per call cost more CPU than the database work itself.
-_EVENTS = InboxEvent.__table__
+_EVENTS = InboxEvent.metadata.tables[InboxEvent.__tablename__]  # a Table (``__table__`` is typed wider)
 _C = _EVENTS.c
-_NOW = bindparam("now")
+_NOW: BindParameter[datetime] = bindparam("now")
 _DUE = or_(and_(_C.status == "pending", _C.next_attempt_at <= _NOW),
            and_(_C.status == "processing", _C.lease_until < _NOW))
 # One statement stores a whole batch (one row per event); a duplicate inserts nothing, and the

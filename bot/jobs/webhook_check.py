@@ -43,4 +43,4 @@ def check_webhooks(services: Services, store: Store) -> list[str]:
     if revived:
         states = sdk_call(api, status)
     save_report(store, REPORT, {"webhooks": [asdict(s) for s in states]})
-    return [s.webhook_id for s in revived]
+    return [s.webhook_id for s in revived if s.webhook_id]  # reactivate revives only known ids

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from requests.adapters import BaseAdapter
 
 log = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -48,8 +50,9 @@ def multiprocess_dir() -> str | None:
 
 def _ensure_dir() -> None:
     # A flask command run with the variable set before gunicorn made the directory must not fail.
-    if multiprocess_dir():
-        Path(multiprocess_dir()).mkdir(parents=True, exist_ok=True)
+    directory = multiprocess_dir()
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
 
 
 _ensure_dir()  # before the first metric below opens its file there
@@ -133,33 +136,51 @@ def webex_call(method: str, url: str, status: int | str | None) -> None:
 def instrument(session: requests.Session) -> requests.Session:
     """Count every request ``session`` sends to Webex, retries included, without touching callers.
 
-    Works for the SDK's session (``api._session._req_session``) and the rules client's alike.
+    Works for the SDK's session (``api._session._req_session``) and the rules client's alike: each
+    adapter mounted on it (call this after ``mount_retries``) is wrapped in one that counts.
     Retries happen inside the adapter (urllib3), so each retried attempt is read from the final
     response's retry history. Idempotent.
     """
-    if getattr(session, "_vmbot_counted", False):
-        return session
-    send = session.send
+    for prefix, adapter in list(session.adapters.items()):
+        if not isinstance(adapter, _CountingAdapter):
+            session.adapters[prefix] = _CountingAdapter(adapter)  # same key: the order stays
+    return session
 
-    def counted_send(request: requests.PreparedRequest, **kwargs):
+
+class _CountingAdapter(BaseAdapter):
+    """Sends through ``inner`` and counts each attempt (``webex_call``)."""
+
+    def __init__(self, inner: BaseAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+             verify: bool | str = True, cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+             proxies: Mapping[str, str] | None = None) -> requests.Response:
         try:
-            response = send(request, **kwargs)
+            response = self.inner.send(request, stream=stream, timeout=timeout, verify=verify,
+                                       cert=cert, proxies=proxies)
         except requests.RequestException:
-            _safely(webex_call, request.method, request.url, None)
+            _safely(_count, request, None)
             raise
         _safely(_count_response, request, response)
         return response
 
-    session.send = counted_send
-    session._vmbot_counted = True
-    return session
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _count_response(request: requests.PreparedRequest, response: requests.Response) -> None:
     retries = getattr(response.raw, "retries", None)
     for attempt in getattr(retries, "history", ()):
-        webex_call(request.method, request.url, attempt.status)  # status None: no answer
-    webex_call(request.method, request.url, response.status_code)
+        _count(request, attempt.status)  # status None: no answer
+    _count(request, response.status_code)
+
+
+def _count(request: requests.PreparedRequest, status: int | None) -> None:
+    # A request being sent has both; requests types them optional for one still being prepared.
+    webex_call(request.method or "", request.url or "", status)
 
 
 def _safely(record, *args) -> None:

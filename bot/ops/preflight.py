@@ -119,7 +119,12 @@ class TokenSource:
         self.refreshed = False
 
     def current(self) -> str:
-        return self._token.current() if self._token else self._configured
+        if self._token is not None:
+            return self._token.current()
+        if not self._configured:
+            raise AdminTokenExpired("not checked: WEBEX_ADMIN_TOKEN is not set and the database "
+                                    "(where refreshed tokens live) is not ready")
+        return self._configured
 
     def refresh(self, refused: str) -> str:
         if self._token is None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.rules import FieldChange
 from bot.storage.models import AuditEntry, Subscription
-from bot.storage.store import Store
+from bot.storage.store import Store, rows_matched
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ class Subscriptions:
 
     def remove(self, person_id: str) -> bool:
         with self._store.session() as session, session.begin():
-            result = session.execute(delete(Subscription).where(Subscription.person_id == person_id))
-            return (result.rowcount or 0) > 0
+            return rows_matched(session, delete(Subscription)
+                                .where(Subscription.person_id == person_id)) > 0
 
     def people(self) -> list[str]:
         with self._store.session() as session:

@@ -12,7 +12,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.models import Lease
-from bot.storage.store import Store
+from bot.storage.store import Store, rows_matched
 
 
 class Leases:
@@ -23,10 +23,10 @@ class Leases:
         """Take or renew ``name`` for ``ttl``; False while someone else holds it."""
         now = datetime.now(UTC)
         with self._store.session() as session, session.begin():
-            taken = session.execute(
-                update(Lease).where(Lease.name == name,
-                                    or_(Lease.holder == holder, Lease.until < now))
-                .values(holder=holder, until=now + ttl)).rowcount
+            taken = rows_matched(session, update(Lease)
+                                 .where(Lease.name == name,
+                                        or_(Lease.holder == holder, Lease.until < now))
+                                 .values(holder=holder, until=now + ttl))
         if taken:
             return True
         try:

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.storage.models import PendingChange
 from bot.storage.secret_box import SecretBox
-from bot.storage.store import Store
+from bot.storage.store import Store, rows_matched
 
 LIFETIME = timedelta(minutes=10)
 # Applying takes well under a minute (bounded retries and timeouts); a change still "applying"
@@ -40,9 +40,6 @@ class Pending:
     kind: str
     status: str
     expires_at: datetime
-
-    def is_expired(self, now: datetime) -> bool:
-        return self.expires_at <= now
 
 
 def _now() -> datetime:
@@ -114,15 +111,15 @@ class PendingChanges:
         process died mid-way) as interrupted; erase their PINs."""
         now = _now()
         with self._store.session() as session, session.begin():
-            expired = session.execute(
-                update(PendingChange)
-                .where(PendingChange.status == "pending", PendingChange.expires_at <= now)
-                .values(status="expired", pin_ciphertext=None, resolved_at=now)).rowcount or 0
-            interrupted = session.execute(
-                update(PendingChange)
-                .where(PendingChange.status == "applying",
-                       PendingChange.expires_at <= now - APPLYING_AT_MOST)
-                .values(status="interrupted", pin_ciphertext=None, resolved_at=now)).rowcount or 0
+            expired = rows_matched(session, update(PendingChange)
+                                   .where(PendingChange.status == "pending",
+                                          PendingChange.expires_at <= now)
+                                   .values(status="expired", pin_ciphertext=None, resolved_at=now))
+            interrupted = rows_matched(session, update(PendingChange)
+                                       .where(PendingChange.status == "applying",
+                                              PendingChange.expires_at <= now - APPLYING_AT_MOST)
+                                       .values(status="interrupted", pin_ciphertext=None,
+                                               resolved_at=now))
             return expired + interrupted
 
     def _update(self, change_id: str, from_status: str | None, *,
@@ -133,7 +130,7 @@ class PendingChanges:
         if extra_where_unexpired:
             statement = statement.where(PendingChange.expires_at > _now())
         with self._store.session() as session, session.begin():
-            return (session.execute(statement.values(**values)).rowcount or 0) == 1
+            return rows_matched(session, statement.values(**values)) == 1
 
     @staticmethod
     def _view(row: PendingChange) -> Pending:

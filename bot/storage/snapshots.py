@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.models import RulesSnapshot
-from bot.storage.store import Store
+from bot.storage.store import Store, rows_matched
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,10 @@ class Snapshots:
         False if anyone saved another since it was read."""
         text, seen_at = expected.stored
         with self._store.session() as session, session.begin():
-            return session.execute(
-                update(RulesSnapshot)
-                .where(RulesSnapshot.org_id == org_id, RulesSnapshot.rules == text,
-                       RulesSnapshot.seen_at == seen_at)
-                .values(**_columns(rules))).rowcount == 1
+            return rows_matched(session, update(RulesSnapshot)
+                                .where(RulesSnapshot.org_id == org_id, RulesSnapshot.rules == text,
+                                       RulesSnapshot.seen_at == seen_at)
+                                .values(**_columns(rules))) == 1
 
 
 def _columns(rules: dict[str, Any]) -> dict[str, Any]:

@@ -9,16 +9,24 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Delete, Update
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def rows_matched(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE; how many rows it matched. ``Session.execute`` is typed to return a
+    plain ``Result``, but for these statements it is a ``CursorResult``, which has ``rowcount``."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 class StoreUnavailable(Exception):
@@ -114,16 +122,18 @@ class _WriterQueue:
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
-            if self._pid != os.getpid():  # an open file of this process's own, after a fork
-                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), \
-                    os.getpid()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fcntl.flock(self._own_fd(), fcntl.LOCK_EX)
         except BaseException:
             self._lock.release()
             raise
 
     def __exit__(self, *_exc) -> None:
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(self._own_fd(), fcntl.LOCK_UN)
         finally:
             self._lock.release()
+
+    def _own_fd(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a file of this process's own, after a fork
+            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd

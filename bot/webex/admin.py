@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from webexpythonsdk import WebexAPI
 
 from bot.config import Settings
-from bot.webex.admin_token import AdminToken
+from bot.webex.admin_token import TokenProvider
 from bot.webex.clients import admin_api, sdk_call
 from bot.webex.errors import WebexCallError
 from bot.webex.rules_client import RulesClient
@@ -20,7 +20,7 @@ T = TypeVar("T")
 class AdminAccess:
     """The admin identity: people, roles, the voicemail rules, and the managed org."""
 
-    def __init__(self, settings: Settings, token: AdminToken, rules: RulesClient):
+    def __init__(self, settings: Settings, token: TokenProvider, rules: RulesClient):
         self._settings = settings
         self._token = token
         self._rules = rules

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 import requests
 
@@ -30,6 +31,16 @@ class AdminTokenExpired(Exception):
     """The admin token was refused and cannot be refreshed: an operator must re-authorize the bot."""
 
 
+class TokenProvider(Protocol):
+    """What ``AdminAccess`` needs of the admin token (``AdminToken``, or preflight's source)."""
+
+    def current(self) -> str: ...
+
+    def refresh(self, refused: str) -> str:
+        """A token to use instead of ``refused``; raise ``AdminTokenExpired`` when there is none."""
+        ...
+
+
 class AdminToken:
     def __init__(self, settings: Settings, store: Store, box: SecretBox):
         self._settings = settings
@@ -43,7 +54,8 @@ class AdminToken:
         with self._lock:
             if self._cached and self._cached[0] > time.monotonic():
                 return self._cached[1]
-            token = self._stored(ACCESS) or self._configured()
+            # Without WEBEX_ADMIN_TOKEN the refresh settings are required: the first token is theirs.
+            token = self._stored(ACCESS) or self._configured() or self._request_new_token()
             self._cached = (time.monotonic() + RECHECK_SECONDS, token)
             return token
 
@@ -54,11 +66,8 @@ class AdminToken:
             stored = self._stored(ACCESS)
             if stored and stored != refused:
                 return stored  # another worker refreshed it already
-            if not self._settings.can_refresh_admin_token:
-                raise AdminTokenExpired("the admin token was refused and no refresh settings exist")
             token = self._request_new_token()
             self._cached = (time.monotonic() + RECHECK_SECONDS, token)
-            log.info("admin token refreshed")
             return token
 
     def _configured(self) -> str:
@@ -71,15 +80,18 @@ class AdminToken:
             return self._box.open(row.ciphertext) if row else None
 
     def _request_new_token(self) -> str:
-        settings = self._settings
-        refresh_token = self._stored(REFRESH) or settings.webex_admin_refresh_token.get_secret_value()
+        """A new access token from Webex (stored with its refresh token); ``AdminTokenExpired``
+        when there are no refresh settings or Webex refuses them."""
+        refresh = self._settings.admin_refresh
+        if refresh is None:
+            raise AdminTokenExpired("the admin token was refused and no refresh settings exist")
+        refresh_token = self._stored(REFRESH) or refresh.refresh_token.get_secret_value()
+        form = {"grant_type": "refresh_token", "client_id": refresh.client_id,
+                "client_secret": refresh.client_secret.get_secret_value(),
+                "refresh_token": refresh_token}
         try:
-            response = self._http.post(f"{settings.webex_base_url}access_token", timeout=10, data={
-                "grant_type": "refresh_token",
-                "client_id": settings.webex_admin_client_id,
-                "client_secret": settings.webex_admin_client_secret.get_secret_value(),
-                "refresh_token": refresh_token,
-            })
+            response = self._http.post(f"{self._settings.webex_base_url}access_token", timeout=10,
+                                       data=form)
         except requests.RequestException as exc:
             raise WebexCallError.from_exception(exc) from exc
         if response.status_code != 200:
@@ -89,6 +101,7 @@ class AdminToken:
         answer = response.json()
         self._save(ACCESS, answer["access_token"])
         self._save(REFRESH, answer.get("refresh_token") or refresh_token)
+        log.info("admin token refreshed")
         return answer["access_token"]
 
     def _save(self, name: str, value: str) -> None:

@@ -25,10 +25,11 @@ def bot_api(settings: Settings) -> WebexAPI:
     return _api(settings.webex_bot_token.get_secret_value(), settings)
 
 
-def admin_api(settings: Settings, access_token: str | None = None) -> WebexAPI:
-    """The admin identity: people with roles, the role list, the voicemail rules."""
-    token = access_token or settings.webex_admin_token.get_secret_value()
-    return _api(token, settings)
+def admin_api(settings: Settings, access_token: str) -> WebexAPI:
+    """The admin identity: people with roles, the role list, the voicemail rules.
+
+    ``access_token`` is the current one (``AdminToken``): configured, or refreshed since."""
+    return _api(access_token, settings)
 
 
 def _api(token: str, settings: Settings) -> WebexAPI:

@@ -42,10 +42,6 @@ class TTLCache:
         with self._lock:
             self._items[key] = (self._clock() + self._ttl, value)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 class Directory:
     """Looks up requesters (person, org, type, admin roles by name) with the admin token."""
@@ -73,7 +69,8 @@ class Directory:
         if roles_read is not None:
             names = roles_read.result()
         role_ids = list(person.roles or [])
-        if any(role_id not in names for role_id in role_ids):  # a role newer than the cached list
+        # A role newer than the cached list: read them again (names is never None here, by the above).
+        if names is None or any(role_id not in names for role_id in role_ids):
             names = self.load_role_names()
         requester = Requester(
             person_id=person.id,

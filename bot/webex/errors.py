@@ -50,7 +50,8 @@ def _describe(response: requests.Response) -> tuple[str, str | None]:
         body = None
     if not isinstance(body, dict):
         return (response.reason or "no description"), tracking_id
-    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
-    details = [e.get("description") for e in errors if isinstance(e, dict) and e.get("description")]
+    errors = body.get("errors")
+    details = [str(e["description"]) for e in (errors if isinstance(errors, list) else [])
+               if isinstance(e, dict) and e.get("description")]
     description = "; ".join(details) or body.get("message") or response.reason or "no description"
     return str(description), body.get("trackingId") or tracking_id

@@ -34,7 +34,6 @@ class BotIdentity:
 class Messenger:
     def __init__(self, api: WebexAPI):
         self.api = api  # the bot's own SDK client, for calls beyond messages (webhooks)
-        self._api = api
         self._me: BotIdentity | None = None
         self._lock = threading.Lock()
 
@@ -70,4 +69,4 @@ class Messenger:
         self._call(lambda api: api.messages.delete(message_id))
 
     def _call(self, action: Callable[[WebexAPI], Any]) -> Any:
-        return sdk_call(self._api, action)
+        return sdk_call(self.api, action)

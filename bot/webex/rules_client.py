@@ -7,7 +7,7 @@ idempotent (the same body twice leaves the same rules), so retrying it is safe.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,7 +40,15 @@ class WebexRetry(Retry):
         return super().is_retry(method, status_code, has_retry_after)
 
 
-def retry_policy(*, attempts: int = 3, max_retry_after: float = 10.0,
+class RetryOptions(TypedDict, total=False):
+    """``retry_policy``'s options, for those who pass them on."""
+
+    attempts: int
+    max_retry_after: int
+    backoff: float
+
+
+def retry_policy(*, attempts: int = 3, max_retry_after: int = 10,
                  backoff: float = 0.3) -> WebexRetry:
     """Bounded retries of what Webex says is temporary (429/502/503/504, connection failures)."""
     return WebexRetry(
@@ -74,7 +82,7 @@ def environment_once(session: requests.Session, url: str) -> requests.Session:
     return session
 
 
-def retrying_session(**policy: float) -> requests.Session:
+def retrying_session(**policy: Unpack[RetryOptions]) -> requests.Session:
     return metrics.instrument(mount_retries(requests.Session(), retry_policy(**policy)))
 
 

@@ -148,3 +148,28 @@ def test_an_unreachable_database(ready, tmp_path):
     assert lines["database"] == f"FAIL cannot connect to {url} (OperationalError)"
     assert lines["admin token"].startswith("ok ")  # the configured token is still checked
     assert lines["webhooks"].startswith("ok ")
+
+
+REFRESH_ONLY = {"WEBEX_ADMIN_CLIENT_ID": "vmrules-client-id",
+                "WEBEX_ADMIN_CLIENT_SECRET": "vmrules-client-secret",
+                "WEBEX_ADMIN_REFRESH_TOKEN": "admin-refresh-token"}
+
+
+def test_refresh_settings_without_an_admin_token(ready, tmp_path):
+    env = {k: v for k, v in ready.items() if k != "WEBEX_ADMIN_TOKEN"}
+
+    code, lines = check(env, tmp_path, **REFRESH_ONLY)
+
+    assert code == 0, lines
+    assert lines["admin token"].startswith("ok Alice Fuller (alice@acme.example)")
+
+
+def test_refresh_settings_without_an_admin_token_or_a_database(ready, tmp_path):
+    env = {k: v for k, v in ready.items() if k != "WEBEX_ADMIN_TOKEN"}
+
+    code, lines = check(env, tmp_path, DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none",
+                        **REFRESH_ONLY)
+
+    assert code == 1
+    assert lines["admin token"] == ("FAIL not checked: WEBEX_ADMIN_TOKEN is not set and the database"
+                                    " (where refreshed tokens live) is not ready")

@@ -276,6 +276,21 @@ def test_expired_admin_token_is_refreshed_once(emulator, tmp_path):
         restarted.stop()
 
 
+def test_refresh_settings_alone_stand_in_for_the_admin_token(emulator, tmp_path):
+    """No WEBEX_ADMIN_TOKEN: the first admin call gets a token with the refresh settings."""
+    server = start_bot(emulator, tmp_path, webex_admin_token=None,
+                       webex_admin_client_id="vmrules-client-id",
+                       webex_admin_client_secret="vmrules-client-secret",
+                       webex_admin_refresh_token="admin-refresh-token")
+    try:
+        alice = persona(emulator, "alice")
+        alice.say("show")
+        assert "Passcodes expire after 100 days" in card_text(alice.wait_reply())
+        assert emulator.calls()["POST /v1/access_token"] == 1
+    finally:
+        server.stop()
+
+
 def test_admin_token_without_refresh_settings_is_reported(emulator, tmp_path):
     server = start_bot(emulator, tmp_path, webex_admin_token="revoked-token")
     try:

@@ -57,7 +57,7 @@ def test_refresh_settings_replace_the_admin_token():
     values = {k: v for k, v in BASE.items() if k != "webex_admin_token"}
     settings = load_settings(**values, webex_admin_client_id="c", webex_admin_client_secret="s",
                              webex_admin_refresh_token="r")
-    assert settings.can_refresh_admin_token
+    assert settings.admin_refresh is not None
 
 
 def test_values_are_normalised():
@@ -95,3 +95,9 @@ def test_env_example_names_every_setting_and_nothing_else():
     text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     named = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
     assert named == {field.upper() for field in Settings.model_fields}
+
+
+def test_load_settings_keywords_are_the_fields():
+    from bot.config import Settings, SettingsOverrides
+    fields = [name for name in SettingsOverrides.__annotations__ if name != "_env_file"]
+    assert fields == list(Settings.model_fields)

@@ -16,7 +16,10 @@ def run_migrations_online() -> None:
     if connectable is not None:
         _run(connectable)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no connection and no sqlalchemy.url: migrate with bot.storage.store.upgrade")
+    engine = create_engine(url)
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()
