@@ -21,6 +21,7 @@ from bot.domain.authorization import Permission, decide
 from bot.domain.events import WebexEvent
 from bot.ops import metrics
 from bot.views import cards
+from bot.views.markup import Markup
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
@@ -92,7 +93,8 @@ def _card_submit(event: WebexEvent, services: Services) -> str:
                           card_message_id=card["id"], inputs=dict(action.get("inputs") or {}),
                           rules_read=rules_read)
             if route is None:
-                ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
+                ctx.reply(Reply(Markup("That card button is not one I know; type `help` to start "
+                                       "again.")))
                 return f"unknown card action {name!r}"
             return _authorized(ctx, f"card:{name}", route.permission, lambda: route.handler(ctx))
 
