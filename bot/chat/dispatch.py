@@ -133,9 +133,14 @@ def _action_and_card(event: WebexEvent, services: Services) -> tuple[dict, dict]
 
 
 def _unknown(ctx: Context, parsed: Unknown) -> str:
-    hint = f" Did you mean `{parsed.suggestion}`?" if parsed.suggestion else ""
+    """Never repeats what was typed unless it is a plausible command word (a PIN typed by mistake
+    in a group space must not be copied into it by the bot)."""
+    said = (Markup("I don't know `{word}`.").format(word=parsed.word) if parsed.word
+            else Markup("I don't know that command."))
+    hint = (Markup(" Did you mean `{command}`?").format(command=parsed.suggestion)
+            if parsed.suggestion else Markup(""))
     return _authorized(ctx, "unknown", Permission.ANYONE, lambda: ctx.reply(Reply(
-        f"I don't know `{parsed.word}`.{hint} Type `help` to see what you can do.")))
+        said + hint + Markup(" Type `help` to see what you can do."))))
 
 
 def _authorized(ctx: Context, name: str, permission: Permission, action: Callable[[], object]) -> str:

@@ -53,7 +53,9 @@ def set_(ctx: Context, args: tuple[str, ...]) -> None:
     try:
         change = forms.parse_set(args)
     except ValueError as exc:
-        raise UserError(str(exc).rstrip(".") + ".", title="I could not read that") from None
+        # The domain's own words (usage in `code`); a typed setting is echoed only when it is a
+        # plausible word (``forms.plausible_word``), never digits.
+        raise UserError(Markup(str(exc).rstrip(".") + "."), title="I could not read that") from None
     change_flow.propose(ctx, change)
 
 
