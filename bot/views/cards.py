@@ -95,7 +95,7 @@ def expand(node: Any, scope: Any, root: dict[str, Any], *, markdown: bool = Fals
             expanded.extend(_expand_element(item, scope, root, markdown_keys))
         return expanded
     if isinstance(node, dict):
-        keys = markdown_keys | _MARKDOWN_KEYS.get(node.get("type"), frozenset())
+        keys = markdown_keys | _MARKDOWN_KEYS.get(str(node.get("type")), frozenset())
         return {key: expand(value, scope, root, markdown=key in keys,
                             markdown_keys=_FACT_KEYS if key == "facts" else frozenset())
                 for key, value in node.items() if key not in ("$data", "$when")}

@@ -39,14 +39,14 @@ class Markup(str):
 
     __slots__ = ()
 
-    def format(self, *args: Any, **kwargs: Any) -> Markup:  # type: ignore[override]
+    def format(self, *args: Any, **kwargs: Any) -> Markup:
         return Markup(str.format(self, *(escape(a) for a in args),
                                  **{k: escape(v) for k, v in kwargs.items()}))
 
-    def __add__(self, other: str) -> Markup:  # type: ignore[override]
+    def __add__(self, other: str) -> Markup:
         return Markup(str.__add__(self, escape(other)))
 
-    def join(self, parts: Any) -> Markup:  # type: ignore[override]
+    def join(self, parts: Any) -> Markup:
         return Markup(str.join(self, (escape(p) for p in parts)))
 
 
