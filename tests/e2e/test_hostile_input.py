@@ -63,6 +63,7 @@ def shown_as_text(message: dict, name: str) -> None:
     assert "mentionedGroups" not in message and "mentionedPeople" not in message, message
     assert live_markup(message["markdown"]) == [], message["markdown"]
     assert shown in visible(message["markdown"]), (shown, visible(message["markdown"]))
+    assert shown in " ".join(message["text"].split())  # the plain text Webex derives
     texts = list(card_markdown(message["attachments"][0]["content"]))
     assert [m for text in texts for m in live_markup(text)] == [], texts
     assert any(shown in visible(text) for text in texts), texts
