@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.chat.commands import Unknown, parse
+from bot.domain import forms
 from bot.views import cards
 from bot.views.markup import Markup, escape
 from bot.webex.messenger import Reply
@@ -96,3 +97,19 @@ def test_an_unknown_word_is_repeated_only_when_it_is_a_plausible_command_word(ty
                                                ("xyzzy", None), ("set-up", "set")])
 def test_a_plausible_word_is_kept_with_its_suggestion(typed, suggestion):
     assert parse(typed) == Unknown(typed, suggestion)
+
+
+@pytest.mark.parametrize("setting", ["583920", "expiry583920", "<@all>"])
+def test_set_with_an_unknown_setting_does_not_repeat_it_unless_it_is_a_word(setting):
+    with pytest.raises(ValueError) as refused:
+        forms.parse_set((setting, "off"))
+    assert setting not in str(refused.value) and "583920" not in str(refused.value)
+    with pytest.raises(ValueError, match="the setting 'expirey'"):
+        forms.parse_set(("expirey", "off"))
+
+
+def test_the_bots_own_code_spans_stay_code():
+    rendered = cards.render("help", {"intro": "You can:", "canView": True, "canChange": False,
+                                     "commands": [{"usage": Markup("set expiry <15-100|off>"),
+                                                   "description": "days"}]})
+    assert "- `set expiry <15-100|off>`: days" in rendered.markdown
