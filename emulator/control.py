@@ -8,6 +8,8 @@
 - ``POST /_emulator/deliveries/wait?timeout=S``: wait until no webhook delivery is pending
 - ``GET /_emulator/voicemail-rules``: the managed org's rules as stored, with whether a PIN is set
 - ``PUT /_emulator/webhooks/<id>/status`` ``{status}``: force a webhook inactive, as Webex does
+- ``PUT /_emulator/people/<id>`` ``{displayName}``: rename a person at run time (any text Webex
+  would take: an admin may type anything into a name, markup and line breaks included)
 - ``POST /_emulator/tokens/<token>/expire``: the access token answers 401 from now on
 - ``POST /_emulator/reset[?keepWebhooks=true]``: back to the seed (keeping the webhooks if asked)
 """
@@ -123,6 +125,18 @@ def force_webhook_status(webhook_id: str):
             raise not_found("Unknown webhook.")
         webhook["status"] = status
     return jsonify({k: v for k, v in webhook.items() if k != "secret"})
+
+
+@blueprint.put("/people/<person_id>")
+def rename_person(person_id: str):
+    name = (request.get_json(silent=True) or {}).get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("displayName must be a non-empty string.")
+    with app_state().lock:
+        if person_id not in app_state().people:
+            raise not_found("Unknown person.")
+        person = app_state().rename(person_id, name)
+        return jsonify({"id": person_id, "displayName": person["displayName"]})
 
 
 @blueprint.post("/tokens/<token>/expire")

@@ -106,15 +106,30 @@ def _mention(world: State, match: re.Match, people: list, groups: list) -> tuple
                   f'{html.escape(name)}</spark-mention>')
 
 
+# CommonMark's escapes: a backslash before ASCII punctuation is that character, never markup; an
+# entity (``&lt;``) is its character. Webex's text and html show them as the reader sees them.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_HELD = 0xF0000  # escaped characters are held in a private-use plane while markup is read
+
+
+def _hold(markdown: str) -> str:
+    return _ESCAPED.sub(lambda m: chr(_HELD + ord(m.group(1))), markdown)
+
+
+def _release(text: str, *, as_html: bool) -> str:
+    return re.sub(r"[\U000F0000-\U000F007F]", lambda m: (html.escape if as_html else str)(
+        chr(ord(m.group()) - _HELD)), text)
+
+
 def _plain(markdown: str) -> str:
-    return re.sub(r"\*\*|__|`", "", markdown)
+    return _release(html.unescape(re.sub(r"\*\*|__|`", "", _hold(markdown))), as_html=False)
 
 
 def _html(markdown: str) -> str:
-    escaped = html.escape(markdown, quote=False)
+    escaped = html.escape(html.unescape(_hold(markdown)), quote=False)
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
     escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
-    return escaped.replace("\n", "<br/>")
+    return _release(escaped.replace("\n", "<br/>"), as_html=True)
 
 
 def checked_attachments(attachments) -> list | None:

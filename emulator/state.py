@@ -199,6 +199,22 @@ class State:
         self.memberships[membership_id] = membership
         return membership
 
+    def rename(self, person_id: str, display_name: str) -> dict:
+        """A person renamed (in Control Hub, or by themselves): every later answer carries the new
+        name, memberships and the titles of their direct rooms included; messages already sent
+        keep what they said."""
+        person = self.people[person_id]
+        old = person["displayName"]
+        person["displayName"] = display_name
+        for membership in self.memberships.values():
+            if membership["personId"] == person_id:
+                membership["personDisplayName"] = display_name
+        for room in self.rooms.values():
+            if room["type"] == "direct" and room["title"] == old and person_id in \
+                    self.room_members(room["id"]):
+                room["title"] = display_name
+        return person
+
     def is_member(self, room_id: str, person_id: str) -> bool:
         return any(
             m["roomId"] == room_id and m["personId"] == person_id for m in self.memberships.values()

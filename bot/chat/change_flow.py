@@ -22,6 +22,7 @@ from bot.ops import metrics
 from bot.storage.pending import Pending
 from bot.views import cards
 from bot.views.card_data import change_rows, rules_card
+from bot.views.markup import Markup
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
 
@@ -58,7 +59,7 @@ def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
 def _own_pending(ctx: Context, change_id: str) -> Pending:
     pending = ctx.services.pending.get(change_id) if change_id else None
     if pending is None:
-        raise UserError("I can't find that change request. Start again with `edit`.")
+        raise UserError(Markup("I can't find that change request. Start again with `edit`."))
     if pending.requester_id != ctx.requester.person_id:
         raise UserError(f"Only {pending.requester_name}, who asked for this change, can confirm "
                         "or cancel it.", title="Not your change")
@@ -90,13 +91,13 @@ def confirm(ctx: Context, change_id: str) -> None:
     _finish(ctx, pending, before, generated_pin=pin if pending.pin_generated else None)
 
 
-def _already(ctx: Context, change_id: str) -> str:
+def _already(ctx: Context, change_id: str) -> Markup:
     current = ctx.services.pending.get(change_id)
     status = current.status if current else "gone"
     if status == "pending":  # claimable but expired
         ctx.services.pending.expire_old()
         status = "expired"
-    return {"applied": "This change was already applied.",
+    return Markup({"applied": "This change was already applied.",
             "applying": "This change is being applied right now.",
             "cancelled": "This change was cancelled.",
             "expired": "This change request expired (they last 10 minutes). Start again with `edit`.",
@@ -104,7 +105,7 @@ def _already(ctx: Context, change_id: str) -> str:
             "interrupted": "Applying this change was interrupted; check the rules with `show` "
                            "and start again with `edit` if they are not as you wanted.",
             "failed": "Webex refused this change; start again with `edit`."}.get(
-        status, "This change request no longer exists.")
+        status, "This change request no longer exists."))
 
 
 def _apply(ctx: Context, pending: Pending) -> tuple[VoicemailRules, str | None]:
@@ -126,15 +127,17 @@ def _apply(ctx: Context, pending: Pending) -> tuple[VoicemailRules, str | None]:
         _retire_card(ctx, pending)
         ctx.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
                                                             read_at=datetime.now(UTC)))))
-        raise UserError("Someone changed these rules after you asked, so nothing was applied. "
-                        "The rules as they are now are shown above; start again with `edit` if "
-                        "you still want the change.", title="The rules changed meanwhile")
+        raise UserError(Markup("Someone changed these rules after you asked, so nothing was "
+                               "applied. The rules as they are now are shown above; start again "
+                               "with `edit` if you still want the change."),
+                        title="The rules changed meanwhile")
     pin = services.pending.pin(pending.id) if pending.has_pin else None
     if pending.has_pin and pin is None:  # sealed with another BOT_SECRET_KEY: never apply half
         services.pending.resolve(pending.id, "failed")
         _retire_card(ctx, pending)
-        raise UserError("The new PIN of this request can no longer be read (the bot's secret key "
-                        "changed), so nothing was applied. Start again with `edit`.",
+        raise UserError(Markup("The new PIN of this request can no longer be read (the bot's "
+                               "secret key changed), so nothing was applied. Start again with "
+                               "`edit`."),
                         title="Not applied")
     patch = dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {}))
     services.admin.update_rules(patch)
@@ -176,13 +179,13 @@ def _finish(ctx: Context, pending: Pending, before: VoicemailRules,
         notes.insert(0, f"Notification sent to {len(reached)} "
                         f"{'space or subscriber' if len(reached) == 1 else 'spaces and subscribers'}.")
     if after_api is None:
-        notes.append("Webex accepted the change, but reading the rules back failed; check them "
-                     "with `show`.")
+        notes.append(Markup("Webex accepted the change, but reading the rules back failed; "
+                            "check them with `show`."))
     elif _sections(after, pending.patch) != expected:
-        notes.append("Webex accepted the change, but reading the rules back shows other values; "
-                     "check them with `show`.")
+        notes.append(Markup("Webex accepted the change, but reading the rules back shows other "
+                            "values; check them with `show`."))
         log.warning("change %s applied but read-back differs", pending.id)
-    detail = " ".join(note for note in notes if note)
+    detail = Markup(" ").join(note for note in notes if note)  # the bot's own sentences
     ctx.reply(Reply.of(cards.render("result", {
         "title": "Change applied", "color": "Good",
         "summary": "The voicemail passcode rules were updated.",
@@ -204,13 +207,14 @@ def _pin_sent(ctx: Context, pin: str) -> str:
     """Send a PIN the bot made up to the requester alone (one the admin typed they know); say so
     in the result if that failed: the PIN is not kept anywhere to send again."""
     try:
-        ctx.tell_privately(Reply(f"The new default voicemail PIN is **{pin}**. Share it with new "
-                                 "users; they must change it before using voicemail."))
+        ctx.tell_privately(Reply(Markup("The new default voicemail PIN is **{pin}**. Share it "
+                                        "with new users; they must change it before using "
+                                        "voicemail.").format(pin=pin)))
         return ""
     except WebexCallError as exc:
         log.warning("generated PIN not delivered privately: %s", exc)
-        return ("The generated PIN could not be sent to you privately and is not kept: set a "
-                "new one with `edit`.")
+        return Markup("The generated PIN could not be sent to you privately and is not kept: "
+                      "set a new one with `edit`.")
 
 
 def _patched(before: VoicemailRules, patch: dict) -> VoicemailRules:

@@ -1,7 +1,9 @@
 """Text commands: the @mention stripped, the first word matched exactly, never by substring.
 
 ``parse`` turns message text into a ``Command`` (name and arguments) or an ``Unknown`` that names
-the closest real command, so a typo gets a helpful answer instead of silence.
+the closest real command, so a typo gets a helpful answer instead of silence. An ``Unknown`` keeps
+the word only when it may be repeated in the space (letters and dashes: never digits, such as a
+PIN typed by mistake), and suggests a command only for such a word.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import difflib
 import html
 import re
 from dataclasses import dataclass
+
+from bot.domain.forms import plausible_word
 
 ALIASES = {"rules": "show"}
 COMMAND_WORDS = ("help", "show", "rules", "edit", "set", "history", "undo", "whoami", "subscribe",
@@ -24,7 +28,7 @@ class Command:
 
 @dataclass(frozen=True)
 class Unknown:
-    word: str
+    word: str | None  # None: not a word to repeat back (digits, symbols, too long)
     suggestion: str | None
 
 
@@ -55,5 +59,7 @@ def parse(text: str) -> Command | Unknown:
     word = words[0].lower().lstrip("/")
     if word in COMMAND_WORDS:
         return Command(ALIASES.get(word, word), tuple(w.lower() for w in words[1:]))
+    if not plausible_word(word):
+        return Unknown(None, None)
     close = difflib.get_close_matches(word, COMMAND_WORDS, n=1, cutoff=0.5)
     return Unknown(word, ALIASES.get(close[0], close[0]) if close else None)

@@ -21,6 +21,7 @@ from bot.domain.authorization import Permission, decide
 from bot.domain.events import WebexEvent
 from bot.ops import metrics
 from bot.views import cards
+from bot.views.markup import Markup
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
@@ -93,7 +94,8 @@ def _card_submit(event: WebexEvent, services: Services) -> str:
                           card_message_id=card["id"], inputs=dict(action.get("inputs") or {}),
                           rules_read=rules_read)
             if route is None:
-                ctx.reply(Reply("That card button is not one I know; type `help` to start again."))
+                ctx.reply(Reply(Markup("That card button is not one I know; type `help` to start "
+                                       "again.")))
                 return f"unknown card action {name!r}"
             return _authorized(ctx, f"card:{name}", route.permission, lambda: route.handler(ctx))
 
@@ -132,9 +134,14 @@ def _action_and_card(event: WebexEvent, services: Services) -> tuple[dict, dict]
 
 
 def _unknown(ctx: Context, parsed: Unknown) -> str:
-    hint = f" Did you mean `{parsed.suggestion}`?" if parsed.suggestion else ""
+    """Never repeats what was typed unless it is a plausible command word (a PIN typed by mistake
+    in a group space must not be copied into it by the bot)."""
+    said = (Markup("I don't know `{word}`.").format(word=parsed.word) if parsed.word
+            else Markup("I don't know that command."))
+    hint = (Markup(" Did you mean `{command}`?").format(command=parsed.suggestion)
+            if parsed.suggestion else Markup(""))
     return _authorized(ctx, "unknown", Permission.ANYONE, lambda: ctx.reply(Reply(
-        f"I don't know `{parsed.word}`.{hint} Type `help` to see what you can do.")))
+        said + hint + Markup(" Type `help` to see what you can do."))))
 
 
 def _authorized(ctx: Context, name: str, permission: Permission, action: Callable[[], object]) -> str:

@@ -13,6 +13,7 @@ from bot.domain.rules import SETTINGS, RulesChange, VoicemailRules, current_valu
 from bot.views import cards
 from bot.views.card_data import edit_form, rules_card
 from bot.views.card_data import history as history_view
+from bot.views.markup import Markup
 from bot.webex.messenger import Reply
 
 HISTORY_DEFAULT, HISTORY_MAX = 5, 20
@@ -52,7 +53,9 @@ def set_(ctx: Context, args: tuple[str, ...]) -> None:
     try:
         change = forms.parse_set(args)
     except ValueError as exc:
-        raise UserError(str(exc).rstrip(".") + ".", title="I could not read that") from None
+        # The domain's own words (usage in `code`); a typed setting is echoed only when it is a
+        # plausible word (``forms.plausible_word``), never digits.
+        raise UserError(Markup(str(exc).rstrip(".") + "."), title="I could not read that") from None
     change_flow.propose(ctx, change)
 
 
@@ -74,7 +77,7 @@ def history(ctx: Context, args: tuple[str, ...] = ()) -> None:
     count = HISTORY_DEFAULT
     if args:
         if not args[0].isdigit() or not 1 <= int(args[0]) <= HISTORY_MAX:
-            raise UserError(f"Usage: `history [n]`, with n from 1 to {HISTORY_MAX}.")
+            raise UserError(Markup(f"Usage: `history [n]`, with n from 1 to {HISTORY_MAX}."))
         count = int(args[0])
     ctx.reply(Reply.of(cards.render("history", history_view(ctx.services.audit.recent(count)))))
 
@@ -93,8 +96,9 @@ def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     if "Default voicemail PIN" in touched:
         change.default_pin_enabled = last.pin_rules.default_pin_enabled
     if change.is_empty():
-        raise UserError("The last change only set a new default PIN, which cannot be undone "
-                        "(the previous PIN is not known). Set another one with `edit`.")
+        raise UserError(Markup("The last change only set a new default PIN, which cannot be "
+                               "undone (the previous PIN is not known). Set another one with "
+                               "`edit`."))
     change_flow.propose(ctx, change, kind="undo")
 
 
@@ -103,7 +107,7 @@ def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     in_org = person.org_id == ctx.services.admin.managed_org_id()
     may = ("view and change the rules" if _may(ctx, Permission.CHANGE) else
            "view the rules" if _may(ctx, Permission.VIEW) else
-           "use `help` and `whoami`" if in_org else "nothing here: the bot manages another org")
+           Markup("use `help` and `whoami`") if in_org else "nothing here: the bot manages another org")
     ctx.reply(Reply.of(cards.render("whoami", {
         "name": person.display_name, "email": person.email,
         "org": "the organization this bot manages" if in_org else "another organization",
@@ -141,7 +145,8 @@ COMMAND_HELP = (
 
 
 def help_(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    allowed = [(usage, text) for usage, text, permission in COMMAND_HELP if _may(ctx, permission)]
+    allowed = [(Markup(usage), text) for usage, text, permission in COMMAND_HELP
+               if _may(ctx, permission)]
     can_view = _may(ctx, Permission.VIEW)
     intro = ("I show and change your organization's voicemail passcode rules. You can:" if can_view
              else "I manage the voicemail passcode rules, which needs an admin role. You can:")

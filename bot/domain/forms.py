@@ -5,6 +5,7 @@ Each wrong field gets its own message; nothing is changed until every field is r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,16 @@ FORM_SETTINGS = (("expiry_enabled", "expiry_days", "expiry"),
                  ("previous_enabled", "previous_count", "block-previous"))
 SET_USAGE = ("Usage: `set expiry <15-100|off>`, `set change-interval <1-7|off>`, "
              "`set block-previous <1-10|off>` or `set default-pin off`.")
+
+
+# What a command or setting word looks like: letters and dashes, short. Only such a word is ever
+# repeated back to a space: a PIN typed by mistake (digits) or a pasted secret never is.
+_PLAUSIBLE_WORD = re.compile(r"[a-z][a-z-]{0,23}", re.IGNORECASE)
+
+
+def plausible_word(word: str) -> bool:
+    """``word`` may be quoted back: ASCII letters and dashes only, at most 24 of them."""
+    return _PLAUSIBLE_WORD.fullmatch(word) is not None
 
 
 INVALID = object()  # a field whose value was refused (its message is in the errors)
@@ -95,5 +106,6 @@ def parse_set(args: tuple[str, ...]) -> RulesChange:
         raise ValueError("A default PIN is never accepted in a message: use `edit`, where the "
                          "form can also generate one and send it to you privately.")
     if setting not in ("expiry", "change-interval", "block-previous"):
-        raise ValueError(f"I don't know the setting '{setting}'. {SET_USAGE}")
+        named = f" '{setting}'" if plausible_word(setting) else ""
+        raise ValueError(f"I don't know the setting{named}. {SET_USAGE}")
     return RulesChange(values={setting: validate_value(setting, raw)})

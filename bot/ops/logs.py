@@ -1,13 +1,30 @@
-"""Logging: text or JSON lines, and never a secret. Every configured secret is masked on output."""
+"""Logging: text or JSON lines, and never a secret. Every configured secret is masked on output.
+
+No logged value can forge a line: in the text format, control characters in the message (a
+newline in a display name, a carriage return in typed text) are written as escapes (``\\n``), and
+the lines of a traceback are indented, so every line that starts without a space starts a record.
+JSON escapes them by itself.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 REDACTED = "[redacted]"
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+CONTINUATION = "    "  # before every further line of a record (a traceback)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: ``\\n``, ``\\r``, ``\\t``, else ``\\xNN`` / ``\\uNNNN``."""
+    return _CONTROLS.sub(lambda m: _NAMED.get(m.group()) or (
+        f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"),
+        text)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -29,9 +46,18 @@ class RedactingFormatter(logging.Formatter):
             })
         else:
             line = super().format(record)
+            # The message is one line already (formatMessage); what follows it is a traceback.
+            first, _, rest = line.partition("\n")
+            if rest:
+                line = first + "".join(f"\n{CONTINUATION}{escape_controls(part)}"
+                                       for part in rest.split("\n"))
         for secret in self._secrets:
             line = line.replace(secret, REDACTED)
         return line
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
 
 def configure(*, level: str, fmt: str, secrets: list[str]) -> None:

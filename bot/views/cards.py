@@ -8,6 +8,11 @@ The templating subset implemented here is the one the templates use, as Microsof
 it: ``${path.to.value}`` in strings (a string that is only one expression keeps the value's type),
 ``$data`` on an array element to repeat it for each item of a list (``$index`` available), and
 ``$when`` to keep an element only when its expression is true.
+
+Safe by default: every value put into markdown, the text fallback or a card's TextBlock text and
+FactSet title/value (which clients render as markdown), is escaped as text (``markup.escape``),
+unless it is ``Markup``, the bot's own markdown. Values elsewhere (ids in action data, input
+values, colours) go in as they are: no client reads markdown there.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.views.markup import Markup, escape
 
 CARDS_DIR = Path(__file__).resolve().parents[2] / "cards"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -36,7 +43,7 @@ class TemplateError(Exception):
 @dataclass(frozen=True)
 class RenderedCard:
     content: dict[str, Any]
-    markdown: str
+    markdown: Markup  # values already escaped by the template
 
     def attachment(self) -> dict[str, Any]:
         return {"contentType": CONTENT_TYPE, "content": self.content}
@@ -44,7 +51,7 @@ class RenderedCard:
 
 def render(name: str, data: dict[str, Any]) -> RenderedCard:
     content = expand(_template(name), data, data)
-    return RenderedCard(content=content, markdown=_fallback(name).render(**data).strip())
+    return RenderedCard(content=content, markdown=Markup(_fallback(name).render(**data).strip()))
 
 
 @cache
@@ -54,9 +61,15 @@ def _template(name: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _jinja() -> Environment:
+    # ``finalize`` sees every ``{{ value }}``: values are text unless Markup (HTML autoescape is
+    # not the escaping markdown needs).
     return Environment(loader=FileSystemLoader(CARDS_DIR), undefined=StrictUndefined,
                        autoescape=False, keep_trailing_newline=False, trim_blocks=True,
-                       lstrip_blocks=True)
+                       lstrip_blocks=True, finalize=_as_markdown)
+
+
+def _as_markdown(value: Any) -> str:
+    return str(escape(_as_text(value)))
 
 
 def _fallback(name: str):
@@ -67,22 +80,36 @@ def template_names() -> list[str]:
     return sorted(path.stem for path in CARDS_DIR.glob("*.json"))
 
 
-def expand(node: Any, scope: Any, root: dict[str, Any]) -> Any:
-    """Expand one template node against ``scope`` (the current ``$data``) and ``root``."""
+def expand(node: Any, scope: Any, root: dict[str, Any], *, markdown: bool = False,
+           markdown_keys: frozenset[str] = frozenset()) -> Any:
+    """Expand one template node against ``scope`` (the current ``$data``) and ``root``.
+
+    ``markdown``: ``node`` is a string clients render as markdown (its values are escaped);
+    ``markdown_keys``: the keys of ``node`` (a dict) or of its elements (a list) that are.
+    """
     if isinstance(node, str):
-        return _expand_string(node, scope, root)
+        return _expand_string(node, scope, root, markdown=markdown)
     if isinstance(node, list):
         expanded = []
         for item in node:
-            expanded.extend(_expand_element(item, scope, root))
+            expanded.extend(_expand_element(item, scope, root, markdown_keys))
         return expanded
     if isinstance(node, dict):
-        return {key: expand(value, scope, root) for key, value in node.items()
-                if key not in ("$data", "$when")}
+        keys = markdown_keys | _MARKDOWN_KEYS.get(str(node.get("type")), frozenset())
+        return {key: expand(value, scope, root, markdown=key in keys,
+                            markdown_keys=_FACT_KEYS if key == "facts" else frozenset())
+                for key, value in node.items() if key not in ("$data", "$when")}
     return copy.deepcopy(node)
 
 
-def _expand_element(item: Any, scope: Any, root: dict[str, Any]) -> list[Any]:
+# Where Adaptive Card clients render markdown: TextBlock text, and FactSet facts (their titles and
+# values are TextBlocks in the renderers).
+_MARKDOWN_KEYS = {"TextBlock": frozenset({"text"})}
+_FACT_KEYS = frozenset({"title", "value"})
+
+
+def _expand_element(item: Any, scope: Any, root: dict[str, Any],
+                    markdown_keys: frozenset[str] = frozenset()) -> list[Any]:
     """An array element may repeat (``$data`` list) and may be dropped (``$when``)."""
     if not isinstance(item, dict):
         return [expand(item, scope, root)]
@@ -95,7 +122,7 @@ def _expand_element(item: Any, scope: Any, root: dict[str, Any]) -> list[Any]:
     for each in scopes:
         if "$when" in item and not _resolve_value(item["$when"], each, root):
             continue
-        kept.append(expand(item, each, root))
+        kept.append(expand(item, each, root, markdown_keys=markdown_keys))
     return kept
 
 
@@ -107,7 +134,10 @@ def _resolve_value(raw: Any, scope: Any, root: dict[str, Any]) -> Any:
     return raw
 
 
-def _expand_string(text: str, scope: Any, root: dict[str, Any]) -> Any:
+def _expand_string(text: str, scope: Any, root: dict[str, Any], *, markdown: bool = False) -> Any:
+    if markdown:  # always text: each value escaped unless it is the bot's own Markup
+        return _EXPRESSION.sub(
+            lambda m: str(escape(_as_text(_lookup(m.group(1), scope, root)))), text)
     whole = _WHOLE.match(text)
     if whole:
         return _lookup(whole.group(1), scope, root)
@@ -115,6 +145,8 @@ def _expand_string(text: str, scope: Any, root: dict[str, Any]) -> Any:
 
 
 def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value  # a Markup stays Markup
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)

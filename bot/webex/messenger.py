@@ -10,15 +10,24 @@ from typing import Any
 from webexpythonsdk import WebexAPI
 
 from bot.views.cards import RenderedCard
+from bot.views.markup import Markup, escape
 from bot.webex.clients import sdk_call
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What a handler answers: markdown, and a card shown to clients that can render it."""
+    """What a handler answers: markdown, and a card shown to clients that can render it.
+
+    ``markdown`` is escaped as text unless it is ``Markup`` (the bot's own markdown, or a rendered
+    card's fallback): a value from outside in an f-string can never become markup.
+    """
 
     markdown: str
     card: RenderedCard | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.markdown, Markup):
+            object.__setattr__(self, "markdown", escape(self.markdown))
 
     @classmethod
     def of(cls, card: RenderedCard) -> Reply:
@@ -54,7 +63,7 @@ class Messenger:
     def post(self, reply: Reply, *, room_id: str | None = None, person_id: str | None = None,
              parent_id: str | None = None) -> str:
         """Post ``reply`` to a room (in a thread when ``parent_id``) or directly to a person."""
-        options: dict[str, Any] = {"markdown": reply.markdown}
+        options: dict[str, Any] = {"markdown": str(reply.markdown)}
         if reply.card is not None:
             options["attachments"] = [reply.card.attachment()]
         if parent_id:

@@ -39,8 +39,14 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"{what} not met within {timeout}s")
 
 
+def ping(n: int) -> str:
+    """A unique unknown word the bot repeats back (letters and dashes only: it never repeats
+    digits), so a reply can be told apart: ping(12) is ``ping-bc``."""
+    return "ping-" + "".join("abcdefghij"[int(d)] for d in str(n))
+
+
 def pinged(texts: list[str]) -> list[str]:
-    return [m.group(1) for t in texts if (m := re.search(r"`(ping-\d+)`", t))]
+    return [m.group(1) for t in texts if (m := re.search(r"`(ping-[a-j]+)`", t))]
 
 
 @pytest.fixture
@@ -54,7 +60,7 @@ def instance(emulator, tmp_path):
 
 
 def test_the_same_event_five_times_gives_one_reply(emulator, instance):
-    message = say(emulator, "ping-1")
+    message = say(emulator, ping(1))
     raw, headers = event_for(emulator, message)
     with ThreadPoolExecutor(5) as pool:
         statuses = list(pool.map(lambda _: deliver(instance.url, raw, headers), range(5)))
@@ -63,13 +69,13 @@ def test_the_same_event_five_times_gives_one_reply(emulator, instance):
     for _ in range(3):  # and later, sequential redeliveries
         assert deliver(instance.url, raw, headers) == 200
     time.sleep(1.5)
-    assert pinged(replies(emulator)) == ["ping-1"]
+    assert pinged(replies(emulator)) == [ping(1)]
 
 
 def test_acknowledgement_does_not_wait_for_webex(emulator, instance):
     emulator.add_fault(method="*", path="/v1/*", latencyMs=2000)
     message_time = time.time()
-    message = say(emulator, "ping-2")  # (the emulator is slow for us too)
+    message = say(emulator, ping(2))  # (the emulator is slow for us too)
     raw, headers = event_for(emulator, message)
     started = time.monotonic()
     assert deliver(instance.url, raw, headers) == 202
@@ -82,7 +88,7 @@ def test_acknowledgement_does_not_wait_for_webex(emulator, instance):
     answered_at = datetime.fromisoformat(first_answer["time"].replace("Z", "+00:00")).timestamp()
     assert acknowledged_at < answered_at and answered_at > message_time
     emulator.control("DELETE", "faults")
-    wait_for(lambda: "ping-2" in pinged(replies(emulator)), what="the reply")
+    wait_for(lambda: ping(2) in pinged(replies(emulator)), what="the reply")
 
 
 def test_an_event_acknowledged_by_a_killed_process_is_processed_after_restart(emulator, tmp_path):
@@ -90,7 +96,7 @@ def test_an_event_acknowledged_by_a_killed_process_is_processed_after_restart(em
     env = bot_env(emulator, tmp_path, SECRET, port, EVENT_LEASE_SECONDS="2")
     bot = start_gunicorn(env, tmp_path, port)
     emulator.add_fault(method="GET", path="/v1/messages/*", latencyMs=3000)
-    message = say(emulator, "ping-3")
+    message = say(emulator, ping(3))
     assert deliver(bot.url, *event_for(emulator, message)) == 202
     wait_for(lambda: emulator.calls().get("GET /v1/messages/{message_id}"), what="processing")
     bot.kill()  # the worker is inside its Webex call: the event is claimed, not done
@@ -100,7 +106,7 @@ def test_an_event_acknowledged_by_a_killed_process_is_processed_after_restart(em
     try:
         wait_for(lambda: pinged(replies(emulator)), timeout=30, what="the reply after restart")
         time.sleep(1)
-        assert pinged(replies(emulator)) == ["ping-3"]
+        assert pinged(replies(emulator)) == [ping(3)]
     finally:
         restarted.stop()
 
@@ -117,7 +123,7 @@ def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_
             instances.append(start_gunicorn(env, workdir, port))
         try:
             count = 500
-            messages = [say(emulator, f"ping-{n}") for n in range(count)]
+            messages = [say(emulator, ping(n)) for n in range(count)]
             events = [event_for(emulator, m) for m in messages]
             # every event to both instances, and a tenth of them once more
             deliveries = [(bot.url, e) for e in events for bot in instances]
@@ -129,7 +135,7 @@ def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_
                      what=f"{count} replies")
             time.sleep(2)
             seen = pinged(replies(emulator))
-            assert len(seen) == count and set(seen) == {f"ping-{n}" for n in range(count)}
+            assert len(seen) == count and set(seen) == {ping(n) for n in range(count)}
             logs = "".join(bot.log() for bot in instances)
             assert logs.count("processed: unknown") == count
         finally:
@@ -145,12 +151,12 @@ def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
                       EVENT_LEASE_SECONDS=str(lease))
         bot = start_gunicorn(env, tmp_path, port)
         try:
-            before = say(emulator, "ping-10")
+            before = say(emulator, ping(10))
             assert deliver(bot.url, *event_for(emulator, before)) == 202
-            wait_for(lambda: "ping-10" in pinged(replies(emulator)), what="the first reply")
-            during = say(emulator, "ping-11")
+            wait_for(lambda: ping(10) in pinged(replies(emulator)), what="the first reply")
+            during = say(emulator, ping(11))
             emulator.add_fault(method="GET", path="/v1/messages/*", latencyMs=1500, count=1)
-            slow = say(emulator, "ping-12")
+            slow = say(emulator, ping(12))
             assert deliver(bot.url, *event_for(emulator, slow)) == 202  # acknowledged, then...
             wait_for(lambda: not emulator.control("GET", "faults").json()["items"],
                      what="the slow event's processing")
@@ -159,16 +165,16 @@ def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
                 assert deliver(bot.url, *event_for(emulator, during)) == 503
                 assert requests.get(f"{bot.url}/healthz", timeout=10).status_code == 503
                 # posted while the database is down: recording the event as done fails
-                wait_for(lambda: "ping-12" in pinged(replies(emulator)), what="the slow reply")
+                wait_for(lambda: ping(12) in pinged(replies(emulator)), what="the slow reply")
             finally:
                 set_database_open(name, True)
             wait_for(lambda: requests.get(f"{bot.url}/healthz", timeout=10).status_code == 200,
                      what="healthz recovery")
             assert deliver(bot.url, *event_for(emulator, during)) == 202  # Webex delivers again
-            wait_for(lambda: {"ping-10", "ping-11", "ping-12"} <= set(pinged(replies(emulator))),
+            wait_for(lambda: {ping(10), ping(11), ping(12)} <= set(pinged(replies(emulator))),
                      timeout=60, what="every acknowledged event processed")
             time.sleep(lease + 1.5)  # an event let go would be taken again once its lease ran out
-            assert Counter(pinged(replies(emulator))) == {"ping-10": 1, "ping-11": 1, "ping-12": 1}
+            assert Counter(pinged(replies(emulator))) == {ping(10): 1, ping(11): 1, ping(12): 1}
         finally:
             bot.stop()
 
