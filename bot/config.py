@@ -101,9 +101,12 @@ class Settings(BaseSettings):
 
     @field_validator("bot_secret_key_previous", mode="before")
     @classmethod
-    def _fernet_keys(cls, value: object) -> tuple[str, ...]:
-        keys = tuple(part.strip() for part in value.split(",") if part.strip()) \
-            if isinstance(value, str) else tuple(value or ())
+    def _fernet_keys(cls, value: object) -> tuple[object, ...]:
+        keys: tuple[object, ...] = ()
+        if isinstance(value, str):
+            keys = tuple(part.strip() for part in value.split(",") if part.strip())
+        elif isinstance(value, (list, tuple)):
+            keys = tuple(value)
         for number, key in enumerate(keys, 1):
             text = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
             if not _is_fernet_key(text):
