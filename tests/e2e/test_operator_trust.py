@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from cryptography.fernet import Fernet
@@ -18,6 +20,8 @@ from bot.storage import store as storage
 from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
+from bot.webex.clients import bot_api
+from bot.webex.webhooks import sync
 from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
 
 SECRET = "trust-webhook-secret-9876"
@@ -30,7 +34,7 @@ def guarded(emulator_session, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("guarded")
     port = free_port()
     env = bot_env(emulator_session, workdir, SECRET, port, OPS_TOKEN=OPS_TOKEN,
-                  BOT_SECRET_KEY=Fernet.generate_key().decode())
+                  BOT_SECRET_KEY=Fernet.generate_key().decode(), WEBHOOK_CHECK_INTERVAL_SECONDS="1")
     bot = start_gunicorn(env, workdir, port, workers=1)
     yield bot
     bot.stop()
@@ -61,6 +65,31 @@ def test_healthz_tells_only_its_status_without_the_token(guarded):
     assert operator.status_code == 200
     assert operator.json()["components"]["database"] == {"ok": True}
     assert OPS_TOKEN not in guarded.log()
+
+
+def test_healthz_and_the_log_show_a_webhook_signed_with_another_secret(emulator, guarded):
+    settings = load_settings(_env_file=None, webex_bot_token="bot-token", webex_admin_token="a",
+                             webex_webhook_secret=SECRET, webex_base_url=emulator.base_url)
+    sync(bot_api(settings), target_url=f"{guarded.url}/webhooks/webex", secret=SECRET)
+    with emulator.state.lock:
+        hook = next(h for h in emulator.state.webhooks.values() if h["resource"] == "messages")
+        hook["secret"] = "someone-elses-webhook-secret"
+
+    def reported() -> dict | None:
+        health = requests.get(f"{guarded.url}/healthz", headers=bearer(OPS_TOKEN), timeout=10)
+        webhooks = health.json()["components"].get("webhooks") or {}
+        items = webhooks.get("items") or []
+        return webhooks if len(items) == 2 and not webhooks["ok"] else None
+
+    deadline = time.monotonic() + 20
+    while (webhooks := reported()) is None:
+        assert time.monotonic() < deadline, "the webhook check did not report the secret"
+        time.sleep(0.2)
+    secrets = {item["resource"]: item["secret_matches"] for item in webhooks["items"]}
+    assert secrets == {"messages": False, "attachmentActions": True}
+    assert [item["status"] for item in webhooks["items"]] == ["active", "active"]
+    assert "signed with a secret other than WEBEX_WEBHOOK_SECRET" in guarded.log()
+    assert "someone-elses-webhook-secret" not in guarded.log()
 
 
 @pytest.fixture
