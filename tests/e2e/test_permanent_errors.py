@@ -152,3 +152,20 @@ def test_a_second_press_is_answered_quietly_and_a_press_on_a_deleted_card_ends(e
     assert deliver(process.url, *action_event(emulator, presses[2])) == 202
     ended_at_once(process, workdir, presses[2]["id"])
     assert emulator.calls()["PUT /v1/telephony/config/voicemail/rules"] == 1
+
+
+def test_webex_down_for_good_leaves_the_event_failed_loudly_and_in_healthz(emulator, bot):
+    """Retried five times over about half a minute (2+4+8+16 s), then failed with an ERROR line
+    and counted in /healthz."""
+    process, workdir = bot
+    message = say(emulator, "help")
+    emulator.add_fault(method="GET", path=f"/v1/messages/{message['id']}", status=503)
+
+    assert deliver(process.url, *event_for(emulator, message)) == 202
+
+    assert wait_status(workdir, message["id"], "failed", timeout=60) == ("failed", 5)
+    errors = [line for line in process.log().splitlines()
+              if message["id"] in line and " ERROR " in line]
+    assert errors and "failed for good after 5 attempts: WebexCallError: Webex HTTP 503" in errors[0]
+    health = requests.get(f"{process.url}/healthz", timeout=10).json()
+    assert health["components"]["inbox"]["failed"] >= 1
