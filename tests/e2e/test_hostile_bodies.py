@@ -88,11 +88,11 @@ def test_odd_but_valid_values_are_accepted_and_processed_without_error(emulator,
     answer = requests.post(f"{process.url}/webhooks/webex", data=raw, headers=headers, timeout=10)
     assert answer.status_code == 202, answer.text
 
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 40  # a busy host
     while (row := inbox_row(workdir, odd["data"]["id"])) is None or row[0] != "done":
         assert time.monotonic() < deadline, f"not processed: {row}"
         time.sleep(0.1)
     assert row[1] == 1  # once: retrying would not find the message either
     log = process.log()
-    assert "Traceback" not in log and " 500 " not in log
+    assert "Traceback" not in log and 'HTTP/1.1" 500 ' not in log
     assert "ended without retrying: Webex HTTP 404" in log
