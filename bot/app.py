@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import Flask
@@ -21,6 +22,7 @@ from bot.webhook.intake import MAX_BODY_BYTES, InFlight, Intake
 # with no webhook request in flight in its process, for at most this long. Under a burst Webex
 # gets its 2xx sooner and the work follows; with ordinary traffic there is nothing to wait for.
 ACK_FIRST_SECONDS = 0.25
+log = logging.getLogger(__name__)
 # Processed events are kept this long (for duplicates and for operators), then deleted.
 KEEP_DONE_EVENTS = timedelta(days=7)
 
@@ -37,6 +39,9 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
         except ConfigError as exc:
             raise SystemExit(str(exc)) from None
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
+    if settings.ops_token is None and not settings.is_demo:
+        log.warning("OPS_TOKEN is not set: /metrics and the details of /healthz are open to anyone "
+                    "who can reach the webhook port")
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     store = Store(settings.database_url)
@@ -96,5 +101,5 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings, so that logs can mask them."""
     values = [settings.webex_bot_token, settings.webex_webhook_secret, settings.webex_admin_token,
               settings.webex_admin_client_secret, settings.webex_admin_refresh_token,
-              settings.bot_secret_key]
+              settings.bot_secret_key, *settings.bot_secret_key_previous, settings.ops_token]
     return [v.get_secret_value() for v in values if v is not None]

@@ -11,11 +11,16 @@ import base64
 import binascii
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, TypedDict, Unpack
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://webexapis.com/v1/"
+# The API hosts of Webex itself (commercial, and FedRAMP's api-usgov.webex.com): a base URL on
+# any of them is a real deployment; any other (the emulator) is the demo or a test.
+WEBEX_API_DOMAINS = ("webexapis.com", "webex.com")
+FERNET_KEY_ERROR = "must be a Fernet key (32 url-safe base64-encoded bytes)"
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -53,6 +58,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
     database_url: str = f"sqlite:///{INSTANCE_DIR / 'bot.sqlite3'}"
     bot_secret_key: SecretStr | None = None
+    # Keys that sealed secrets before the current one (comma-separated): still read, never used
+    # to seal; `flask --app app secrets rotate` re-seals everything with BOT_SECRET_KEY.
+    bot_secret_key_previous: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    # Bearer token for GET /metrics and the details of GET /healthz; unset: both are open.
+    ops_token: SecretStr | None = None
     notify_room_ids: Annotated[tuple[str, ...], NoDecode] = ()
     watch_interval_seconds: int = Field(default=300, ge=0)
     webhook_check_interval_seconds: int = Field(default=300, ge=0)
@@ -97,14 +107,30 @@ class Settings(BaseSettings):
     @field_validator("bot_secret_key")
     @classmethod
     def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        try:
-            key = base64.urlsafe_b64decode(value.get_secret_value().encode())
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes)") from exc
-        if len(key) != 32:
-            raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes)")
+        if value is not None and not _is_fernet_key(value.get_secret_value()):
+            raise ValueError(FERNET_KEY_ERROR)
+        return value
+
+    @field_validator("bot_secret_key_previous", mode="before")
+    @classmethod
+    def _fernet_keys(cls, value: object) -> tuple[object, ...]:
+        keys: tuple[object, ...] = ()
+        if isinstance(value, str):
+            keys = tuple(part.strip() for part in value.split(",") if part.strip())
+        elif isinstance(value, (list, tuple)):
+            keys = tuple(value)
+        for number, key in enumerate(keys, 1):
+            text = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
+            if not _is_fernet_key(text):
+                raise ValueError(f"key {number} {FERNET_KEY_ERROR}")
+        return keys
+
+    @field_validator("ops_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. python -c \"import secrets; "
+                             "print(secrets.token_urlsafe(32))\")")
         return value
 
     @model_validator(mode="after")
@@ -119,6 +145,13 @@ class Settings(BaseSettings):
         if self.webex_admin_token is None and not all(refresh):
             raise ValueError("WEBEX_ADMIN_TOKEN is required (or the three WEBEX_ADMIN_CLIENT_ID/"
                              "CLIENT_SECRET/REFRESH_TOKEN settings)")
+        if self.bot_secret_key is None and not self.is_demo:
+            raise ValueError(
+                "BOT_SECRET_KEY is required with a Webex WEBEX_BASE_URL (only the emulator demo may "
+                "go without): generate one with python -c \"from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())\"")
+        if self.bot_secret_key_previous and self.bot_secret_key is None:
+            raise ValueError("BOT_SECRET_KEY is required when BOT_SECRET_KEY_PREVIOUS is set")
         return self
 
     @property
@@ -131,8 +164,22 @@ class Settings(BaseSettings):
         return AdminRefresh(client_id, secret, token)
 
     @property
+    def is_demo(self) -> bool:
+        """True when the bot talks to something other than Webex (the emulator): there, and only
+        there, BOT_SECRET_KEY may be left out."""
+        host = (urlsplit(self.webex_base_url).hostname or "").lower()
+        return not any(host == domain or host.endswith(f".{domain}") for domain in WEBEX_API_DOMAINS)
+
+    @property
     def webhook_target_url(self) -> str | None:
         return f"{self.public_url}webhooks/webex" if self.public_url else None
+
+
+def _is_fernet_key(text: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(text.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 class SettingsOverrides(TypedDict, total=False):
@@ -153,6 +200,8 @@ class SettingsOverrides(TypedDict, total=False):
     public_url: str | None
     database_url: str
     bot_secret_key: SecretStr | None
+    bot_secret_key_previous: tuple[SecretStr, ...]
+    ops_token: SecretStr | None
     notify_room_ids: tuple[str, ...]
     watch_interval_seconds: int
     webhook_check_interval_seconds: int

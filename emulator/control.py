@@ -1,8 +1,10 @@
 """The control API outside ``/v1``: for tests, benchmarks and the demo, never for the bot.
 
 - ``GET /_emulator/directory``: seed keys to ids, and the tokens of each person
-- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, drop, count}``;
-  ``GET`` lists them; ``DELETE`` clears them all
+- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, drop, count, skip}``;
+  ``GET`` lists them; ``DELETE`` clears them all. Any status is answered in Webex's error shape
+  (``{message, errors, trackingId}``): e.g. ``{"method": "GET", "path": "/v1/messages/*",
+  "status": 404}`` makes a message look deleted, ``/v1/attachment/actions/*`` a submit gone
 - ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``
 - ``GET /_emulator/deliveries``: webhook delivery results, newest last
 - ``POST /_emulator/deliveries/wait?timeout=S``: wait until no webhook delivery is pending

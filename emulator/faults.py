@@ -18,7 +18,14 @@ from .errors import WebexError
 
 _ids = itertools.count(1)
 
-STATUS_MESSAGES = {
+STATUS_MESSAGES = {  # as Webex words them
+    400: "The request was invalid or cannot be otherwise served.",
+    403: "The server understood the request, but refused to fulfill it because the access token "
+         "is missing required scopes or the user is missing required roles or licenses.",
+    404: "The requested resource could not be found.",
+    409: "The request could not be processed because it conflicts with some established rule of "
+         "the system.",
+    410: "The requested resource is no longer available.",
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",

@@ -69,7 +69,8 @@ def _own_pending(ctx: Context, change_id: str) -> Pending:
 def cancel(ctx: Context, change_id: str) -> None:
     pending = _own_pending(ctx, change_id)
     if not ctx.services.pending.resolve(pending.id, "cancelled", from_status="pending"):
-        raise UserError(_already(ctx, pending.id))
+        _used_before(ctx, pending.id)
+        return
     _retire_card(ctx, pending)
     ctx.reply(Reply("Cancelled: nothing was changed."))
 
@@ -78,7 +79,8 @@ def confirm(ctx: Context, change_id: str) -> None:
     pending = _own_pending(ctx, change_id)
     services = ctx.services
     if not services.pending.claim(pending.id):
-        raise UserError(_already(ctx, pending.id))
+        _used_before(ctx, pending.id)
+        return
     try:
         before, pin = _apply(ctx, pending)
     except WebexCallError as exc:
@@ -89,6 +91,16 @@ def confirm(ctx: Context, change_id: str) -> None:
         raise
     # Webex has the change now: nothing that fails from here on may say it was not applied.
     _finish(ctx, pending, before, generated_pin=pin if pending.pin_generated else None)
+
+
+def _used_before(ctx: Context, change_id: str) -> None:
+    """A button of a request that was already answered: a repeated press is told quietly what
+    became of it (plain text, not an error card); an expired or failed request is an error."""
+    current = ctx.services.pending.get(change_id)
+    if current is not None and current.status in ("applied", "applying", "cancelled"):
+        ctx.reply(Reply(_already(ctx, change_id)))
+        return
+    raise UserError(_already(ctx, change_id))
 
 
 def _already(ctx: Context, change_id: str) -> Markup:

@@ -30,7 +30,23 @@ log = logging.getLogger(__name__)
 
 
 def process(event: WebexEvent, services: Services) -> str:
-    """Handle one event; return a short outcome for the log."""
+    """Handle one event; return a short outcome for the log.
+
+    A Webex answer that retrying cannot change (the message or the submit is gone, 404/410; the
+    card was deleted; the bot may not read or post there, 403; any other permanent 4xx) ends the
+    event here, with the reason as its outcome (logged at INFO). Anything else raised (429, 5xx,
+    no answer) goes to the inbox worker, which retries with backoff and, at the end, fails the
+    event loudly.
+    """
+    try:
+        return _process(event, services)
+    except WebexCallError as exc:
+        if not exc.is_permanent:
+            raise
+        return f"ended without retrying: {exc}"
+
+
+def _process(event: WebexEvent, services: Services) -> str:
     if (event.resource, event.event) == ("messages", "created"):
         return _message(event, services)
     if (event.resource, event.event) == ("attachmentActions", "created"):

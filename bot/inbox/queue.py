@@ -9,6 +9,7 @@ re-checks that the row is still due, so one event is never processed by two work
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql.elements import BindParameter
 
-from bot.domain.events import WebexEvent, parse_envelope
+from bot.domain.events import InvalidEnvelope, WebexEvent, parse_envelope
 from bot.storage.models import InboxEvent
 from bot.storage.store import Store, StoreUnavailable
 
@@ -42,6 +43,9 @@ _TAKE = (update(_EVENTS).where(_C.id == bindparam("chosen"), _DUE)
          .values(status="processing", claimed_by=bindparam("owner"), lease_until=bindparam("until"),
                  attempts=_C.attempts + 1)
          .returning(_C.envelope, _C.attempts, _C.received_at))
+
+
+log = logging.getLogger(__name__)
 
 
 def _key(arrival: _Arrival) -> tuple[str, str, str]:
@@ -140,7 +144,15 @@ class Inbox:
             return None  # another worker won the race
         received = taken.received_at if taken.received_at.tzinfo else \
             taken.received_at.replace(tzinfo=UTC)
-        return Claimed(chosen, parse_envelope(taken.envelope.encode()), taken.attempts, received)
+        try:
+            event = parse_envelope(taken.envelope.encode())
+        except InvalidEnvelope as exc:
+            # Stored before the intake refused such bodies (an older version): it can never be
+            # processed, so it fails at once rather than coming back at every lease.
+            log.error("inbox row %d cannot be read (%s): marked failed", chosen, exc)
+            self.failed(chosen, owner, f"InvalidEnvelope: {exc}")
+            return None
+        return Claimed(chosen, event, taken.attempts, received)
 
     def renew(self, row_id: int, owner: str, lease: timedelta) -> bool:
         return self._finish(row_id, owner, lease_until=_now() + lease)

@@ -25,8 +25,8 @@ REPORT = "webhooks"
 def check_webhooks(services: Services, store: Store) -> list[str]:
     """One round; returns the ids of the webhooks re-activated."""
     api = services.messenger.api
-    states = sdk_call(api, status)
     secret = services.settings.webex_webhook_secret.get_secret_value()
+    states = sdk_call(api, lambda a: status(a, secret=secret))
     revived = sdk_call(api, lambda a: reactivate(a, states, secret=secret))
     for state in revived:
         text = (f"Webex had disabled the bot's {state.resource}/{state.event} webhook "
@@ -41,6 +41,11 @@ def check_webhooks(services: Services, store: Store) -> list[str]:
             except WebexCallError as exc:
                 log.warning("could not tell %s about the webhook: %s", room_id, exc)
     if revived:
-        states = sdk_call(api, status)
+        states = sdk_call(api, lambda a: status(a, secret=secret))
+    for state in states:
+        if state.secret_matches is False:
+            log.error("webhook %s %s/%s is signed with a secret other than WEBEX_WEBHOOK_SECRET: "
+                      "its deliveries are refused; run `flask --app app webhooks sync`",
+                      state.webhook_id, state.resource, state.event)
     save_report(store, REPORT, {"webhooks": [asdict(s) for s in states]})
     return [s.webhook_id for s in revived if s.webhook_id]  # reactivate revives only known ids

@@ -20,11 +20,13 @@ from bot.webex import clients, webhooks
 log = logging.getLogger(__name__)
 webhooks_cli = AppGroup("webhooks", help="Register and inspect the bot's Webex webhooks.")
 db_cli = AppGroup("db", help="Manage the bot's database schema.")
+secrets_cli = AppGroup("secrets", help="Manage the secrets the bot keeps encrypted at rest.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(db_cli)
+    app.cli.add_command(secrets_cli)
     app.cli.add_command(worker)
     app.cli.add_command(check_command)
     app.cli.add_command(watch)
@@ -51,20 +53,26 @@ def webhooks_sync() -> None:
 
 @webhooks_cli.command("status")
 def webhooks_status() -> None:
-    """Show each webhook the bot needs and its status; exit 1 unless all are active."""
+    """Show each webhook the bot needs, its status and whether its secret is WEBEX_WEBHOOK_SECRET;
+    exit 1 unless all are active, signed with that secret and pointing at PUBLIC_URL."""
     settings = _settings()
     try:
-        states = webhooks.status(clients.bot_api(settings))
+        states = webhooks.status(clients.bot_api(settings),
+                                 secret=settings.webex_webhook_secret.get_secret_value())
     except ApiError as exc:
         raise click.ClickException(f"Webex refused: {exc}") from None
     healthy = True
     for state in states:
         target = state.target_url or "-"
-        click.echo(f"{state.resource}/{state.event}: {state.status} {state.webhook_id or ''} {target}")
+        secret = {True: "secret ok", False: "secret DIFFERS from WEBEX_WEBHOOK_SECRET "
+                                            "(its deliveries are refused)", None: ""}
+        click.echo(f"{state.resource}/{state.event}: {state.status} {state.webhook_id or ''} "
+                   f"{target} {secret[state.secret_matches]}".rstrip())
         wrong_target = settings.webhook_target_url and state.target_url not in (
             None, settings.webhook_target_url)
-        healthy = healthy and state.status == "active" and not wrong_target
+        healthy = healthy and state.healthy and not wrong_target
     if not healthy:
+        click.echo("run `flask --app app webhooks sync` to fix them", err=True)
         raise SystemExit(1)
 
 
@@ -73,6 +81,27 @@ def db_upgrade() -> None:
     """Apply the database migrations (also done once when gunicorn starts)."""
     store.upgrade(_settings().database_url)
     click.echo("database is up to date")
+
+
+@secrets_cli.command("rotate")
+def secrets_rotate() -> None:
+    """Seal every stored secret (pending PINs, refreshed tokens) again with BOT_SECRET_KEY.
+
+    Run it after moving the old key to BOT_SECRET_KEY_PREVIOUS and setting a new BOT_SECRET_KEY
+    (every process restarted); then the old key can be dropped. Exit 1 if some secret could not
+    be read with any configured key (it stays as it is).
+    """
+    from bot.storage.secret_box import SecretBox, reseal_all
+
+    settings = _settings()
+    if settings.bot_secret_key is None:
+        raise click.ClickException("BOT_SECRET_KEY is not set: there is no key to rotate to")
+    done = reseal_all(current_app.extensions["vmbot.store"], SecretBox.from_settings(settings))
+    click.echo(f"{done.resealed} secrets sealed again with BOT_SECRET_KEY")
+    if done.unreadable:
+        click.echo(f"{done.unreadable} secrets could not be read with BOT_SECRET_KEY or "
+                   "BOT_SECRET_KEY_PREVIOUS and were left as they are", err=True)
+        raise SystemExit(1)
 
 
 @click.command("worker")

@@ -215,7 +215,9 @@ def check_webhooks(settings: Settings, *, bot_ok: bool) -> Check:
     target = settings.webhook_target_url
     if not target:
         return fail("webhooks", "PUBLIC_URL is not set, so no webhook can point at the bot")
-    states, error = attempt(lambda: sdk_call(bot_api(settings), webhooks.status))
+    secret = settings.webex_webhook_secret.get_secret_value()
+    states, error = attempt(lambda: sdk_call(bot_api(settings),
+                                             lambda api: webhooks.status(api, secret=secret)))
     if error:
         return fail("webhooks", error)
     names = [f"{state.resource}/{state.event}" for state in states]
@@ -225,7 +227,7 @@ def check_webhooks(settings: Settings, *, bot_ok: bool) -> Check:
     if problems:
         return fail("webhooks", "; ".join(problems) + f"; {SYNC_HINT}")
     kinds = " and ".join(names)
-    return ok("webhooks", f"{kinds} active at {target}")
+    return ok("webhooks", f"{kinds} active at {target}, signed with WEBEX_WEBHOOK_SECRET")
 
 
 def webhook_problem(state: webhooks.WebhookState, target: str) -> str | None:
@@ -234,13 +236,16 @@ def webhook_problem(state: webhooks.WebhookState, target: str) -> str | None:
         return f"{name} {state.status}"
     if state.target_url != target:
         return f"{name} points at {state.target_url}"
+    if state.secret_matches is False:
+        return (f"{name} is signed with a secret other than WEBEX_WEBHOOK_SECRET, so the bot "
+                "refuses its deliveries (401)")
     return None
 
 
 def secrets(settings: Settings) -> list[str]:
     values = [settings.webex_bot_token, settings.webex_webhook_secret, settings.webex_admin_token,
               settings.webex_admin_client_secret, settings.webex_admin_refresh_token,
-              settings.bot_secret_key]
+              settings.bot_secret_key, *settings.bot_secret_key_previous, settings.ops_token]
     return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 

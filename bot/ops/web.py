@@ -1,8 +1,16 @@
-"""The HTTP surface besides the webhook (``bot/webhook/endpoint.py``): metrics and health."""
+"""The HTTP surface besides the webhook (``bot/webhook/endpoint.py``): metrics and health.
+
+Both share the webhook's public port (a platform gives one). With ``OPS_TOKEN`` set, ``/metrics``
+answers only requests carrying ``Authorization: Bearer <OPS_TOKEN>`` (401 otherwise), and
+``/healthz`` tells anyone else only its status code and ``{"status": ...}`` (enough for a load
+balancer), keeping the components for the token's holders.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.ops import metrics
@@ -12,9 +20,24 @@ from bot.storage.store import Store, StoreUnavailable
 blueprint = Blueprint("web", __name__)
 
 
+def _operator() -> bool:
+    """Whether the request may see operators' details: no OPS_TOKEN set, or its bearer token."""
+    token = current_app.extensions["vmbot.settings"].ops_token
+    if token is None:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.get_secret_value().encode())
+
+
 @blueprint.get("/metrics")
 def prometheus_metrics():
     """Prometheus text format, summed over every gunicorn worker (multiprocess mode)."""
+    if not _operator():
+        response = jsonify(error="a bearer token (OPS_TOKEN) is required")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="operators"'
+        return response
     body, content_type = metrics.render()
     return Response(body, content_type=content_type)
 
@@ -33,12 +56,16 @@ def healthz():
     except (StoreUnavailable, SQLAlchemyError) as exc:
         body = {"status": "unavailable",
                 "components": {"database": {"ok": False, "error": exc.__class__.__name__}}}
-        return jsonify(body), 503
+        return jsonify(body if _operator() else {"status": "unavailable"}), 503
+    if not _operator():
+        return jsonify(status="ok"), 200
     if webhooks is not None:
         components["webhooks"] = {
             "checked_at": webhooks["checked_at"],
-            "ok": all(w["status"] == "active" for w in webhooks["webhooks"]),
-            "items": [{"resource": w["resource"], "event": w["event"], "status": w["status"]}
+            "ok": all(w["status"] == "active" and w.get("secret_matches") is not False
+                      for w in webhooks["webhooks"]),
+            "items": [{"resource": w["resource"], "event": w["event"], "status": w["status"],
+                       "secret_matches": w.get("secret_matches")}
                       for w in webhooks["webhooks"]]}
     if watcher is not None:
         components["watcher"] = watcher

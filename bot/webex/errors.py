@@ -5,6 +5,9 @@ from __future__ import annotations
 import requests
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# 4xx answers that a later try may not repeat: the token may be fixed (401), the request timed out
+# (408), the resource is locked for now (423), Webex asks to slow down (429).
+TRANSIENT_CLIENT_STATUSES = frozenset({401, 408, 423, 429})
 
 
 class WebexCallError(Exception):
@@ -22,6 +25,13 @@ class WebexCallError(Exception):
     def is_unavailable(self) -> bool:
         """Webex is busy or down: worth trying again later (after bounded retries failed)."""
         return self.status is None or self.status in RETRYABLE_STATUSES
+
+    @property
+    def is_permanent(self) -> bool:
+        """Webex refused for good (400, 403, 404, 409, 410...): asking again gets the same answer,
+        so an event that met it is ended rather than retried."""
+        return self.status is not None and 400 <= self.status < 500 \
+            and self.status not in TRANSIENT_CLIENT_STATUSES
 
     @property
     def is_unauthorized(self) -> bool:

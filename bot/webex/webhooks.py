@@ -7,6 +7,7 @@ never at import or in a gunicorn worker.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from webexpythonsdk import WebexAPI
@@ -22,11 +23,25 @@ class WebhookState:
     webhook_id: str | None
     status: str  # "active", "inactive", "missing"
     target_url: str | None
+    # Whether the webhook's secret (Webex returns it in GET /webhooks) is WEBEX_WEBHOOK_SECRET:
+    # if not, Webex signs its deliveries with another key and the bot refuses every one with 401.
+    # None when not compared (no secret given, or no webhook).
+    secret_matches: bool | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "active" and self.secret_matches is not False
 
 
 def _ours(webhook, resource: str, event: str) -> bool:
     return webhook.resource == resource and webhook.event == event and \
         (webhook.name or "").startswith(WEBHOOK_NAME)
+
+
+def same_secret(webhook, secret: str) -> bool:
+    """Whether ``webhook`` signs with ``secret``, compared in constant time (never printed)."""
+    theirs = getattr(webhook, "secret", None) or ""
+    return hmac.compare_digest(theirs.encode(), secret.encode())
 
 
 def sync(api: WebexAPI, *, target_url: str, secret: str) -> list[str]:
@@ -45,8 +60,8 @@ def sync(api: WebexAPI, *, target_url: str, secret: str) -> list[str]:
         for extra in extras:
             api.webhooks.delete(extra.id)
             report.append(f"{resource}/{event}: deleted duplicate {extra.id}")
-        if (keep.targetUrl, keep.name, getattr(keep, "secret", None), keep.status) != \
-                (target_url, name, secret, "active"):
+        if (keep.targetUrl, keep.name, keep.status) != (target_url, name, "active") or \
+                not same_secret(keep, secret):
             api.webhooks.update(keep.id, name=name, targetUrl=target_url, secret=secret,
                                 status="active")
             was = "re-activated" if keep.status != "active" else "updated"
@@ -56,8 +71,9 @@ def sync(api: WebexAPI, *, target_url: str, secret: str) -> list[str]:
     return report
 
 
-def status(api: WebexAPI) -> list[WebhookState]:
-    """The state of each webhook the bot needs, as Webex reports it."""
+def status(api: WebexAPI, *, secret: str | None = None) -> list[WebhookState]:
+    """The state of each webhook the bot needs, as Webex reports it; with ``secret``, whether
+    each one's secret is that one."""
     existing = list(api.webhooks.list())
     states = []
     for resource, event in SUBSCRIPTIONS:
@@ -65,8 +81,9 @@ def status(api: WebexAPI) -> list[WebhookState]:
         if not mine:
             states.append(WebhookState(resource, event, None, "missing", None))
         for webhook in mine:
+            matches = same_secret(webhook, secret) if secret is not None else None
             states.append(WebhookState(resource, event, webhook.id, webhook.status,
-                                       webhook.targetUrl))
+                                       webhook.targetUrl, matches))
     return states
 
 

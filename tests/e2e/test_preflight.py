@@ -68,7 +68,8 @@ def test_all_ok_after_db_upgrade_and_webhooks_sync(emulator, env, tmp_path):
     assert "(the admin token's own org)" in lines["managed org"]
     assert lines["database"].endswith("schema at head (0002_change_flow)")
     assert lines["webhooks"] == ("ok messages/created and attachmentActions/created active at "
-                                 f"http://127.0.0.1:{PORT}/webhooks/webex")
+                                 f"http://127.0.0.1:{PORT}/webhooks/webex, signed with "
+                                 "WEBEX_WEBHOOK_SECRET")
 
 
 def test_a_bad_bot_token_is_named_and_webhooks_are_not_checked(ready, tmp_path):

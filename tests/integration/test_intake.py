@@ -105,7 +105,7 @@ def test_oversized_body_gets_413(app, client, received):
 
 @pytest.mark.parametrize("raw, reason", [
     (b"{not json", "not valid JSON"),
-    (b"\xff\xfe", "not valid JSON"),
+    (b"\xff\xfe", "body must be UTF-8 JSON"),
     (b"[1, 2]", "not a JSON object"),
     (json.dumps({"event": "created", "data": {"id": "x"}}).encode(), "'resource'"),
     (json.dumps({"resource": "messages", "data": {"id": "x"}}).encode(), "'event'"),

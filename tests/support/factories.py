@@ -9,6 +9,7 @@ from bot.config import Settings, load_settings
 from bot.webhook.signature import sign
 
 SECRET = "test-webhook-secret-1234"
+SECRET_KEY = "dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q="  # BOT_SECRET_KEY (a Fernet key)
 
 
 def make_settings(tmp_path, **overrides) -> Settings:
@@ -19,6 +20,7 @@ def make_settings(tmp_path, **overrides) -> Settings:
         webex_webhook_secret=SECRET,
         database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
         public_url="http://127.0.0.1:9/",
+        bot_secret_key=SECRET_KEY,
     )
     values.update(overrides)
     return load_settings(**values)

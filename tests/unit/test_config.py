@@ -6,7 +6,9 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 
-BASE = dict(_env_file=None, webex_bot_token="b", webex_webhook_secret="s", webex_admin_token="a")
+KEY = "ZmRzYWZkc2FmZHNhZmRzYWZkc2FmZHNhZmRzYWZkc2E="  # a Fernet key (32 bytes)
+BASE = dict(_env_file=None, webex_bot_token="b", webex_webhook_secret="s", webex_admin_token="a",
+            bot_secret_key=KEY)
 
 
 def error_for(**values) -> str:
@@ -20,7 +22,8 @@ def error_for(**values) -> str:
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     for name in ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET", "WEBEX_ADMIN_TOKEN", "PUBLIC_URL",
-                 "DATABASE_URL", "BOT_SECRET_KEY", "NOTIFY_ROOM_IDS"):
+                 "DATABASE_URL", "BOT_SECRET_KEY", "BOT_SECRET_KEY_PREVIOUS", "OPS_TOKEN",
+                 "WEBEX_BASE_URL", "NOTIFY_ROOM_IDS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -41,6 +44,8 @@ def test_a_missing_required_setting_is_named(missing, name):
     ("watch_interval_seconds", "-5", "WATCH_INTERVAL_SECONDS"),
     ("watch_interval_seconds", "soon", "WATCH_INTERVAL_SECONDS"),
     ("bot_secret_key", "not-a-fernet-key", "BOT_SECRET_KEY"),
+    ("bot_secret_key_previous", f"{KEY},not-a-fernet-key", "BOT_SECRET_KEY_PREVIOUS"),
+    ("ops_token", "short", "OPS_TOKEN"),
     ("log_format", "xml", "LOG_FORMAT"),
     ("log_level", "loud", "LOG_LEVEL"),
 ])
@@ -72,7 +77,7 @@ def test_values_are_normalised():
 
 def test_environment_and_dotenv_are_read(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("WEBEX_BOT_TOKEN=from-dotenv\nWEBEX_WEBHOOK_SECRET=s\n"
-                                   "WEBEX_ADMIN_TOKEN=a\nNOTIFY_ROOM_IDS=\n")
+                                   f"WEBEX_ADMIN_TOKEN=a\nNOTIFY_ROOM_IDS=\nBOT_SECRET_KEY={KEY}\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WEBEX_WEBHOOK_SECRET", "from-env")
     settings = load_settings()
@@ -101,3 +106,23 @@ def test_load_settings_keywords_are_the_fields():
     from bot.config import Settings, SettingsOverrides
     fields = [name for name in SettingsOverrides.__annotations__ if name != "_env_file"]
     assert fields == list(Settings.model_fields)
+
+
+def test_bot_secret_key_is_required_unless_the_bot_talks_to_the_emulator():
+    without = {k: v for k, v in BASE.items() if k != "bot_secret_key"}
+    for webex in ("https://webexapis.com/v1/", "https://api-usgov.webex.com/v1/"):
+        message = error_for(**without, webex_base_url=webex)
+        assert message.startswith("configuration error: BOT_SECRET_KEY is required"), message
+    demo = load_settings(**without, webex_base_url="http://127.0.0.1:8900/v1/")
+    assert demo.is_demo and demo.bot_secret_key is None
+
+
+def test_previous_keys_are_a_comma_separated_list_and_need_a_current_key():
+    other = "YWJjZGFiY2RhYmNkYWJjZGFiY2RhYmNkYWJjZGFiY2Q="
+    settings = load_settings(**BASE, bot_secret_key_previous=f" {other}, {KEY} ")
+    assert [k.get_secret_value() for k in settings.bot_secret_key_previous] == [other, KEY]
+    assert other not in repr(settings)
+    without = {k: v for k, v in BASE.items() if k != "bot_secret_key"}
+    message = error_for(**without, webex_base_url="http://127.0.0.1:8900/v1/",
+                        bot_secret_key_previous=other)
+    assert "BOT_SECRET_KEY is required when BOT_SECRET_KEY_PREVIOUS is set" in message
