@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     webhook_check_interval_seconds: int = Field(default=300, ge=0)
     event_lease_seconds: float = Field(default=30, gt=0)
     worker_threads: int = Field(default=4, ge=1, le=64)
+    webex_timeout_seconds: float = Field(default=10, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

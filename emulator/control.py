@@ -1,7 +1,8 @@
 """The control API outside ``/v1``: for tests, benchmarks and the demo, never for the bot.
 
 - ``GET /_emulator/directory``: seed keys to ids, and the tokens of each person
-- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, drop, count}``;
+- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, delayAfterMs, drop,
+  count, skip}`` (``delayAfterMs``: carried out, then answered late);
   ``GET`` lists them; ``DELETE`` clears them all
 - ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``
 - ``GET /_emulator/deliveries``: webhook delivery results, newest last
