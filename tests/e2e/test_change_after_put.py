@@ -97,7 +97,10 @@ def answers_until(alice: Persona, words: str, timeout: float = 90.0) -> list[str
     said: list[str] = []
     deadline = time.monotonic() + timeout
     while not said or words not in said[-1]:
-        said.append(text_of(alice.wait_reply(timeout=max(deadline - time.monotonic(), 0.1))))
+        try:
+            said.append(text_of(alice.wait_reply(timeout=max(deadline - time.monotonic(), 0.1))))
+        except AssertionError:
+            raise AssertionError(f"the bot never said {words!r}; it said: {said}") from None
     return said
 
 
@@ -215,6 +218,7 @@ def test_a_failed_result_post_is_retried_and_never_reads_nothing_was_changed(wor
     applied_through_the_bot(world, change_id, 45)
 
 
+@pytest.mark.timeout(300)  # the database stays locked for 20 s
 def test_a_database_locked_right_after_the_put_still_records_and_answers(world):
     alice, confirmation, change_id = propose(world, 46)
     world.emulator.add_fault(method="PUT", path=RULES, delayAfterMs=LATE, count=1)
