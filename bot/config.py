@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     webhook_check_interval_seconds: int = Field(default=300, ge=0)
     event_lease_seconds: float = Field(default=30, gt=0)
     worker_threads: int = Field(default=4, ge=1, le=64)
+    webex_timeout_seconds: float = Field(default=10, gt=0)
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
 
@@ -207,6 +208,7 @@ class SettingsOverrides(TypedDict, total=False):
     webhook_check_interval_seconds: int
     event_lease_seconds: float
     worker_threads: int
+    webex_timeout_seconds: float
     log_level: LogLevel
     log_format: LogFormat
 

@@ -74,12 +74,14 @@ def _before():
         state.calls[endpoint_name()] += 1
         chosen = faults.matching(state.faults, request.method, request.path)
     g.faults = [f["id"] for f in chosen]
+    g.late = [f for f in chosen if f["delayAfterMs"]]
     faults.apply(chosen)
     return None
 
 
 def _after(response: Response) -> Response:
     response.headers["TrackingID"] = g.get("tracking_id", "")
+    faults.answer_late(g.get("late", []))  # the call is done; only its answer waits
     if request.path.startswith("/v1/"):
         state = app_state()
         with state.lock:

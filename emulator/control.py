@@ -1,7 +1,8 @@
 """The control API outside ``/v1``: for tests, benchmarks and the demo, never for the bot.
 
 - ``GET /_emulator/directory``: seed keys to ids, and the tokens of each person
-- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, drop, count, skip}``;
+- ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, delayAfterMs, drop,
+  count, skip}`` (``delayAfterMs``: carried out, then answered late);
   ``GET`` lists them; ``DELETE`` clears them all. Any status is answered in Webex's error shape
   (``{message, errors, trackingId}``): e.g. ``{"method": "GET", "path": "/v1/messages/*",
   "status": 404}`` makes a message look deleted, ``/v1/attachment/actions/*`` a submit gone

@@ -1,5 +1,9 @@
 """Injected faults: make matching calls slow, fail with a status, or drop the connection.
 
+``latencyMs`` holds a call before it is carried out; ``delayAfterMs`` carries it out and then
+holds its answer, as Webex does when it takes a request but answers late (a client that gives up
+first cannot tell whether the call was made).
+
 A fault matches a method (or ``*``) and a path glob such as ``/v1/telephony/*``; it lets the first
 ``skip`` matching calls through (default 0), then applies to the next ``count`` matching calls, or
 to every call until cleared when ``count`` is null.
@@ -47,6 +51,7 @@ def new_fault(spec: dict) -> dict:
         "status": spec.get("status"),
         "retryAfter": spec.get("retryAfter"),
         "latencyMs": int(spec.get("latencyMs", 0) or 0),
+        "delayAfterMs": int(spec.get("delayAfterMs", 0) or 0),
         "drop": bool(spec.get("drop", False)),
         "count": spec.get("count"),
         "skip": int(spec.get("skip", 0) or 0),
@@ -89,6 +94,13 @@ def apply(chosen: list[dict]) -> None:
             status = fault["status"]
             raise WebexError(status, STATUS_MESSAGES.get(status, "Injected failure"),
                              retry_after=fault["retryAfter"])
+
+
+def answer_late(chosen: list[dict]) -> None:
+    """Hold the answer of a call already carried out (``delayAfterMs``)."""
+    delay = sum(f["delayAfterMs"] for f in chosen) / 1000
+    if delay:
+        time.sleep(delay)
 
 
 def _drop_connection() -> None:

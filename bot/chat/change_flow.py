@@ -4,8 +4,13 @@
    on a confirmation card with before and after.
 2. Confirm is single use (an atomic claim), re-checks the role without cache, re-reads the rules
    and applies nothing if someone changed them meanwhile; then PUT, read back, audit, notify.
-3. If Webex is unavailable the change is released so Confirm can be pressed again while it is
-   pending; if Webex refuses (4xx), its description and tracking id are shown and nothing is retried.
+3. If Webex is unavailable before the PUT, the change is released so Confirm can be pressed again
+   while it is pending; if Webex refuses (4xx), its description and tracking id are shown and
+   nothing is retried.
+4. A PUT with no answer (timeouts) or a 5xx is *unknown*, not failed: the rules read back decide
+   (applied, or plainly not applied); if they cannot be read the admin is told it may have been
+   applied and the request stays ``unknown`` until a Confirm or the change watcher settles it.
+   Once Webex has the change, ``bot.chat.applied`` records it and tells people whatever fails.
 """
 
 from __future__ import annotations
@@ -13,16 +18,24 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from bot.chat.context import Context, UserError
-from bot.chat.notifications import notify_change
+from bot.chat.applied import (
+    finish,
+    read_back,
+    reads_as_requested,
+    retire_card,
+    sections,
+    verifiable,
+)
+from bot.chat.context import Context, Services, UserError
+from bot.chat.retries import deliver
 from bot.domain import pin_policy
-from bot.domain.authorization import Permission, decide
-from bot.domain.rules import PIN_HIDDEN, RulesChange, VoicemailRules, build_patch, diff
-from bot.ops import metrics
+from bot.domain.authorization import Permission, Requester, decide
+from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
 from bot.storage.pending import Pending
 from bot.views import cards
 from bot.views.card_data import change_rows, rules_card
 from bot.views.markup import Markup
+from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
 
@@ -71,33 +84,37 @@ def cancel(ctx: Context, change_id: str) -> None:
     if not ctx.services.pending.resolve(pending.id, "cancelled", from_status="pending"):
         _used_before(ctx, pending.id)
         return
-    _retire_card(ctx, pending)
+    retire_card(ctx, pending)
     ctx.reply(Reply("Cancelled: nothing was changed."))
 
 
 def confirm(ctx: Context, change_id: str) -> None:
     pending = _own_pending(ctx, change_id)
     services = ctx.services
-    if not services.pending.claim(pending.id):
+    # An "unknown" change (its PUT went unanswered) may be settled even after its 10 minutes.
+    claimed = services.pending.claim_to_settle(pending.id) if pending.status == "unknown" \
+        else services.pending.claim(pending.id)
+    if not claimed:
         _used_before(ctx, pending.id)
         return
     try:
-        before, pin = _apply(ctx, pending)
+        before, now = _recheck(ctx, pending)
+        patch, pin = _decide(ctx, pending, before, now)
     except WebexCallError as exc:
         _webex_failed(ctx, pending, exc)
         return
     except BaseException:
-        services.pending.release(pending.id)
+        services.pending.release(pending.id, pending.status)
         raise
-    # Webex has the change now: nothing that fails from here on may say it was not applied.
-    _finish(ctx, pending, before, generated_pin=pin if pending.pin_generated else None)
+    if patch is not None:
+        _put(ctx, pending, before, patch, pin)
 
 
 def _used_before(ctx: Context, change_id: str) -> None:
     """A button of a request that was already answered: a repeated press is told quietly what
     became of it (plain text, not an error card); an expired or failed request is an error."""
     current = ctx.services.pending.get(change_id)
-    if current is not None and current.status in ("applied", "applying", "cancelled"):
+    if current is not None and current.status in ("applied", "applying", "cancelled", "already"):
         ctx.reply(Reply(_already(ctx, change_id)))
         return
     raise UserError(_already(ctx, change_id))
@@ -111,6 +128,9 @@ def _already(ctx: Context, change_id: str) -> Markup:
         status = "expired"
     return Markup({"applied": "This change was already applied.",
             "applying": "This change is being applied right now.",
+            "unknown": "Webex did not say whether this change was applied; I am checking the "
+                       "rules and will tell you here.",
+            "already": "The rules already read as this change asked.",
             "cancelled": "This change was cancelled.",
             "expired": "This change request expired (they last 10 minutes). Start again with `edit`.",
             "superseded": "This change was not applied: the rules changed in the meantime.",
@@ -120,8 +140,8 @@ def _already(ctx: Context, change_id: str) -> Markup:
         status, "This change request no longer exists."))
 
 
-def _apply(ctx: Context, pending: Pending) -> tuple[VoicemailRules, str | None]:
-    """Check again, then PUT the patch; return the rules as they were and the PIN that was set."""
+def _recheck(ctx: Context, pending: Pending) -> tuple[VoicemailRules, VoicemailRules]:
+    """The role checked again without cache, and the rules read again meanwhile: (before, now)."""
     services = ctx.services
     # The fresh read of the rules goes alongside the fresh role check; it is used only if allowed.
     rules_read = services.parallel.submit(services.admin.read_rules)
@@ -130,161 +150,187 @@ def _apply(ctx: Context, pending: Pending) -> tuple[VoicemailRules, str | None]:
     if not decision.allowed:
         rules_read.cancel()
         services.pending.resolve(pending.id, "cancelled")
-        _retire_card(ctx, pending)
+        retire_card(ctx, pending)
         raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
-    before = VoicemailRules.from_api(pending.before)
-    now = VoicemailRules.from_api(rules_read.result())
-    if _sections(now, pending.patch) != _sections(before, pending.patch):
-        services.pending.resolve(pending.id, "superseded")
-        _retire_card(ctx, pending)
-        ctx.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
-                                                            read_at=datetime.now(UTC)))))
-        raise UserError(Markup("Someone changed these rules after you asked, so nothing was "
-                               "applied. The rules as they are now are shown above; start again "
-                               "with `edit` if you still want the change."),
-                        title="The rules changed meanwhile")
+    return VoicemailRules.from_api(pending.before), VoicemailRules.from_api(rules_read.result())
+
+
+def _decide(ctx: Context, pending: Pending, before: VoicemailRules,
+            now: VoicemailRules) -> tuple[dict | None, str | None]:
+    """The patch to PUT and its PIN; (None, None) when the rules already read as asked."""
+    services = ctx.services
+    # A PIN is never served: rules that read as asked say nothing of it unless our PUT carried it.
+    if reads_as_requested(now, before, pending.patch) and (
+            pending.status == "unknown" or not pending.has_pin):
+        _already_as_requested(ctx, pending, before, now)
+        return None, None
+    if pending.status == "unknown" and pending.is_expired(datetime.now(UTC)):
+        services.pending.resolve(pending.id, "expired")
+        retire_card(ctx, pending)
+        raise UserError(Markup("The rules do not read as this change asked, so it was not "
+                               "applied; the request has expired. Start again with `edit`."),
+                        title="Not applied")
+    if sections(now, pending.patch) != sections(before, pending.patch):
+        _superseded(ctx, pending, now)
     pin = services.pending.pin(pending.id) if pending.has_pin else None
     if pending.has_pin and pin is None:  # sealed with another BOT_SECRET_KEY: never apply half
         services.pending.resolve(pending.id, "failed")
-        _retire_card(ctx, pending)
+        retire_card(ctx, pending)
         raise UserError(Markup("The new PIN of this request can no longer be read (the bot's "
                                "secret key changed), so nothing was applied. Start again with "
                                "`edit`."),
                         title="Not applied")
-    patch = dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {}))
-    services.admin.update_rules(patch)
-    return before, pin
+    return dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {})), pin
 
 
-def _sections(rules: VoicemailRules, patch: dict) -> dict:
-    """The parts of ``rules`` that ``patch`` touches, to compare before and now."""
-    api = rules.to_api()
-    keys = {k for k in patch if k in api}
-    result = {k: api[k] for k in keys}
-    if "defaultVoicemailPinEnabled" in patch:
-        result["pinEnabled"] = api["defaultVoicemailPinRules"]["defaultVoicemailPinEnabled"]
-    return result
-
-
-def _finish(ctx: Context, pending: Pending, before: VoicemailRules,
-            *, generated_pin: str | None) -> None:
-    """Record the applied change first (history, the watcher's copy, the request closed), then
-    tell people. A Webex failure from here on is reported as such, never as "not applied"."""
+def _already_as_requested(ctx: Context, pending: Pending, before: VoicemailRules,
+                          now: VoicemailRules) -> None:
+    """Confirm on rules that already read as asked. After a PUT that went unanswered, that PUT
+    landed: the bot's change, recorded and announced. Otherwise nothing is sent (the watcher
+    reports whoever made it)."""
     services = ctx.services
-    expected = _sections(_patched(before, pending.patch), pending.patch)
-    after_api = _read_back(services, pending.id)
-    after = VoicemailRules.from_api(after_api) if after_api else _patched(before, pending.patch)
-    # The stored patch never holds the PIN itself; a placeholder marks that one was set.
-    touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
-    changes = diff(before, touched)
-    services.audit.record(change_id=pending.id, actor_id=ctx.requester.person_id,
-                          actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
-                          room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind,
-                          changes=changes, before=before.to_api(), after=after.to_api())
-    metrics.change_applied(pending.kind)
-    _remember(services, after, pending.patch)
-    services.pending.resolve(pending.id, "applied")
-    notes = [_pin_sent(ctx, generated_pin)] if generated_pin else []
-    _retire_card(ctx, pending)
-    reached = notify_change(ctx, changes)
-    if reached:
-        notes.insert(0, f"Notification sent to {len(reached)} "
-                        f"{'space or subscriber' if len(reached) == 1 else 'spaces and subscribers'}.")
-    if after_api is None:
-        notes.append(Markup("Webex accepted the change, but reading the rules back failed; "
-                            "check them with `show`."))
-    elif _sections(after, pending.patch) != expected:
-        notes.append(Markup("Webex accepted the change, but reading the rules back shows other "
-                            "values; check them with `show`."))
-        log.warning("change %s applied but read-back differs", pending.id)
-    detail = Markup(" ").join(note for note in notes if note)  # the bot's own sentences
-    ctx.reply(Reply.of(cards.render("result", {
-        "title": "Change applied", "color": "Good",
-        "summary": "The voicemail passcode rules were updated.",
-        "hasChanges": True, "changes": change_rows(changes),
-        "hasDetail": bool(detail), "detail": detail})))
-    log.info("change %s applied by %s", pending.id, ctx.requester.person_id)
-
-
-def _read_back(services, change_id: str) -> dict | None:
-    """The rules after the PUT, to verify it; None if Webex could not say (the PUT stands)."""
-    try:
-        return services.admin.read_rules()
-    except WebexCallError as exc:
-        log.warning("change %s applied; reading it back failed: %s", change_id, exc)
-        return None
-
-
-def _pin_sent(ctx: Context, pin: str) -> str:
-    """Send a PIN the bot made up to the requester alone (one the admin typed they know); say so
-    in the result if that failed: the PIN is not kept anywhere to send again."""
-    try:
-        ctx.tell_privately(Reply(Markup("The new default voicemail PIN is **{pin}**. Share it "
-                                        "with new users; they must change it before using "
-                                        "voicemail.").format(pin=pin)))
-        return ""
-    except WebexCallError as exc:
-        log.warning("generated PIN not delivered privately: %s", exc)
-        return Markup("The generated PIN could not be sent to you privately and is not kept: "
-                      "set a new one with `edit`.")
-
-
-def _patched(before: VoicemailRules, patch: dict) -> VoicemailRules:
-    """The rules as the PUT should have left them (when they could not be read back)."""
-    api = before.to_api()
-    for key, value in patch.items():
-        if isinstance(value, dict) and key in api:
-            api[key] = dict(api[key], **value)
-    if "defaultVoicemailPinEnabled" in patch:
-        api["defaultVoicemailPinRules"] = dict(
-            api["defaultVoicemailPinRules"],
-            defaultVoicemailPinEnabled=patch["defaultVoicemailPinEnabled"])
-    return VoicemailRules.from_api(api)
-
-
-def _remember(services, after: VoicemailRules, patch: dict) -> None:
-    """Tell the change watcher what this change did, before the change stops being "applying"
-    (so it is never reported twice): the sections it touched, as read back, on top of the rules
-    the watcher last saw, so that a change made elsewhere before this one is still reported."""
-    org_id = services.admin.managed_org_id()
-    known = services.snapshots.get(org_id)
-    if known is None:
-        services.snapshots.save(org_id, after.to_api())
+    if pending.status == "unknown":
+        pin = services.pending.pin(pending.id) if pending.pin_generated else None
+        finish(ctx, pending, before, now.to_api(), generated_pin=pin,
+               summary="This change was already applied: Webex had not confirmed it, and the "
+                       "rules now read as you asked.")
         return
-    rules = known[0]
-    after_api = after.to_api()
-    for key in _sections(after, patch):
-        if key == "pinEnabled":
-            rules["defaultVoicemailPinRules"] = dict(
-                rules.get("defaultVoicemailPinRules", {}),
-                defaultVoicemailPinEnabled=after.pin_rules.default_pin_enabled)
+    services.pending.resolve(pending.id, "already")
+    retire_card(ctx, pending)
+    ctx.reply(Reply("Already applied: the rules already read as you asked, so nothing was sent "
+                    "to Webex."))
+
+
+def _superseded(ctx: Context, pending: Pending, now: VoicemailRules) -> None:
+    ctx.services.pending.resolve(pending.id, "superseded")
+    retire_card(ctx, pending)
+    ctx.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
+                                                        read_at=datetime.now(UTC)))))
+    raise UserError(Markup("Someone changed these rules after you asked, so nothing was applied. "
+                           "The rules as they are now are shown above; start again with `edit` if "
+                           "you still want the change."), title="The rules changed meanwhile")
+
+
+def _put(ctx: Context, pending: Pending, before: VoicemailRules, patch: dict,
+         pin: str | None) -> None:
+    """PUT the patch. Webex refusing (4xx) closes the request; no answer, or a 5xx, leaves the
+    outcome unknown until the rules are read back."""
+    services = ctx.services
+    try:
+        services.admin.update_rules(patch)
+    except WebexCallError as exc:
+        if exc.is_refusal:
+            _webex_failed(ctx, pending, exc)
         else:
-            rules[key] = after_api[key]
-    services.snapshots.save(org_id, rules)
+            _unanswered(ctx, pending, before, exc, pin)
+        return
+    except BaseException:  # the admin token refused (401) and not refreshed: nothing was taken
+        services.pending.release(pending.id, pending.status)
+        raise
+    finish(ctx, pending, before, read_back(services, pending.id),
+           generated_pin=pin if pending.pin_generated else None)
+
+
+def _unanswered(ctx: Context, pending: Pending, before: VoicemailRules, exc: WebexCallError,
+                pin: str | None) -> None:
+    """The PUT may or may not have landed: the rules read back decide, or the admin is told
+    plainly that nobody knows yet (and the request stays open to settle)."""
+    services = ctx.services
+    log.warning("change %s: the PUT got no answer (%s); reading the rules back", pending.id, exc)
+    rules = read_back(services, pending.id)
+    now = VoicemailRules.from_api(rules) if rules is not None else None
+    if now is not None and reads_as_requested(now, before, pending.patch):
+        finish(ctx, pending, before, rules, generated_pin=pin if pending.pin_generated else None)
+    elif now is not None and verifiable(before, pending.patch):
+        services.pending.release(pending.id)
+        _retry_card(ctx, pending, exc, "Webex is not answering",
+                    "Webex did not confirm the change, and the rules read back show that the change was not "
+                    "applied. Try Confirm again")
+    else:
+        services.pending.release(pending.id, "unknown")
+        _retry_card(ctx, pending, exc, "The change may have been applied",
+                    "Webex did not confirm the change, and the rules could not be checked, so I can't tell "
+                    "yet whether the change was applied. I will check and tell you here; "
+                    "Confirm again checks now (and applies it only if it is missing)")
+
+
+def _retry_card(ctx: Context, pending: Pending, exc: WebexCallError, title: str,
+                message: str) -> None:
+    until = pending.expires_at.strftime("%H:%M UTC")
+    ctx.reply(Reply.of(cards.render("error", {
+        "title": title, "canRetry": True, "retryTitle": "Confirm again", "retryAction": "confirm",
+        "changeId": pending.id, "message": f"{message} (until {until}).",
+        "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
 
 
 def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
+    """Webex failed before the PUT was sent, or refused the PUT."""
     services = ctx.services
-    if exc.is_unavailable:
-        services.pending.release(pending.id)
-        data = {"title": "Webex is not answering", "canRetry": True, "retryTitle": "Confirm again",
-                "retryAction": "confirm", "changeId": pending.id,
-                "message": "The change was not applied. Try Confirm again while the request is "
-                           f"pending (until {pending.expires_at.strftime('%H:%M UTC')})."}
-    else:
-        services.pending.resolve(pending.id, "failed")
-        data = {"title": "Webex refused the change", "canRetry": False, "retryTitle": "",
-                "retryAction": "", "changeId": pending.id,
-                "message": f"Nothing was changed. Webex said: {exc.description}"}
-    data.update(hasTrackingId=bool(exc.tracking_id), trackingId=exc.tracking_id or "")
     log.warning("change %s not applied: %s", pending.id, exc)
-    ctx.reply(Reply.of(cards.render("error", data)))
+    if exc.is_refusal:
+        services.pending.resolve(pending.id, "failed")
+        ctx.reply(Reply.of(cards.render("error", {
+            "title": "Webex refused the change", "canRetry": False, "retryTitle": "",
+            "retryAction": "", "changeId": pending.id,
+            "message": f"Nothing was changed. Webex said: {exc.description}",
+            "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
+        return
+    services.pending.release(pending.id, pending.status)
+    if pending.status == "unknown":
+        _retry_card(ctx, pending, exc, "Webex is not answering",
+                    "I still can't tell whether the change was applied. Try Confirm again")
+    else:
+        _retry_card(ctx, pending, exc, "Webex is not answering",
+                    "The change was not applied. Try Confirm again while the request is pending")
 
 
-def _retire_card(ctx: Context, pending: Pending) -> None:
-    """Delete the confirmation card: a card cannot be edited, and its buttons must not linger."""
-    if pending.card_message_id:
+def settle_unknown(services: Services) -> list[str]:
+    """For the change watcher: settle each change whose PUT went unanswered, now that the rules
+    can be read. A WebexCallError means they cannot (the changes stay unknown)."""
+    outcomes = []
+    for pending in services.pending.unknown():
+        before = VoicemailRules.from_api(pending.before)
+        if not verifiable(before, pending.patch):
+            continue  # a PIN alone: only a Confirm (applying it again) can settle it
+        if not services.pending.claim_to_settle(pending.id):
+            continue  # a Confirm or another round has it
         try:
-            ctx.services.messenger.delete(pending.card_message_id)
-        except WebexCallError as exc:
-            log.warning("confirmation card %s not deleted: %s", pending.card_message_id, exc)
+            now = VoicemailRules.from_api(services.admin.read_rules())
+        except BaseException:
+            services.pending.release(pending.id, "unknown")
+            raise
+        outcomes.append(_settle(services, pending, before, now))
+    return outcomes
+
+
+def _settle(services: Services, pending: Pending, before: VoicemailRules,
+            now: VoicemailRules) -> str:
+    ctx = Context(services, _requester(services, pending), pending.room_id, pending.room_type,
+                  pending.thread_id)
+    if reads_as_requested(now, before, pending.patch):
+        pin = services.pending.pin(pending.id) if pending.pin_generated else None
+        finish(ctx, pending, before, now.to_api(), generated_pin=pin,
+               summary="Your change was applied: Webex had not confirmed it, and the rules now "
+                       "read as you asked.")
+        return f"change {pending.id}: applied"
+    if pending.is_expired(datetime.now(UTC)):
+        services.pending.resolve(pending.id, "expired")
+        retire_card(ctx, pending)
+        message = Markup("Start again with `edit` if you still want it.")
+    else:
+        services.pending.release(pending.id)
+        message = Markup("You can press Confirm again until {until}.").format(
+            until=pending.expires_at.strftime("%H:%M UTC"))
+    deliver(f"the outcome of change {pending.id}", lambda: ctx.reply(Reply(Markup(
+        "Your change was **not applied**: Webex had not answered, and the rules now read "
+        "otherwise. ") + message)))
+    return f"change {pending.id}: not applied"
+
+
+def _requester(services: Services, pending: Pending) -> Requester:
+    """Who asked, for the history; their name alone if Webex cannot say more now."""
+    try:
+        return services.directory.requester(pending.requester_id)
+    except (WebexCallError, AdminTokenExpired):
+        return Requester(pending.requester_id, pending.requester_name, "", "", "person",
+                         frozenset())

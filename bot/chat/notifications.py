@@ -4,6 +4,7 @@ For a change made through the bot, the space where it was made already has the r
 thread, so it is skipped; so is a subscriber who made the change in their 1:1 space. A subscriber
 is told only while they may still view the rules (their roles are looked up again, uncached: a
 role revoked since they subscribed stops the rules data reaching them). A PIN appears only as "changed".
+A post that fails is retried with backoff (a rare duplicate beats a space that never hears of it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.chat.context import Context, Services
+from bot.chat.retries import deliver
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import PIN_HIDDEN, FieldChange
 from bot.views import cards
@@ -75,9 +77,7 @@ def _pin_as_changed(change: FieldChange) -> FieldChange:
 
 
 def _send(services: Services, card: cards.RenderedCard, **target: str) -> bool:
-    try:
-        services.messenger.post(Reply.of(card), **target)
-        return True
-    except WebexCallError as exc:
-        log.warning("notification to %s not delivered: %s", target, exc)
-        return False
+    """Post, retried with backoff: every notification is delivered at least once if Webex lets
+    it through in time (failures logged by ``deliver``)."""
+    return deliver(f"the notification to {target}",
+                   lambda: services.messenger.post(Reply.of(card), **target)) is not None

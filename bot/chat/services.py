@@ -30,7 +30,8 @@ def build_services(settings: Settings, store: Store) -> Services:
     box = SecretBox.from_settings(settings)
     parallel = ThreadPoolExecutor(max_workers=PARALLEL_CALLS, thread_name_prefix="webex-call")
     admin = AdminAccess(settings, AdminToken(settings, store, box),
-                        RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id))
+                        RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id,
+                                    timeout=settings.webex_timeout_seconds))
     return Services(
         settings=settings,
         messenger=Messenger(bot_api(settings)),

@@ -4,7 +4,8 @@ Every ``WATCH_INTERVAL_SECONDS``, in one process at a time, it reads the rules a
 with the last rules the bot knows. A difference the bot did not make is reported to the notify
 spaces and the subscribers, naming the admin when the Admin Audit Events API can tell (it needs
 ``spark-admin:audit_events_read``), then remembered. A round that cannot read the rules reports
-nothing: a change nobody saw is never announced.
+nothing: a change nobody saw is never announced. Each round first settles the bot's own changes
+whose PUT went unanswered (``unknown``): applied if the rules now read as asked, else not.
 
 The known rules are read before Webex is asked, and replaced only if they are still the ones read
 (compare-and-set); a round announces only after it won that save. So a bot change saved during a
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.chat.change_flow import settle_unknown
 from bot.chat.context import Services
 from bot.chat.notifications import broadcast
 from bot.domain.rules import VoicemailRules
@@ -56,6 +58,10 @@ class Watcher:
             return "skipped: a change is being applied through the bot"
         try:
             org_id = services.admin.managed_org_id()
+            # First, changes whose PUT went unanswered: the bot's own if the rules now read as
+            # they asked (recorded, so not announced below), never news from outside.
+            for outcome in settle_unknown(services):
+                log.info("change watcher settled %s", outcome)
             known = services.snapshots.read(org_id)  # first: a read of Webex may take long
             current = services.admin.read_rules()
         except WebexCallError as exc:

@@ -34,13 +34,24 @@ class AuditLog:
     def record(self, *, change_id: str, actor_id: str, actor_name: str, actor_email: str,
                room_id: str, room_type: str, kind: str, changes: list[FieldChange],
                before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Record an applied change once: recording it again (a retry whose first try was
+        written after all) changes nothing."""
         entry = AuditEntry(
             change_id=change_id, actor_id=actor_id, actor_name=actor_name, actor_email=actor_email,
             room_id=room_id, room_type=room_type, kind=kind,
             changes=json.dumps([c.__dict__ for c in changes]), before=json.dumps(before),
             after=json.dumps(after), applied_at=datetime.now(UTC))
-        with self._store.session() as session, session.begin():
-            session.add(entry)
+        try:
+            with self._store.session() as session, session.begin():
+                session.add(entry)
+        except IntegrityError:
+            if not self.has(change_id):
+                raise
+
+    def has(self, change_id: str) -> bool:
+        with self._store.session() as session:
+            return session.scalar(select(AuditEntry.id).where(AuditEntry.change_id == change_id)
+                                  .limit(1)) is not None
 
     def recent(self, count: int) -> list[Applied]:
         with self._store.session() as session:

@@ -2,6 +2,10 @@
 
 Claiming a change for applying is one conditional UPDATE (``pending`` → ``applying``), so a second
 click, a duplicate delivery or another instance finds it already taken: a change applies at most once.
+
+A change whose PUT went unanswered and whose rules could not be read back is ``unknown``: Webex may
+have it. It stays open (never expired) until a Confirm or the change watcher reads the rules and
+settles it, each by claiming it the same way (``unknown`` → ``applying``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class Pending:
     kind: str
     status: str
     expires_at: datetime
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
 
 
 def _now() -> datetime:
@@ -80,13 +87,26 @@ class PendingChanges:
     def set_card(self, change_id: str, message_id: str) -> None:
         self._update(change_id, None, card_message_id=message_id)
 
-    def claim(self, change_id: str) -> bool:
-        """Take a pending, unexpired change for applying; False if someone else has it or it's gone."""
-        return self._update(change_id, "pending", status="applying", extra_where_unexpired=True)
+    def claim(self, change_id: str, from_status: str = "pending") -> bool:
+        """Take an unexpired change (``pending`` or ``unknown``) for applying; False if someone
+        else has it or it's gone."""
+        return self._update(change_id, from_status, status="applying", extra_where_unexpired=True)
 
-    def release(self, change_id: str) -> None:
-        """Give a change back (Webex was unavailable): Confirm can be pressed again."""
-        self._update(change_id, "applying", status="pending")
+    def claim_to_settle(self, change_id: str) -> bool:
+        """Take an ``unknown`` change, expired or not, to settle it (the change watcher)."""
+        return self._update(change_id, "unknown", status="applying")
+
+    def release(self, change_id: str, to_status: str = "pending") -> None:
+        """Give a change back (Webex was unavailable): Confirm can be pressed again. ``unknown``
+        when Webex may have applied it (its PUT went unanswered)."""
+        self._update(change_id, "applying", status=to_status)
+
+    def unknown(self) -> list[Pending]:
+        """Changes whose PUT may or may not have landed, oldest first."""
+        with self._store.session() as session:
+            rows = session.scalars(select(PendingChange).where(PendingChange.status == "unknown")
+                                   .order_by(PendingChange.created_at))
+            return [self._view(row) for row in rows]
 
     def resolve(self, change_id: str, status: str, *, from_status: str = "applying") -> bool:
         """Close a change for good (applied, failed, superseded, cancelled) and erase its PIN."""

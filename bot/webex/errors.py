@@ -34,6 +34,12 @@ class WebexCallError(Exception):
             and self.status not in TRANSIENT_CLIENT_STATUSES
 
     @property
+    def is_refusal(self) -> bool:
+        """Webex answered and said no (4xx but 429): the call was not carried out. A 5xx or no
+        answer says nothing of whether a write landed."""
+        return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
+    @property
     def is_unauthorized(self) -> bool:
         return self.status == 401
 

@@ -200,3 +200,18 @@ def test_a_change_cut_off_while_applying_is_closed_and_loses_its_pin(emulator, b
         assert row.status == "interrupted" and row.pin_ciphertext is None
     alice.submit(confirmation, action="confirm", changeId=change_id)
     assert "interrupted" in card_text(alice.wait_reply())
+
+
+def test_confirm_on_rules_that_already_read_as_asked_is_already_applied(emulator, bot):
+    alice = Persona(emulator, "alice", "dm-alice")
+    confirmation, change_id = propose(alice)  # expiry 40
+    response = requests.put(f"{emulator.base_url}telephony/config/voicemail/rules", timeout=10,
+                            headers={"Authorization": "Bearer fiona-admin-token"},
+                            json={"expirePasscode": {"enabled": True, "numberOfDays": 40}})
+    assert response.status_code == 204
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    answer = alice.wait_reply()
+    assert "Already applied" in answer["markdown"] and "Someone" not in answer["markdown"]
+    assert emulator.calls()["PUT /v1/telephony/config/voicemail/rules"] == 1  # Fiona's alone
+    with store(bot).session() as session:
+        assert session.get(PendingChange, change_id).status == "already"

@@ -1,0 +1,167 @@
+"""After Webex has taken a change: record it and tell people, whatever fails next.
+
+Once a PUT has landed, the audit entry, the watcher's copy of the rules and the closing of the
+request are written even if the database is locked or down for a while (retried until it
+answers), and the admin's answer and the notifications are posted even if Webex fails a post
+(retried with backoff; a rare duplicate is better than a space that never hears of a change). A
+post that still fails is logged; it never turns into "nothing was changed".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.chat.context import Context, Services
+from bot.chat.notifications import notify_change
+from bot.chat.retries import deliver, durably
+from bot.domain.rules import PIN_HIDDEN, FieldChange, VoicemailRules, diff
+from bot.ops import metrics
+from bot.storage.pending import Pending
+from bot.views import cards
+from bot.views.card_data import change_rows
+from bot.views.markup import Markup, escape
+from bot.webex.admin_token import AdminTokenExpired
+from bot.webex.errors import WebexCallError
+from bot.webex.messenger import Reply
+
+log = logging.getLogger(__name__)
+
+
+def sections(rules: VoicemailRules, patch: dict) -> dict:
+    """The parts of ``rules`` that ``patch`` touches, to compare before, requested and now."""
+    api = rules.to_api()
+    result = {k: api[k] for k in patch if k in api}
+    if "defaultVoicemailPinEnabled" in patch:
+        result["pinEnabled"] = api["defaultVoicemailPinRules"]["defaultVoicemailPinEnabled"]
+    return result
+
+
+def patched(before: VoicemailRules, patch: dict) -> VoicemailRules:
+    """The rules as the PUT should leave them."""
+    api = before.to_api()
+    for key, value in patch.items():
+        if isinstance(value, dict) and key in api:
+            api[key] = dict(api[key], **value)
+    if "defaultVoicemailPinEnabled" in patch:
+        api["defaultVoicemailPinRules"] = dict(
+            api["defaultVoicemailPinRules"],
+            defaultVoicemailPinEnabled=patch["defaultVoicemailPinEnabled"])
+    return VoicemailRules.from_api(api)
+
+
+def verifiable(before: VoicemailRules, patch: dict) -> bool:
+    """Can reading the rules tell whether this change landed? Only if it changes something
+    Webex serves: not for a new PIN alone (never served; it comes with ``enabled: true``)."""
+    return sections(patched(before, patch), patch) != sections(before, patch)
+
+
+def reads_as_requested(rules: VoicemailRules, before: VoicemailRules, patch: dict) -> bool:
+    return verifiable(before, patch) and sections(rules, patch) == sections(patched(before, patch),
+                                                                              patch)
+
+
+def read_back(services: Services, change_id: str) -> dict | None:
+    """The rules as Webex has them now; None if it could not say (nor could the admin token)."""
+    try:
+        return services.admin.read_rules()
+    except (WebexCallError, AdminTokenExpired) as exc:
+        log.warning("change %s: reading the rules back failed: %s", change_id, exc)
+        return None
+
+
+def finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: dict | None, *,
+           generated_pin: str | None,
+           summary: str = "The voicemail passcode rules were updated.") -> None:
+    """Webex has the change: record it (history, the watcher's copy, the request closed), then
+    tell people. Nothing failing from here on may say it was not applied."""
+    services = ctx.services
+    after = VoicemailRules.from_api(after_api) if after_api else patched(before, pending.patch)
+    # The stored patch never holds the PIN itself; a placeholder marks that one was set.
+    touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
+    changes = diff(before, touched)
+    org_id = services.admin.managed_org_id()  # known since the role check: no Webex call
+    durably(f"the audit entry of change {pending.id}", lambda: services.audit.record(
+        change_id=pending.id, actor_id=ctx.requester.person_id,
+        actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
+        room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind, changes=changes,
+        before=before.to_api(), after=after.to_api()))
+    metrics.change_applied(pending.kind)
+    # Before the request stops being "applying", so the watcher never reports it as outside.
+    durably(f"the rules known after change {pending.id}",
+            lambda: remember(services, org_id, after, pending.patch))
+    durably(f"the closing of change {pending.id}",
+            lambda: services.pending.resolve(pending.id, "applied"))
+    _tell_applied(ctx, pending, changes, _checked_note(pending, before, after_api), summary,
+                  generated_pin)
+    log.info("change %s applied by %s", pending.id, ctx.requester.person_id)
+
+
+def _checked_note(pending: Pending, before: VoicemailRules, after_api: dict | None) -> Markup:
+    if after_api is None:
+        return Markup("Webex accepted the change, but reading the rules back failed; check them "
+                      "with `show`.")
+    if verifiable(before, pending.patch) and not reads_as_requested(
+            VoicemailRules.from_api(after_api), before, pending.patch):
+        log.warning("change %s applied but read-back differs", pending.id)
+        return Markup("Webex accepted the change, but reading the rules back shows other values; "
+                      "check them with `show`.")
+    return Markup("")
+
+
+def _tell_applied(ctx: Context, pending: Pending, changes: list[FieldChange], checked: Markup,
+                  summary: str, generated_pin: str | None) -> None:
+    notes = [pin_sent(ctx, generated_pin)] if generated_pin else []
+    retire_card(ctx, pending)
+    reached = notify_change(ctx, changes)
+    if reached:
+        whom = "space or subscriber" if len(reached) == 1 else "spaces and subscribers"
+        notes.insert(0, escape(f"Notification sent to {len(reached)} {whom}."))
+    notes.append(checked)
+    detail = Markup(" ").join(note for note in notes if note)  # the bot's own sentences
+    result = Reply.of(cards.render("result", {
+        "title": "Change applied", "color": "Good", "summary": summary,
+        "hasChanges": True, "changes": change_rows(changes),
+        "hasDetail": bool(detail), "detail": detail}))
+    deliver(f"the result of change {pending.id}", lambda: ctx.reply(result))
+
+
+def pin_sent(ctx: Context, pin: str) -> Markup:
+    """Send a PIN the bot made up to the requester alone (one the admin typed they know); say so
+    in the result if that failed: the PIN is not kept anywhere to send again."""
+    sent = deliver("the generated PIN", lambda: ctx.tell_privately(Reply(Markup(
+        "The new default voicemail PIN is **{pin}**. Share it with new users; they must "
+        "change it before using voicemail.").format(pin=pin))))
+    if sent is not None:
+        return Markup("")
+    return Markup("The generated PIN could not be sent to you privately and is not kept: set a new "
+                  "one with `edit`.")
+
+
+def remember(services: Services, org_id: str, after: VoicemailRules, patch: dict) -> None:
+    """Tell the change watcher what this change did: the sections it touched, as read back, on
+    top of the rules the watcher last saw, so that a change made elsewhere before this one is
+    still reported."""
+    known = services.snapshots.get(org_id)
+    if known is None:
+        services.snapshots.save(org_id, after.to_api())
+        return
+    rules: dict[str, Any] = known[0]
+    after_api = after.to_api()
+    for key in sections(after, patch):
+        if key == "pinEnabled":
+            rules["defaultVoicemailPinRules"] = dict(
+                rules.get("defaultVoicemailPinRules", {}),
+                defaultVoicemailPinEnabled=after.pin_rules.default_pin_enabled)
+        else:
+            rules[key] = after_api[key]
+    services.snapshots.save(org_id, rules)
+
+
+def retire_card(ctx: Context, pending: Pending) -> None:
+    """Delete the confirmation card: a card cannot be edited, and its buttons must not linger."""
+    if pending.card_message_id:
+        try:
+            ctx.services.messenger.delete(pending.card_message_id)
+        except WebexCallError as exc:
+            log.warning("confirmation card %s not deleted: %s", pending.card_message_id, exc)
