@@ -1,10 +1,27 @@
-"""Shared fixtures: a real emulator over HTTP, reset to its seed before each test."""
+"""Shared fixtures (a real emulator over HTTP, reset to its seed before each test; the storage
+tests' databases) and the tier markers, set by folder."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from tests.support.emulator_server import EmulatorServer, start_emulator
+
+TESTS = Path(__file__).parent
+TIERS = ("unit", "integration", "contract", "e2e", "browser")  # folders, and markers (pytest.ini)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test gets its folder's tier marker, so ``pytest -m unit`` (or ``-m "not e2e"``) works."""
+    for item in items:
+        try:
+            tier = item.path.relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +38,7 @@ def emulator(emulator_session: EmulatorServer) -> EmulatorServer:
     return emulator_session
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """Each storage test runs on SQLite and on PostgreSQL, schema applied by the migrations."""
     from bot.storage.store import upgrade

@@ -105,6 +105,7 @@ def test_an_event_acknowledged_by_a_killed_process_is_processed_after_restart(em
         restarted.stop()
 
 
+@pytest.mark.postgres
 def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_path):
     with fresh_postgres_database() as (url, _name):
         instances = []
@@ -137,6 +138,7 @@ def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_
                 bot.stop()
 
 
+@pytest.mark.postgres
 def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
     lease = 5  # longer than the outage below: the worker that posted a reply keeps its event
     with fresh_postgres_database() as (url, name):

@@ -134,6 +134,7 @@ def test_a_change_through_the_bot_is_announced_once(emulator, tmp_path):
         bot.stop()
 
 
+@pytest.mark.postgres
 def test_two_instances_announce_a_change_once(emulator, tmp_path):
     with fresh_postgres_database() as (url, _name):
         bots = [start(emulator, tmp_path, name=name, database_url=url) for name in ("a", "b")]
