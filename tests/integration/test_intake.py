@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.app import create_app
-from bot.storage.store import upgrade
+from tests.support.databases import migrated_sqlite_url
 from tests.support.factories import envelope, make_settings, signed
 
 
@@ -19,8 +19,7 @@ def received():
 
 @pytest.fixture
 def app(tmp_path, received):
-    settings = make_settings(tmp_path)
-    upgrade(settings.database_url)
+    settings = make_settings(tmp_path, database_url=migrated_sqlite_url(tmp_path / "bot.sqlite3"))
     app = create_app(settings, processor=lambda event: received.append(event) or "recorded")
     yield app
     app.extensions["vmbot.background"].stop()

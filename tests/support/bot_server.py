@@ -6,16 +6,21 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from bot.app import create_app
 from bot.storage.store import upgrade
 from bot.webex.clients import bot_api
 from bot.webex.webhooks import sync
+from tests.support.databases import migrated_sqlite_url
 from tests.support.emulator_server import EmulatorServer
 from tests.support.factories import SECRET, make_settings
+
+POLL_SECONDS = 0.02
 
 
 @dataclass
@@ -29,16 +34,23 @@ class BotServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+        self.app.extensions["vmbot.background"].stop()  # no job outlives its test's database
         self.app.extensions["vmbot.store"].dispose()
 
 
 def start_bot(emulator: EmulatorServer, tmp_path, **overrides) -> BotServer:
     settings = make_settings(tmp_path, webex_base_url=emulator.base_url, **overrides)
-    upgrade(settings.database_url)
+    database = make_url(settings.database_url)
+    if database.get_backend_name() == "sqlite" and not Path(database.database).exists():
+        migrated_sqlite_url(Path(database.database))  # a copy: the same schema, no migration run
+    else:
+        upgrade(settings.database_url)
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.port}"
-    thread = threading.Thread(target=server.serve_forever, name="bot", daemon=True)
+    # A short poll interval: stop() (shutdown) waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
+                              name="bot", daemon=True)
     thread.start()
     sync(bot_api(settings), target_url=f"{url}/webhooks/webex", secret=SECRET)
     return BotServer(url, app, settings, server, thread)
