@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from bot.webex.webhooks import sync
 from tests.support.databases import migrated_sqlite_url
 from tests.support.emulator_server import EmulatorServer
 from tests.support.factories import SECRET, make_settings
+from tests.support.waiting import wait_until
 
 POLL_SECONDS = 0.02
 
@@ -116,14 +116,13 @@ class Persona:
 
     def wait_reply(self, timeout: float = 10.0, *, room: str | None = None) -> dict:
         """The next message the bot posts in the space that this persona has not seen yet."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.bot_messages(room=room):
-                if message["id"] not in self.seen:
-                    self.seen.add(message["id"])
-                    return message
-            time.sleep(0.05)
-        raise AssertionError(f"no reply from the bot in {room or self.room} within {timeout}s")
+        def unseen() -> dict | None:
+            return next((m for m in self.bot_messages(room=room) if m["id"] not in self.seen), None)
+
+        message = wait_until(unseen, f"a reply from the bot to {self.key} in "
+                                     f"{room or self.room or 'the 1:1 space'}", timeout=timeout)
+        self.seen.add(message["id"])
+        return message
 
     def _post(self, path: str, body: dict) -> dict:
         response = requests.post(f"{self.emulator.base_url}{path}", json=body, timeout=10,
