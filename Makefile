@@ -27,9 +27,10 @@ demo: $(STAMP) $(NODE_STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
-## make test-fast: unit tests and the in-process integration tests
+## make test-fast: unit tests and the in-process integration tests, on SQLite (the PostgreSQL cases
+## run in make test, or alone with .venv/bin/pytest -m postgres)
 test-fast: $(STAMP)
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest tests/unit tests/integration -m "not postgres"
 
 ## make lint: ruff (style, bugs, imports), mypy (types) and import-linter (the layers), as CI runs them
 lint: $(STAMP)

@@ -29,8 +29,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,10 +44,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from report import render
 
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO))  # run as a file (make bench): devtools is beside bench/
+
+from report import render  # noqa: E402
+
+from devtools.processes import BIN, Process, emulator_command, free_port, gunicorn_command, start  # noqa: E402
+from devtools.waiting import wait_until  # noqa: E402
+
 RULES = "GET /v1/telephony/config/voicemail/rules"
 POST_MESSAGE = "POST /v1/messages"
 SUBMIT = "POST /v1/attachment/actions"
@@ -97,22 +100,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout:.0f}s")
-
-
 def iso_seconds(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -122,36 +109,6 @@ def sign(secret: str, body: bytes) -> str:
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    url: str
-    log_path: Path
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-
-    def worker_pids(self) -> list[int]:
-        """gunicorn's workers: the master's children."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.popen.pid:
-                    pids.append(int(entry.name))
-        return sorted(pids)
-
 
 def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU time the processes have used so far."""
@@ -171,26 +128,9 @@ def rss_mb(pid: int) -> float:
 
 def launch(name: str, command: list[str], *, cwd: Path, env: dict, url: str, ready: str,
            workdir: Path) -> Process:
-    log_path = workdir / f"{name}-{time.monotonic_ns()}.log"
-    with open(log_path, "wb") as log_file:
-        popen = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-    process = Process(name, popen, url, log_path)
-
-    def up() -> bool:
-        if popen.poll() is not None:
-            raise RuntimeError(f"{name} exited during start-up:\n{log_path.read_text()[-3000:]}")
-        try:
-            return requests.get(url + ready, timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_until(up, 60, f"{name} start-up", interval=0.1)
-    except BaseException:
-        process.stop()
-        raise
-    return process
+    """Start ``command`` with its log in ``workdir`` and wait up to 60 s for ``url + ready``."""
+    return start(name, command, env=env, cwd=cwd, log_path=workdir / f"{name}-{time.monotonic_ns()}.log",
+                 url=url, ready_url=url + ready, timeout=60)
 
 
 def base_env() -> dict[str, str]:
@@ -298,8 +238,8 @@ class Bench:
         seed = self.workdir / "seed.json"
         bench_seed(seed, extra_people=3 * self.params.runs + 4)
         port = free_port()
-        process = launch("emulator", [str(BIN / "python"), "-m", "emulator", "--port", str(port),
-                                      "--seed", str(seed), "--log-level", "WARNING"],
+        process = launch("emulator", emulator_command(port, "--seed", str(seed), "--log-level",
+                                                      "WARNING"),
                          cwd=REPO, env=base_env() | {"PYTHONPATH": str(REPO)},
                          url=f"http://127.0.0.1:{port}", ready="/_emulator/directory",
                          workdir=self.workdir)
@@ -337,9 +277,7 @@ class Bench:
             "PYTHONPATH": str(REPO),
         }
         self.workdir_of_bot = directory
-        command = [str(BIN / "gunicorn"), "app:app", "-c", str(REPO / "gunicorn.conf.py"),
-                   "--pythonpath", str(REPO), "-b", f"127.0.0.1:{port}"]
-        self._bot = launch(f"bot-{name}", command, cwd=directory, env=self.bot_env,
+        self._bot = launch(f"bot-{name}", gunicorn_command(port), cwd=directory, env=self.bot_env,
                            url=f"http://127.0.0.1:{port}", ready="/healthz", workdir=self.workdir)
         return self._bot
 
@@ -347,9 +285,9 @@ class Bench:
         port = free_port()
         env = base_env() | {"WEBEX_WEBHOOK_SECRET": self.secret, "PYTHONPATH": str(REPO),
                             "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "baseline-metrics")}
-        command = [str(BIN / "gunicorn"), "baseline_app:app",
-                   "-c", str(REPO / "bench" / "baseline_gunicorn.conf.py"),
-                   "--pythonpath", str(REPO / "bench"), "-b", f"127.0.0.1:{port}"]
+        command = gunicorn_command(port, app="baseline_app:app",
+                                   config=REPO / "bench" / "baseline_gunicorn.conf.py",
+                                   pythonpath=REPO / "bench")
         return launch("baseline", command, cwd=self.workdir, env=env,
                       url=f"http://127.0.0.1:{port}", ready="/healthz", workdir=self.workdir)
 
@@ -388,7 +326,8 @@ class Bench:
         """Wait until ``expected_done`` events are done and nothing is pending; seconds waited."""
         started = time.perf_counter()
         wait_until(lambda: self.inbox().get("done", 0) >= expected_done and self.inbox_idle(),
-                   self.params.drain_timeout_s, "the inbox to drain", interval=0.1)
+                   "the inbox to drain", timeout=self.params.drain_timeout_s, interval=0.1,
+                   detail=self.inbox)
         return time.perf_counter() - started
 
     # ---------------------------------------------------------------------------------------------
@@ -410,11 +349,11 @@ class Bench:
         """Calls a freshly started bot makes before its first event (all workers together)."""
         self.emulator.reset_calls()
         self.start_bot("interactions")
-        wait_until(lambda: sum(self.emulator.calls().values()) >= 1, 30, "the warm-up")
+        wait_until(lambda: sum(self.emulator.calls().values()) >= 1, "the warm-up", timeout=30)
         self.settle(quiet=2)  # every worker done with its start-up reads
         counts = self.emulator.calls()
         return {"total": sum(counts.values()), "endpoints": counts,
-                "workers": len(self.bot.worker_pids())}
+                "workers": len(self.bot.children())}
 
     def latest_card(self, key: str, must_have: str) -> dict:
         for message in self.emulator.bot_messages(key):
@@ -586,19 +525,20 @@ class Bench:
                 events, round(params.duplicate_share * len(events)))
             deliveries = events + duplicates
             random.Random(run + 100).shuffle(deliveries)
-            baseline_pids = baseline.worker_pids() + [baseline.popen.pid]
+            baseline_pids = baseline.children() + [baseline.pid]
             cpu_before = cpu_seconds(baseline_pids)
             yardstick = send_all(baseline.url, _dummies(self.secret, prefix, len(deliveries)),
                                  params.senders)
             baseline_cpu = cpu_seconds(baseline_pids) - cpu_before
-            bot_pids = self.bot.worker_pids() + [self.bot.popen.pid]
+            bot_pids = self.bot.children() + [self.bot.pid]
             cpu_before = cpu_seconds(bot_pids)
             started = time.perf_counter()
             sent = send_all(self.bot.url, deliveries, params.senders)
             bot_cpu = cpu_seconds(bot_pids) - cpu_before
             done += len(events)
             wait_until(lambda done=done: self.inbox().get("done", 0) >= done and self.inbox_idle(),
-                       params.drain_timeout_s, "the burst to be processed", interval=0.1)
+                       "the burst to be processed", timeout=params.drain_timeout_s, interval=0.1,
+                       detail=self.inbox)
             processed = time.perf_counter() - started
             replies = _replies_by_word(self.emulator.bot_messages("alice"), prefix)
             expected = {f"{prefix}-{n}" for n in range(len(events))}
@@ -615,7 +555,7 @@ class Bench:
                 "other_statuses": {k: v for k, v in statuses.items() if k not in ("200", "202")},
                 "lost": len(expected - set(replies)),
                 "duplicated": sum(1 for word in expected if replies.get(word, 0) > 1),
-                "rss_mb": [rss_mb(pid) for pid in self.bot.worker_pids()],
+                "rss_mb": [rss_mb(pid) for pid in self.bot.children()],
             })
         return {"runs": rows,
                 "ack_all_s": stats([r["ack_all_s"] for r in rows]),
@@ -630,7 +570,7 @@ class Bench:
                 "duplicated": stats([r["duplicated"] for r in rows]),
                 "rss_mb_per_worker": stats([mb for r in rows for mb in r["rss_mb"]]),
                 "baseline_rss_mb_per_worker": stats([rss_mb(pid)
-                                                     for pid in baseline.worker_pids()])}
+                                                     for pid in baseline.children()])}
 
     # ---------------------------------------------------------------------------------------------
 

@@ -20,24 +20,22 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO))  # run as a file (make demo): devtools is beside scripts/
+
+from devtools.processes import (  # noqa: E402
+    BIN,
+    Process,
+    ProcessFailed,
+    emulator_command,
+    gunicorn_command,
+    port_in_use,
+    start,
+)
+
 EMULATOR_PORT = int(os.environ.get("EMULATOR_PORT", "8900"))
 BOT_PORT = int(os.environ.get("BOT_PORT", "8000"))
 EMULATOR = f"http://127.0.0.1:{EMULATOR_PORT}"
 BOT = f"http://127.0.0.1:{BOT_PORT}"
-
-
-def wait_until_up(url: str, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{name} exited during start-up (exit code {process.returncode})")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    sys.exit(f"{name} did not answer at {url} within {timeout:.0f}s")
 
 
 def bot_environment(directory: dict) -> dict[str, str]:
@@ -63,55 +61,40 @@ def bot_environment(directory: dict) -> dict[str, str]:
 
 
 def main() -> None:
-    children: list[subprocess.Popen] = []
-
-    def stop() -> None:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
+    children: list[Process] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # runs the finally below
     try:
         run(children)
     except KeyboardInterrupt:
         pass
+    except ProcessFailed as failed:
+        sys.exit(str(failed))
     finally:  # whatever happened, leave no process behind
-        stop()
+        for child in reversed(children):
+            child.stop(timeout=15)
 
 
-def run(children: list[subprocess.Popen]) -> None:
+def run(children: list[Process]) -> None:
     for port, name in ((EMULATOR_PORT, "EMULATOR_PORT"), (BOT_PORT, "BOT_PORT")):
         if port_in_use(port):
             sys.exit(f"port {port} is in use (an earlier demo still running?); stop it or set "
                      f"{name}=<another port>")
-    emulator = subprocess.Popen([str(BIN / "python"), "-m", "emulator", "--port", str(EMULATOR_PORT)],
-                                cwd=REPO)
+    # Both write to this terminal; each is started, then awaited, by the shared launcher.
+    emulator = start("the emulator", emulator_command(EMULATOR_PORT), env=dict(os.environ),
+                     cwd=REPO, url=EMULATOR)
     children.append(emulator)
-    wait_until_up(f"{EMULATOR}/_emulator/directory", emulator, "the emulator")
+    emulator.wait_ready(f"{EMULATOR}/_emulator/directory")
     directory = requests.get(f"{EMULATOR}/_emulator/directory", timeout=5).json()
     env = bot_environment(directory)
     subprocess.run([str(BIN / "flask"), "--app", "app", "webhooks", "sync"], cwd=REPO, env=env,
                    check=True)
-    bot = subprocess.Popen([str(BIN / "gunicorn"), "app:app", "-b", f"127.0.0.1:{BOT_PORT}"],
-                           cwd=REPO, env=env)
+    bot = start("the bot", gunicorn_command(BOT_PORT), env=env, cwd=REPO, url=BOT)
     children.append(bot)
-    wait_until_up(f"{BOT}/healthz", bot, "the bot")
+    bot.wait_ready(f"{BOT}/healthz")
     print_where_to_look()
-    while all(child.poll() is None for child in children):
+    while all(child.running() for child in children):
         time.sleep(0.5)
     print("a process stopped; shutting down", file=sys.stderr)
-
-
-def port_in_use(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def print_where_to_look() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import requests
 from tests.browser.space_page import SpacePage
 from tests.support.bot_process import REPO, BotProcess, bot_env, flask_cli, free_port, start_gunicorn
 from tests.support.emulator_server import EmulatorServer, start_emulator
+from tests.support.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium keeps trying to reach hosts this machine cannot reach.
@@ -99,13 +99,13 @@ def deployment(tmp_path_factory):
 
 def _settle(deployment: Deployment, timeout: float = 10.0) -> None:
     """Wait until every delivery is done and the bot has processed every event it accepted."""
-    deadline = time.monotonic() + timeout
     deployment.emulator.control("POST", "deliveries/wait", params={"timeout": timeout})
-    while time.monotonic() < deadline:
-        health = requests.get(f"{deployment.bot.url}/healthz", timeout=5).json()
-        if not set(health["components"]["inbox"]) - {"done", "failed"}:
-            return
-        time.sleep(0.1)
+
+    def inbox() -> dict:
+        return requests.get(f"{deployment.bot.url}/healthz", timeout=5).json()["components"]["inbox"]
+
+    wait_until(lambda: not set(inbox()) - {"done", "failed"},
+               "the bot to process every event it accepted", timeout=timeout, detail=inbox)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunic
 from tests.support.databases import fresh_postgres_database, set_database_open
 from tests.support.deliveries import deliver, event_for, say
 from tests.support.factories import SECRET
+from tests.support.waiting import wait_until
 
 
 def replies(emulator, room: str = "dm-alice") -> list[str]:
@@ -27,16 +28,6 @@ def replies(emulator, room: str = "dm-alice") -> list[str]:
     with emulator.state.lock:
         return [m.get("markdown") or m.get("text") or "" for m in emulator.state.messages.values()
                 if m["personId"] == bot_id and m["roomId"] == room_id]
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met within {timeout}s")
 
 
 def ping(n: int) -> str:
@@ -65,7 +56,7 @@ def test_the_same_event_five_times_gives_one_reply(emulator, instance):
     with ThreadPoolExecutor(5) as pool:
         statuses = list(pool.map(lambda _: deliver(instance.url, raw, headers), range(5)))
     assert sorted(statuses) == [200, 200, 200, 200, 202]
-    wait_for(lambda: pinged(replies(emulator)), what="the reply")
+    wait_until(lambda: pinged(replies(emulator)), timeout=30, what="the bot's reply")
     for _ in range(3):  # and later, sequential redeliveries
         assert deliver(instance.url, raw, headers) == 200
     time.sleep(1.5)
@@ -81,14 +72,14 @@ def test_acknowledgement_does_not_wait_for_webex(emulator, instance):
     assert deliver(instance.url, raw, headers) == 202
     acknowledged_at = time.time()
     assert time.monotonic() - started < 1.0
-    first_answer = wait_for(lambda: next(
+    first_answer = wait_until(lambda: next(
         (c for c in emulator.control("GET", "calls/log").json()["items"]
          if c["endpoint"] == "GET /v1/messages/{message_id}"
-         and message["id"] in c["path"]), None), what="the bot's first call")
+         and message["id"] in c["path"]), None), timeout=30, what="the bot's first call")
     answered_at = datetime.fromisoformat(first_answer["time"].replace("Z", "+00:00")).timestamp()
     assert acknowledged_at < answered_at and answered_at > message_time
     emulator.control("DELETE", "faults")
-    wait_for(lambda: ping(2) in pinged(replies(emulator)), what="the reply")
+    wait_until(lambda: ping(2) in pinged(replies(emulator)), timeout=30, what="the bot's reply")
 
 
 def test_an_event_acknowledged_by_a_killed_process_is_processed_after_restart(emulator, tmp_path):
@@ -98,19 +89,21 @@ def test_an_event_acknowledged_by_a_killed_process_is_processed_after_restart(em
     emulator.add_fault(method="GET", path="/v1/messages/*", latencyMs=3000)
     message = say(emulator, ping(3))
     assert deliver(bot.url, *event_for(emulator, message)) == 202
-    wait_for(lambda: emulator.calls().get("GET /v1/messages/{message_id}"), what="processing")
+    wait_until(lambda: emulator.calls().get("GET /v1/messages/{message_id}"), timeout=30,
+               what="the bot's processing to start")
     bot.kill()  # the worker is inside its Webex call: the event is claimed, not done
     emulator.control("DELETE", "faults")
     assert pinged(replies(emulator)) == []
     restarted = start_gunicorn(env, tmp_path, port)
     try:
-        wait_for(lambda: pinged(replies(emulator)), timeout=30, what="the reply after restart")
+        wait_until(lambda: pinged(replies(emulator)), timeout=30, what="the reply after restart")
         time.sleep(1)
         assert pinged(replies(emulator)) == [ping(3)]
     finally:
         restarted.stop()
 
 
+@pytest.mark.postgres
 def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_path):
     with fresh_postgres_database() as (url, _name):
         instances = []
@@ -131,8 +124,8 @@ def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_
             with ThreadPoolExecutor(50) as pool:
                 statuses = list(pool.map(lambda d: deliver(d[0], *d[1]), deliveries))
             assert set(statuses) <= {200, 202} and statuses.count(202) == count
-            wait_for(lambda: len(pinged(replies(emulator))) >= count, timeout=240,
-                     what=f"{count} replies")
+            wait_until(lambda: len(pinged(replies(emulator))) >= count, timeout=240,
+                       what=f"{count} replies")
             time.sleep(2)
             seen = pinged(replies(emulator))
             assert len(seen) == count and set(seen) == {ping(n) for n in range(count)}
@@ -143,6 +136,7 @@ def test_two_instances_on_postgresql_process_a_burst_exactly_once(emulator, tmp_
                 bot.stop()
 
 
+@pytest.mark.postgres
 def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
     lease = 5  # longer than the outage below: the worker that posted a reply keeps its event
     with fresh_postgres_database() as (url, name):
@@ -153,26 +147,28 @@ def test_database_outage_gives_503_and_recovers(emulator, tmp_path):
         try:
             before = say(emulator, ping(10))
             assert deliver(bot.url, *event_for(emulator, before)) == 202
-            wait_for(lambda: ping(10) in pinged(replies(emulator)), what="the first reply")
+            wait_until(lambda: ping(10) in pinged(replies(emulator)), timeout=30,
+                       what="the first reply")
             during = say(emulator, ping(11))
             emulator.add_fault(method="GET", path="/v1/messages/*", latencyMs=1500, count=1)
             slow = say(emulator, ping(12))
             assert deliver(bot.url, *event_for(emulator, slow)) == 202  # acknowledged, then...
-            wait_for(lambda: not emulator.control("GET", "faults").json()["items"],
-                     what="the slow event's processing")
+            wait_until(lambda: not emulator.control("GET", "faults").json()["items"],
+                       timeout=30, what="the slow event's processing")
             set_database_open(name, False)  # ...the database goes away mid-processing
             try:
                 assert deliver(bot.url, *event_for(emulator, during)) == 503
                 assert requests.get(f"{bot.url}/healthz", timeout=10).status_code == 503
                 # posted while the database is down: recording the event as done fails
-                wait_for(lambda: ping(12) in pinged(replies(emulator)), what="the slow reply")
+                wait_until(lambda: ping(12) in pinged(replies(emulator)), timeout=30,
+                           what="the slow reply")
             finally:
                 set_database_open(name, True)
-            wait_for(lambda: requests.get(f"{bot.url}/healthz", timeout=10).status_code == 200,
-                     what="healthz recovery")
+            wait_until(lambda: requests.get(f"{bot.url}/healthz", timeout=10).status_code == 200,
+                       timeout=30, what="healthz recovery")
             assert deliver(bot.url, *event_for(emulator, during)) == 202  # Webex delivers again
-            wait_for(lambda: {ping(10), ping(11), ping(12)} <= set(pinged(replies(emulator))),
-                     timeout=60, what="every acknowledged event processed")
+            wait_until(lambda: {ping(10), ping(11), ping(12)} <= set(pinged(replies(emulator))),
+                       timeout=60, what="every acknowledged event processed")
             time.sleep(lease + 1.5)  # an event let go would be taken again once its lease ran out
             assert Counter(pinged(replies(emulator))) == {ping(10): 1, ping(11): 1, ping(12): 1}
         finally:
@@ -188,13 +184,13 @@ def test_an_inactive_webhook_is_reactivated_and_reported(emulator, tmp_path):
     try:
         hook_id = next(iter(emulator.state.webhooks))
         emulator.control("PUT", f"webhooks/{hook_id}/status", json={"status": "inactive"})
-        wait_for(lambda: emulator.state.webhooks[hook_id]["status"] == "active", timeout=20,
-                 what="re-activation")
-        notices = wait_for(lambda: [t for t in replies(emulator, "notify") if "re-activated" in t],
-                           what="the notice")
+        wait_until(lambda: emulator.state.webhooks[hook_id]["status"] == "active", timeout=20,
+                   what="the webhook re-activated by the bot")
+        notices = wait_until(lambda: [t for t in replies(emulator, "notify") if "re-activated" in t],
+                             timeout=30, what="the re-activation notice in the notify space")
         assert len(notices) == 1
-        health = wait_for(lambda: requests.get(f"{bot.url}/healthz", timeout=5).json()
-                          ["components"].get("webhooks"), what="webhooks in healthz")
+        health = wait_until(lambda: requests.get(f"{bot.url}/healthz", timeout=5).json()
+                            ["components"].get("webhooks"), timeout=30, what="webhooks in healthz")
         assert health["ok"] and len(health["items"]) == 2
         assert "was inactive and is re-activated" in bot.log()
     finally:

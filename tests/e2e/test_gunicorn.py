@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import runpy
 import sqlite3
-import time
 
 import pytest
 import requests
 
 from tests.support.bot_process import REPO, bot_env, flask_cli, free_port, start_gunicorn
+from tests.support.waiting import wait_until
 
 SECRET = "e2e-webhook-secret-5678"
 
@@ -23,16 +23,6 @@ def deployment(emulator, tmp_path):
     bot.stop()
 
 
-def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 def test_signed_delivery_from_the_emulator_reaches_the_bot_under_gunicorn(deployment):
     emulator, env, workdir, bot = deployment
     sync = flask_cli(env, workdir, "webhooks", "sync")
@@ -44,7 +34,8 @@ def test_signed_delivery_from_the_emulator_reaches_the_bot_under_gunicorn(deploy
                          headers={"Authorization": "Bearer alice-token"},
                          json={"roomId": emulator.id("dm-alice"), "text": "show"}).json()
 
-    wait_for(lambda: f"event messages:created:{sent['id']} accepted" in bot.log())
+    wait_until(lambda: f"event messages:created:{sent['id']} accepted" in bot.log(),
+               "the event's acceptance in gunicorn's log", timeout=15)
     database = workdir / "bot.sqlite3"
     rows = sqlite3.connect(database).execute(
         "SELECT resource, event, actor_id FROM inbox_events WHERE data_id = ?", (sent["id"],)
@@ -81,12 +72,14 @@ def test_the_webhook_check_reactivates_with_the_bots_secret(emulator, tmp_path):
     try:
         hook_id = next(h for h, w in emulator.state.webhooks.items() if w["resource"] == "messages")
         emulator.control("PUT", f"webhooks/{hook_id}/status", json={"status": "inactive"})
-        wait_for(lambda: emulator.state.webhooks[hook_id]["status"] == "active", timeout=20)
+        wait_until(lambda: emulator.state.webhooks[hook_id]["status"] == "active",
+                   "the webhook re-activated", timeout=20)
         sent = requests.post(f"{emulator.base_url}messages", timeout=10,
                              headers={"Authorization": "Bearer alice-token"},
                              json={"roomId": emulator.id("dm-alice"), "text": "show"}).json()
-        delivered = wait_for(lambda: [d for d in emulator.control("GET", "deliveries").json()["items"]
-                                      if d["dataId"] == sent["id"]])
+        delivered = wait_until(lambda: [d for d in emulator.control("GET", "deliveries")
+                                        .json()["items"] if d["dataId"] == sent["id"]],
+                               "the emulator's delivery of the message", timeout=15)
         assert [d["status"] for d in delivered] == [202]
     finally:
         bot.stop()
@@ -106,7 +99,7 @@ def test_gunicorn_refuses_to_start_without_a_required_setting(emulator, tmp_path
     env = bot_env(emulator, tmp_path, SECRET, port)
     del env["WEBEX_WEBHOOK_SECRET"]
     bot = start_gunicorn(env, tmp_path, port, wait=False)
-    assert bot.process.wait(timeout=30) != 0
+    assert bot.popen.wait(timeout=30) != 0
     assert "configuration error: WEBEX_WEBHOOK_SECRET is required" in bot.log()
 
 
@@ -140,7 +133,7 @@ def test_gunicorn_refuses_to_start_with_no_workers(emulator, tmp_path):
     env = bot_env(emulator, tmp_path, SECRET, port, WEB_CONCURRENCY="0")
     bot = start_gunicorn(env, tmp_path, port, wait=False)
     try:
-        assert bot.process.wait(timeout=30) != 0
+        assert bot.popen.wait(timeout=30) != 0
     finally:
         bot.stop()
     assert "configuration error: WEB_CONCURRENCY must be a whole number" in bot.log()

@@ -161,8 +161,8 @@ def test_processes_sharing_a_multiprocess_directory_are_added_up(tmp_path):
 
 def test_under_gunicorn_every_worker_answers_with_the_sum_of_all(emulator, tmp_path):
     """Needs the route and the gunicorn.conf.py part described in bot/metrics.py."""
-    from tests.e2e.test_gunicorn import wait_for
     from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
+    from tests.support.waiting import wait_until
 
     port = free_port()
     env = bot_env(emulator, tmp_path, "metrics-webhook-secret", port)
@@ -181,7 +181,8 @@ def test_under_gunicorn_every_worker_answers_with_the_sum_of_all(emulator, tmp_p
             return values.get(("vmbot_webex_calls_total", (("endpoint", "GET /messages/{id}"),
                                                            ("status", "200"))), 0.0)
 
-        wait_for(lambda: fetched() == 4, timeout=20)
+        wait_until(lambda: fetched() == 4, "four message reads counted across the workers",
+                   timeout=20, detail=fetched)
         assert [fetched() for _ in range(6)] == [4] * 6
     finally:
         bot.stop()

@@ -21,6 +21,7 @@ from tests.support.bot_server import Persona, card_of, card_text, start_bot
 from tests.support.databases import fresh_postgres_database
 from tests.support.deliveries import deliver, event_for, say
 from tests.support.factories import SECRET, envelope, make_settings, signed
+from tests.support.waiting import wait_until
 
 
 def put_rules(emulator, token: str, body: dict) -> None:
@@ -37,14 +38,7 @@ def bot_said(emulator, room: str) -> list[str]:
                 if m["personId"] == bot_id and m["roomId"] == room_id]
 
 
-def wait_for(predicate, timeout: float = 45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("not in time")
+WAIT = 45.0  # seconds: rounds of the watcher under gunicorn on a loaded machine
 
 
 def notices(emulator, room: str) -> list[str]:
@@ -68,12 +62,14 @@ def subscribe_rita(emulator, bot) -> None:
     """Rita subscribes the way an admin does: by telling the bot (a signed event to the bot)."""
     message = say(emulator, "subscribe", key="rita", room="dm-rita")
     assert deliver(bot.url, *event_for(emulator, message)) == 202
-    wait_for(lambda: any("Subscribed" in t for t in bot_said(emulator, "dm-rita")))
+    wait_until(lambda: any("Subscribed" in t for t in bot_said(emulator, "dm-rita")),
+               "rita's subscription confirmed", timeout=WAIT)
 
 
 def first_look_done(bot) -> None:
-    wait_for(lambda: "first look" in bot.log() or
-             requests.get(f"{bot.url}/healthz", timeout=5).json()["components"].get("watcher"))
+    wait_until(lambda: "first look" in bot.log() or
+               requests.get(f"{bot.url}/healthz", timeout=5).json()["components"].get("watcher"),
+               "the watcher's first look", timeout=WAIT)
     time.sleep(1.5)
 
 
@@ -84,10 +80,12 @@ def test_a_change_in_control_hub_is_announced_once_with_the_actor(emulator, tmp_
         first_look_done(bot)
         put_rules(emulator, "fiona-admin-token",
                   {"expirePasscode": {"enabled": True, "numberOfDays": 45}})
-        notice = wait_for(lambda: notices(emulator, "notify"))
+        notice = wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
+                            timeout=WAIT)
         assert "Fiona Field" in notice[0] and "100 days" in notice[0] and "45 days" in notice[0]
         assert "outside the bot" in notice[0]
-        direct = wait_for(lambda: notices(emulator, "dm-rita"))
+        direct = wait_until(lambda: notices(emulator, "dm-rita"), "a notice in rita's 1:1 space",
+                            timeout=WAIT)
         assert "Fiona Field" in direct[0]
         time.sleep(3)  # three more rounds
         assert len(notices(emulator, "notify")) == 1 and len(notices(emulator, "dm-rita")) == 1
@@ -101,7 +99,8 @@ def test_without_the_audit_scope_the_change_is_anonymous(emulator, tmp_path):
         first_look_done(bot)
         put_rules(emulator, "fiona-admin-token",
                   {"changePasscode": {"enabled": True, "numberOfDays": 6}})
-        notice = wait_for(lambda: notices(emulator, "notify"))[0]
+        notice = wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
+                            timeout=WAIT)[0]
         assert "Someone changed them outside the bot" in notice and "Fiona" not in notice
         assert "6 days" in notice
     finally:
@@ -114,9 +113,10 @@ def test_a_change_through_the_bot_is_announced_once(emulator, tmp_path):
         first_look_done(bot)
         message = say(emulator, "set expiry 61")
         assert deliver(bot.url, *event_for(emulator, message)) == 202
-        card = wait_for(lambda: [m for m in emulator.state.messages.values()
-                                 if m["personId"] == emulator.id("bot") and m.get("attachments")
-                                 and "Confirm this change" in str(m["attachments"])])[0]
+        card = wait_until(lambda: [m for m in emulator.state.messages.values()
+                                   if m["personId"] == emulator.id("bot") and m.get("attachments")
+                                   and "Confirm this change" in str(m["attachments"])],
+                          "the bot's confirmation card", timeout=WAIT)[0]
         change_id = card["attachments"][0]["content"]["actions"][0]["data"]["changeId"]
         action = requests.post(f"{emulator.base_url}attachment/actions", timeout=10,
                                headers={"Authorization": "Bearer alice-token"},
@@ -126,7 +126,8 @@ def test_a_change_through_the_bot_is_announced_once(emulator, tmp_path):
                         messageId=card["id"], personId=emulator.id("alice"),
                         roomId=emulator.id("dm-alice"))
         assert deliver(bot.url, *signed(body)) == 202
-        wait_for(lambda: notices(emulator, "notify"))
+        wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
+                   timeout=WAIT)
         time.sleep(3)
         assert len(notices(emulator, "notify")) == 1
         assert "through the bot" in notices(emulator, "notify")[0]
@@ -134,6 +135,7 @@ def test_a_change_through_the_bot_is_announced_once(emulator, tmp_path):
         bot.stop()
 
 
+@pytest.mark.postgres
 def test_two_instances_announce_a_change_once(emulator, tmp_path):
     with fresh_postgres_database() as (url, _name):
         bots = [start(emulator, tmp_path, name=name, database_url=url) for name in ("a", "b")]
@@ -141,7 +143,8 @@ def test_two_instances_announce_a_change_once(emulator, tmp_path):
             first_look_done(bots[0])
             put_rules(emulator, "fiona-admin-token",
                       {"blockPreviousPasscodes": {"enabled": True, "numberOfPasscodes": 3}})
-            wait_for(lambda: notices(emulator, "notify"))
+            wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
+                       timeout=WAIT)
             time.sleep(4)
             assert len(notices(emulator, "notify")) == 1
         finally:
@@ -156,12 +159,14 @@ def test_failed_checks_announce_nothing_until_a_good_one(emulator, tmp_path):
         emulator.add_fault(method="GET", path="/v1/telephony/*", status=503)
         put_rules(emulator, "fiona-admin-token",
                   {"expirePasscode": {"enabled": False}})
-        wait_for(lambda: not requests.get(f"{bot.url}/healthz", timeout=5).json()
-                 ["components"]["watcher"]["ok"])
+        wait_until(lambda: not requests.get(f"{bot.url}/healthz", timeout=5).json()
+                   ["components"]["watcher"]["ok"], "healthz to report the watcher failing",
+                   timeout=WAIT)
         time.sleep(2)
         assert notices(emulator, "notify") == []
         emulator.control("DELETE", "faults")
-        notice = wait_for(lambda: notices(emulator, "notify"))[0]
+        notice = wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
+                            timeout=WAIT)[0]
         assert "Passcodes expire after 100 days" in notice and "never expire" in notice
         assert requests.get(f"{bot.url}/healthz", timeout=5).json()["components"]["watcher"]["ok"]
     finally:
@@ -252,7 +257,8 @@ def test_two_overlapping_rounds_announce_a_change_once(emulator, watchers):
     results = {}
     slow = threading.Thread(target=lambda: results.update(first=first.check()))
     slow.start()
-    wait_for(lambda: not emulator.control("GET", "faults").json()["items"])
+    wait_until(lambda: not emulator.control("GET", "faults").json()["items"],
+               "every fault used up", timeout=WAIT)
     results["second"] = second.check()  # ... and another round runs in the meantime
     slow.join(timeout=30)
     assert len(outside_notices(emulator)) == 1, results

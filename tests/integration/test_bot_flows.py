@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -238,10 +239,8 @@ def test_bots_and_own_messages_are_ignored(emulator, bot):
     delivered = emulator.control("GET", "deliveries").json()["items"]
     assert [d["ok"] for d in delivered if d["dataId"] == reply["id"]] == [True]
     inbox = bot.app.extensions["vmbot.inbox"]
-    deadline = time.monotonic() + 10
-    while set(inbox.counts()) != {"done"}:
-        assert time.monotonic() < deadline, inbox.counts()
-        time.sleep(0.05)
+    wait_until(lambda: set(inbox.counts()) == {"done"}, "every event in the inbox done",
+               detail=inbox.counts)
     assert len(alice.bot_messages()) == 1  # nothing for the other bot, nothing for itself
 
 

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from bot.app import create_app
-from bot.storage.store import upgrade
+from tests.support.databases import migrated_sqlite_url
 from tests.support.factories import envelope, make_settings, signed
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -19,8 +20,7 @@ def received():
 
 @pytest.fixture
 def app(tmp_path, received):
-    settings = make_settings(tmp_path)
-    upgrade(settings.database_url)
+    settings = make_settings(tmp_path, database_url=migrated_sqlite_url(tmp_path / "bot.sqlite3"))
     app = create_app(settings, processor=lambda event: received.append(event) or "recorded")
     yield app
     app.extensions["vmbot.background"].stop()
@@ -29,13 +29,6 @@ def app(tmp_path, received):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.02)
 
 
 def stored(app) -> int:
@@ -50,7 +43,7 @@ def test_correctly_signed_event_is_accepted_and_dispatched(client, received):
     body = envelope(data_id="msg-1")
     response = post(client, *signed(body))
     assert response.status_code == 202
-    wait_until(lambda: received)
+    wait_until(lambda: received, "the event dispatched to the processor")
     assert [e.data_id for e in received] == ["msg-1"]
     assert received[0].resource == "messages" and received[0].actor_id == body["actorId"]
 
@@ -60,7 +53,7 @@ def test_duplicate_delivery_is_acknowledged_and_not_dispatched_again(client, rec
     assert post(client, raw, headers).status_code == 202
     again = post(client, raw, headers)
     assert again.status_code == 200 and again.json == {"status": "duplicate"}
-    wait_until(lambda: received)
+    wait_until(lambda: received, "the event dispatched to the processor")
     time.sleep(0.2)
     assert len(received) == 1
 

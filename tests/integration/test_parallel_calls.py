@@ -14,6 +14,7 @@ from bot.chat.services import build_services, warm_up
 from bot.storage.store import Store, upgrade
 from tests.support.bot_server import Persona, card_of, card_text, start_bot
 from tests.support.factories import make_settings
+from tests.support.waiting import wait_until
 
 PERSON = "GET /v1/people/{person_id}"
 ROLES = "GET /v1/roles"
@@ -51,10 +52,8 @@ def bot(emulator, tmp_path):
     """The bot after its start-up reads (identity, org, role names), with the call log cleared."""
     server = start_bot(emulator, tmp_path, notify_room_ids=emulator.id("notify"))
     requests.get(f"{server.url}/healthz", timeout=10)  # the first request starts the background
-    deadline = time.monotonic() + 10
-    while not (emulator.calls().get(ME) == 2 and emulator.calls().get(ROLES) == 1):
-        assert time.monotonic() < deadline, f"no start-up reads: {emulator.calls()}"
-        time.sleep(0.05)
+    wait_until(lambda: emulator.calls().get(ME) == 2 and emulator.calls().get(ROLES) == 1,
+               "the bot's start-up reads (identity twice, roles once)", detail=emulator.calls)
     emulator.control("DELETE", "calls")
     yield server
     server.stop()

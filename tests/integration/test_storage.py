@@ -19,6 +19,7 @@ from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store, upgrade
 from tests.support.factories import envelope
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -175,10 +176,8 @@ def test_one_batch_with_new_stored_and_repeated_events(store, monkeypatch):
         for thread in threads:
             thread.start()
         arrived.wait(timeout=10)
-        for _ in range(200):
-            if len(inbox._arrivals) == 5:
-                break
-            threading.Event().wait(0.01)
+        wait_until(lambda: len(inbox._arrivals) == 5, "the five deliveries waiting together",
+                   detail=lambda: len(inbox._arrivals))
     for thread in threads:
         thread.join(timeout=30)
     assert batches == [5]
@@ -257,7 +256,8 @@ def test_sqlite_writers_take_turns_across_processes(tmp_path):
 
     holder = threading.Thread(target=hold)
     holder.start()
-    time.sleep(0.1)
+    wait_until(lambda: order == ["first in"], "the first writer to hold the turn",
+               detail=lambda: order)
     with second.writing():
         order.append("second in")
     holder.join()

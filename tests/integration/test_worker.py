@@ -21,6 +21,7 @@ from bot.storage.models import InboxEvent
 from bot.storage.store import Store
 from bot.webhook.intake import InFlight
 from tests.support.factories import envelope
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -35,13 +36,6 @@ def stored_event(inbox: Inbox, data_id: str) -> int:
     return inbox.record(parse_envelope(raw), raw)
 
 
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.02)
-
-
 def status_is(inbox: Inbox, status: str) -> Callable[[], bool]:
     return lambda: inbox.counts().get(status, 0) > 0
 
@@ -53,7 +47,7 @@ def process_until(inbox: Inbox, data_id: str, processor, until: Callable[[], obj
     worker.start()
     try:
         worker.wake(stored_event(inbox, data_id))
-        wait_until(until, f"{data_id} processed")
+        wait_until(until, f"event {data_id} processed", detail=inbox.counts)
     finally:
         worker.stop()
 
@@ -138,7 +132,7 @@ def test_an_outcome_not_recorded_by_stop_is_logged_and_the_event_let_go(inbox, m
     worker = Worker(inbox, replying(calls), threads=1, poll_seconds=0.05)
     worker.start()
     worker.wake(stored_event(inbox, "unrecorded"))
-    wait_until(lambda: calls, "processed")
+    wait_until(lambda: calls, "the event handed to the processor")
     started = time.monotonic()
     worker.stop(timeout=5)
     assert time.monotonic() - started < 2 and not worker._in_flight
@@ -212,10 +206,8 @@ def test_an_event_without_a_wakeup_is_taken_by_the_next_sweep(inbox):
     try:
         late = stored_event(inbox, "stored-without-a-wakeup")  # as after a restart
         worker.wake(stored_event(inbox, "new"))
-        deadline = time.monotonic() + 10
-        while len(seen) < 2:
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.02)
+        wait_until(lambda: len(seen) >= 2, "both events processed, the one without a wakeup too",
+                   detail=lambda: seen)
     finally:
         worker.stop()
     assert late and set(seen) == {"new", "stored-without-a-wakeup"}

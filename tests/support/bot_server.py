@@ -4,18 +4,23 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from bot.app import create_app
 from bot.storage.store import upgrade
 from bot.webex.clients import bot_api
 from bot.webex.webhooks import sync
+from tests.support.databases import migrated_sqlite_url
 from tests.support.emulator_server import EmulatorServer
 from tests.support.factories import SECRET, make_settings
+from tests.support.waiting import wait_until
+
+POLL_SECONDS = 0.02
 
 
 @dataclass
@@ -29,16 +34,23 @@ class BotServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+        self.app.extensions["vmbot.background"].stop()  # no job outlives its test's database
         self.app.extensions["vmbot.store"].dispose()
 
 
 def start_bot(emulator: EmulatorServer, tmp_path, **overrides) -> BotServer:
     settings = make_settings(tmp_path, webex_base_url=emulator.base_url, **overrides)
-    upgrade(settings.database_url)
+    database = make_url(settings.database_url)
+    if database.get_backend_name() == "sqlite" and not Path(database.database).exists():
+        migrated_sqlite_url(Path(database.database))  # a copy: the same schema, no migration run
+    else:
+        upgrade(settings.database_url)
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.port}"
-    thread = threading.Thread(target=server.serve_forever, name="bot", daemon=True)
+    # A short poll interval: stop() (shutdown) waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
+                              name="bot", daemon=True)
     thread.start()
     sync(bot_api(settings), target_url=f"{url}/webhooks/webex", secret=SECRET)
     return BotServer(url, app, settings, server, thread)
@@ -104,14 +116,13 @@ class Persona:
 
     def wait_reply(self, timeout: float = 10.0, *, room: str | None = None) -> dict:
         """The next message the bot posts in the space that this persona has not seen yet."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.bot_messages(room=room):
-                if message["id"] not in self.seen:
-                    self.seen.add(message["id"])
-                    return message
-            time.sleep(0.05)
-        raise AssertionError(f"no reply from the bot in {room or self.room} within {timeout}s")
+        def unseen() -> dict | None:
+            return next((m for m in self.bot_messages(room=room) if m["id"] not in self.seen), None)
+
+        message = wait_until(unseen, f"a reply from the bot to {self.key} in "
+                                     f"{room or self.room or 'the 1:1 space'}", timeout=timeout)
+        self.seen.add(message["id"])
+        return message
 
     def _post(self, path: str, body: dict) -> dict:
         response = requests.post(f"{self.emulator.base_url}{path}", json=body, timeout=10,

@@ -51,7 +51,8 @@ class EmulatorServer:
 def start_emulator(seed_path: str | None = None, port: int = 0) -> EmulatorServer:
     state = State.from_file(seed_path)
     server = make_server("127.0.0.1", port, create_app(state), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="emulator", daemon=True)  # stop() is quick (default 0.5 s)
     thread.start()
     return EmulatorServer(url=f"http://127.0.0.1:{server.port}", state=state, _server=server,
                           _thread=thread)
