@@ -136,7 +136,7 @@ def test_bot_secret_key_is_required_outside_the_demo(emulator, tmp_path):
     port = free_port()
     bot = start_gunicorn(env, tmp_path, port, wait=False)
     try:
-        bot.process.wait(timeout=30)
+        bot.popen.wait(timeout=30)
     finally:
         bot.stop()
 
@@ -144,7 +144,7 @@ def test_bot_secret_key_is_required_outside_the_demo(emulator, tmp_path):
         assert "configuration error: BOT_SECRET_KEY is required with a Webex WEBEX_BASE_URL" \
             in output, output
     assert cli.returncode != 0 and len(cli.stderr.strip().splitlines()) == 1
-    assert bot.process.returncode != 0
+    assert bot.popen.returncode != 0
     assert "Traceback" not in cli.stderr + bot.log()
 
 
