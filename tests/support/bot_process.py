@@ -91,8 +91,8 @@ def _wait_healthy(bot: BotProcess, timeout: float = 30) -> None:
         try:
             if requests.get(f"{bot.url}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or listening while the workers still boot
         time.sleep(0.1)
     bot.stop()
     raise RuntimeError(f"gunicorn did not become healthy:\n{bot.log()}")
