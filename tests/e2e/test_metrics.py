@@ -161,8 +161,8 @@ def test_processes_sharing_a_multiprocess_directory_are_added_up(tmp_path):
 
 def test_under_gunicorn_every_worker_answers_with_the_sum_of_all(emulator, tmp_path):
     """Needs the route and the gunicorn.conf.py part described in bot/metrics.py."""
-    from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
     from tests.e2e.test_gunicorn import wait_for
+    from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
 
     port = free_port()
     env = bot_env(emulator, tmp_path, "metrics-webhook-secret", port)
