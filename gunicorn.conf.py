@@ -1,8 +1,10 @@
 """gunicorn settings for ``gunicorn app:app`` (read automatically from the working directory).
 
-Threaded workers: webhook requests are short (store, acknowledge) and Webex calls happen off the
-request path, so a few threads per process serve many deliveries at once. Bind address and worker
-count follow gunicorn's own ``PORT``/``WEB_CONCURRENCY``/``GUNICORN_CMD_ARGS`` conventions.
+gevent workers (bot/ops/server.py): a connection costs a greenlet, not a thread, so slow or
+half-open clients cannot take the request path from Webex's deliveries, with no proxy in front;
+request headers must arrive within ``keepalive`` seconds and a body within ``BODY_SECONDS``. Bind
+address and worker count follow gunicorn's own ``PORT``/``WEB_CONCURRENCY``/``GUNICORN_CMD_ARGS``
+conventions.
 """
 
 import os
@@ -39,11 +41,11 @@ METRICS_DIR_PREFIX = "vmbot-metrics-"
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
 
-worker_class = "gthread"
-threads = 8
+worker_class = "bot.ops.server.GeventWorker"
+worker_connections = 1000  # open connections per worker process, each served by a greenlet
 timeout = 30          # a worker silent for this long is restarted
 graceful_timeout = 20  # time to finish in-flight requests on shutdown
-keepalive = 5
+keepalive = 5         # idle keep-alive, and the deadline for each request's header block
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

@@ -1,6 +1,6 @@
 """gunicorn settings for the baseline (``bench/baseline_app.py``): the bot's own server settings.
 
-Worker class, workers, threads, timeouts, keep-alive and the access log are read from the bot's
+Worker class, workers, connections per worker, timeouts, keep-alive and the access log are read from the bot's
 ``gunicorn.conf.py``; its hooks (migrations, inbox workers, metrics) are left out, because they
 belong to the bot and not to the bare request path the baseline measures.
 """
@@ -12,7 +12,7 @@ _bot = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.con
 
 worker_class = _bot["worker_class"]
 workers = _bot["workers"]
-threads = _bot["threads"]
+worker_connections = _bot["worker_connections"]
 timeout = _bot["timeout"]
 graceful_timeout = _bot["graceful_timeout"]
 keepalive = _bot["keepalive"]

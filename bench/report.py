@@ -133,7 +133,8 @@ def _setup(doc: dict) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         "- gunicorn (`gunicorn.conf.py`): " + ", ".join(
             f"`{k}={v}`" for k, v in gunicorn.items() if k in (
-                "worker_class", "workers", "threads", "timeout", "keepalive")) + ".",
+                "worker_class", "workers", "threads", "worker_connections", "timeout",
+                "keepalive")) + ".",
         "- Bot: " + ", ".join(f"`{k}` {v}" for k, v in settings["bot"].items()) + ".",
         f"- Runs: {params['runs']} of every interaction and latency figure; latency L = "
         f"{', '.join(str(x) for x in params['latencies_ms'])} ms on every Webex call for the "

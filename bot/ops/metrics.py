@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 RECEIVED_OUTCOMES = ("accepted", "duplicate", "refused_signature", "refused_envelope",
-                     "too_large", "unavailable")
+                     "too_large", "timed_out", "unavailable")
 PROCESSED_OUTCOMES = ("done", "failed", "retried")
 CHANGE_KINDS = ("change", "undo")
 # Labels come from outside (webhook envelopes): only known values, so a sender cannot grow them.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, cast
@@ -122,7 +123,11 @@ class _WriterQueue:
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
-            fcntl.flock(self._own_fd(), fcntl.LOCK_EX)
+            fd = self._own_fd()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process is writing: wait for its turn to end
+                _wait_in_c(fcntl.flock, fd, fcntl.LOCK_EX)
         except BaseException:
             self._lock.release()
             raise
@@ -137,3 +142,16 @@ class _WriterQueue:
         if self._fd is None or self._pid != os.getpid():  # a file of this process's own, after a fork
             self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
         return self._fd
+
+
+def _wait_in_c(call: Callable[..., object], *args: object) -> None:
+    """Make a call that waits inside C. Under gunicorn's gevent workers (bot/ops/server.py) it is
+    made in gevent's pool of real threads, so that only this greenlet waits and the others (the
+    webhook acknowledgements) go on; anywhere else it is simply made."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        gevent.get_hub().threadpool.apply(call, args)
+    else:
+        call(*args)

@@ -53,7 +53,11 @@ class WebhookEndpoint:
         if length and int(length) > MAX_BODY_BYTES:  # refused unread
             metrics.event_received(None, None, "too_large")
             return 413, {"error": "body is larger than 1 MiB"}
-        body = _read(environ, int(length) if length else None)
+        try:
+            body = _read(environ, int(length) if length else None)
+        except TimeoutError:  # the server's deadline for the body (bot/ops/server.py)
+            metrics.event_received(None, None, "timed_out")
+            return 408, {"error": "request body not received in time"}
         result = self._intake.receive(body, environ.get("HTTP_X_SPARK_SIGNATURE"))
         key = "error" if result.status >= 400 else "status"
         return result.status, {key: result.message}
