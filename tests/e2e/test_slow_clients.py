@@ -25,6 +25,7 @@ import requests
 from tests.support.bot_process import bot_env, free_port, start_gunicorn
 from tests.support.deliveries import event_for, say
 from tests.support.factories import SECRET
+from tests.support.waiting import wait_until
 
 PER_KIND = 50
 HOLD_SECONDS = 12.0
@@ -140,15 +141,6 @@ def bot_replies(emulator) -> int:
                    if m["personId"] == bot_id and m["roomId"] == room_id)
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not within {timeout}s")
-
-
 def timed(call) -> tuple[object, float]:
     started = time.monotonic()
     try:
@@ -178,11 +170,11 @@ def test_slow_and_half_open_clients_do_not_hold_the_bot(emulator, tmp_path, swar
             status, seconds = timed(lambda raw=raw, headers=headers: deliver_within(bot.url, raw, headers))
             assert status == 202, f"delivery at {at}s: {status!r} after {seconds:.2f}s"
             assert seconds < 1.0, f"delivery at {at}s acknowledged after {seconds:.2f}s"
-            wait_for(lambda before=before: bot_replies(emulator) > before, timeout=5,
-                     what=f"the reply to the delivery at {at}s")
+            wait_until(lambda before=before: bot_replies(emulator) > before,
+                       f"the reply to the delivery at {at}s", timeout=5)
         time.sleep(max(0.0, started + HOLD_SECONDS - time.monotonic()))
         assert sum(c.sock is not None for c in swarm.clients) == 5 * PER_KIND
-        assert bot.process.poll() is None, bot.log()
+        assert bot.popen.poll() is None, bot.log()
         # Nothing is held for ever: stalled headers and stalled bodies were let go (and came back).
         kinds = {kind for kind, _how in swarm.let_go}
         assert kinds == {c.kind for c in swarm.clients}, swarm.let_go
