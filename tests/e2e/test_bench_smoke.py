@@ -1,5 +1,6 @@
 """The benchmark (``make bench``) still runs end to end: a ``--quick`` run with tiny sizes, checked
-for the report's structure only. Its figures mean nothing at this size, so none is asserted."""
+for the report's structure and for what is not a timing: every burst event answered exactly once.
+Its timing figures mean nothing at this size, so none is asserted."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def test_a_quick_benchmark_run_writes_the_report(tmp_path):
     assert {"warm", "cold"} == set(next(iter(figures["critical_path"].values())))
     assert {"baseline", "0"} <= set(figures["acknowledgement"])
     assert figures["burst"]["runs"] and "rss_mb_per_worker" in figures["burst"]
+    # the benchmark tells replies apart by the word each event carries: none lost, none repeated
+    assert [(run["lost"], run["duplicated"]) for run in figures["burst"]["runs"]] == \
+        [(0, 0)] * len(figures["burst"]["runs"])
     assert len(results["targets"]) == 8
     report = (tmp_path / "REPORT.md").read_text()
     for heading in ("## Targets", "## Machine, versions, settings",
