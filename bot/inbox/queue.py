@@ -142,8 +142,6 @@ class Inbox:
                                                "until": now + lease}).first()
         if taken is None:
             return None  # another worker won the race
-        received = taken.received_at if taken.received_at.tzinfo else \
-            taken.received_at.replace(tzinfo=UTC)
         try:
             event = parse_envelope(taken.envelope.encode())
         except InvalidEnvelope as exc:
@@ -152,7 +150,7 @@ class Inbox:
             log.error("inbox row %d cannot be read (%s): marked failed", chosen, exc)
             self.failed(chosen, owner, f"InvalidEnvelope: {exc}")
             return None
-        return Claimed(chosen, event, taken.attempts, received)
+        return Claimed(chosen, event, taken.attempts, taken.received_at)
 
     def renew(self, row_id: int, owner: str, lease: timedelta) -> bool:
         return self._finish(row_id, owner, lease_until=_now() + lease)

@@ -61,11 +61,9 @@ class AuditLog:
 
     @staticmethod
     def _view(row: AuditEntry) -> Applied:
-        applied_at = row.applied_at if row.applied_at.tzinfo else \
-            row.applied_at.replace(tzinfo=UTC)
         return Applied(row.change_id, row.actor_name, row.actor_email, row.kind,
                        [FieldChange(**c) for c in json.loads(row.changes)],
-                       json.loads(row.before), json.loads(row.after), applied_at)
+                       json.loads(row.before), json.loads(row.after), row.applied_at)
 
 
 class Subscriptions:

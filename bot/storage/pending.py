@@ -53,11 +53,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything here is stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class PendingChanges:
     def __init__(self, store: Store, box: SecretBox):
         self._store = store
@@ -160,4 +155,4 @@ class PendingChanges:
             card_message_id=row.card_message_id, before=json.loads(row.before),
             patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None,
             pin_generated=bool(row.pin_generated), kind=row.kind,
-            status=row.status, expires_at=_aware(row.expires_at))
+            status=row.status, expires_at=row.expires_at)
