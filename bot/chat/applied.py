@@ -16,6 +16,7 @@ from bot.chat.context import Context, Services
 from bot.chat.notifications import notify_change
 from bot.chat.retries import deliver, durably
 from bot.domain.rules import PIN_HIDDEN, FieldChange, VoicemailRules, diff
+from bot.domain.vocabulary import ChangeStatus
 from bot.ops import metrics
 from bot.storage.pending import Pending
 from bot.views import cards
@@ -91,7 +92,7 @@ def finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: di
     durably(f"the rules known after change {pending.id}",
             lambda: remember(services, org_id, after, pending.patch))
     durably(f"the closing of change {pending.id}",
-            lambda: services.pending.resolve(pending.id, "applied"))
+            lambda: services.pending.resolve(pending.id, ChangeStatus.APPLIED))
     _tell_applied(ctx, pending, changes, _checked_note(pending, before, after_api), summary,
                   generated_pin)
     log.info("change %s applied by %s", pending.id, ctx.requester.person_id)

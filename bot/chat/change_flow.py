@@ -31,6 +31,7 @@ from bot.chat.retries import deliver
 from bot.domain import pin_policy
 from bot.domain.authorization import Permission, Requester, decide
 from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
+from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus
 from bot.storage.pending import Pending
 from bot.views import cards
 from bot.views.card_data import change_rows, rules_card
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
-            kind: str = "change", rules: VoicemailRules | None = None) -> None:
+            kind: ChangeKind = ChangeKind.CHANGE, rules: VoicemailRules | None = None) -> None:
     """Store a pending change and post its confirmation card (or say there is nothing to do)."""
     rules = rules or VoicemailRules.from_api(ctx.read_rules())
     if generate_pin:
@@ -81,7 +82,7 @@ def _own_pending(ctx: Context, change_id: str) -> Pending:
 
 def cancel(ctx: Context, change_id: str) -> None:
     pending = _own_pending(ctx, change_id)
-    if not ctx.services.pending.resolve(pending.id, "cancelled", from_status="pending"):
+    if not ctx.services.pending.resolve(pending.id, ChangeStatus.CANCELLED, from_status=ChangeStatus.PENDING):
         _used_before(ctx, pending.id)
         return
     retire_card(ctx, pending)
@@ -92,7 +93,7 @@ def confirm(ctx: Context, change_id: str) -> None:
     pending = _own_pending(ctx, change_id)
     services = ctx.services
     # An "unknown" change (its PUT went unanswered) may be settled even after its 10 minutes.
-    claimed = services.pending.claim_to_settle(pending.id) if pending.status == "unknown" \
+    claimed = services.pending.claim_to_settle(pending.id) if pending.status == ChangeStatus.UNKNOWN \
         else services.pending.claim(pending.id)
     if not claimed:
         _used_before(ctx, pending.id)
@@ -114,7 +115,7 @@ def _used_before(ctx: Context, change_id: str) -> None:
     """A button of a request that was already answered: a repeated press is told quietly what
     became of it (plain text, not an error card); an expired or failed request is an error."""
     current = ctx.services.pending.get(change_id)
-    if current is not None and current.status in ("applied", "applying", "cancelled", "already"):
+    if current is not None and current.status in ANSWERED:
         ctx.reply(Reply(_already(ctx, change_id)))
         return
     raise UserError(_already(ctx, change_id))
@@ -122,22 +123,27 @@ def _used_before(ctx: Context, change_id: str) -> None:
 
 def _already(ctx: Context, change_id: str) -> Markup:
     current = ctx.services.pending.get(change_id)
-    status = current.status if current else "gone"
-    if status == "pending":  # claimable but expired
+    status = current.status if current else None
+    if status == ChangeStatus.PENDING:  # claimable but expired
         ctx.services.pending.expire_old()
-        status = "expired"
-    return Markup({"applied": "This change was already applied.",
-            "applying": "This change is being applied right now.",
-            "unknown": "Webex did not say whether this change was applied; I am checking the "
-                       "rules and will tell you here.",
-            "already": "The rules already read as this change asked.",
-            "cancelled": "This change was cancelled.",
-            "expired": "This change request expired (they last 10 minutes). Start again with `edit`.",
-            "superseded": "This change was not applied: the rules changed in the meantime.",
-            "interrupted": "Applying this change was interrupted; check the rules with `show` "
-                           "and start again with `edit` if they are not as you wanted.",
-            "failed": "Webex refused this change; start again with `edit`."}.get(
-        status, "This change request no longer exists."))
+        status = ChangeStatus.EXPIRED
+    return Markup(_WHAT_BECAME_OF.get(status, "This change request no longer exists."))
+
+
+_WHAT_BECAME_OF: dict[ChangeStatus | None, str] = {
+    ChangeStatus.APPLIED: "This change was already applied.",
+    ChangeStatus.APPLYING: "This change is being applied right now.",
+    ChangeStatus.UNKNOWN: "Webex did not say whether this change was applied; I am checking the "
+                          "rules and will tell you here.",
+    ChangeStatus.ALREADY: "The rules already read as this change asked.",
+    ChangeStatus.CANCELLED: "This change was cancelled.",
+    ChangeStatus.EXPIRED: "This change request expired (they last 10 minutes). Start again with "
+                          "`edit`.",
+    ChangeStatus.SUPERSEDED: "This change was not applied: the rules changed in the meantime.",
+    ChangeStatus.INTERRUPTED: "Applying this change was interrupted; check the rules with `show` "
+                              "and start again with `edit` if they are not as you wanted.",
+    ChangeStatus.FAILED: "Webex refused this change; start again with `edit`.",
+}
 
 
 def _recheck(ctx: Context, pending: Pending) -> tuple[VoicemailRules, VoicemailRules]:
@@ -149,7 +155,7 @@ def _recheck(ctx: Context, pending: Pending) -> tuple[VoicemailRules, VoicemailR
     decision = decide(requester, Permission.CHANGE, managed_org_id=services.admin.managed_org_id())
     if not decision.allowed:
         rules_read.cancel()
-        services.pending.resolve(pending.id, "cancelled")
+        services.pending.resolve(pending.id, ChangeStatus.CANCELLED)
         retire_card(ctx, pending)
         raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
     return VoicemailRules.from_api(pending.before), VoicemailRules.from_api(rules_read.result())
@@ -161,11 +167,11 @@ def _decide(ctx: Context, pending: Pending, before: VoicemailRules,
     services = ctx.services
     # A PIN is never served: rules that read as asked say nothing of it unless our PUT carried it.
     if reads_as_requested(now, before, pending.patch) and (
-            pending.status == "unknown" or not pending.has_pin):
+            pending.status == ChangeStatus.UNKNOWN or not pending.has_pin):
         _already_as_requested(ctx, pending, before, now)
         return None, None
-    if pending.status == "unknown" and pending.is_expired(datetime.now(UTC)):
-        services.pending.resolve(pending.id, "expired")
+    if pending.status == ChangeStatus.UNKNOWN and pending.is_expired(datetime.now(UTC)):
+        services.pending.resolve(pending.id, ChangeStatus.EXPIRED)
         retire_card(ctx, pending)
         raise UserError(Markup("The rules do not read as this change asked, so it was not "
                                "applied; the request has expired. Start again with `edit`."),
@@ -174,7 +180,7 @@ def _decide(ctx: Context, pending: Pending, before: VoicemailRules,
         _superseded(ctx, pending, now)
     pin = services.pending.pin(pending.id) if pending.has_pin else None
     if pending.has_pin and pin is None:  # sealed with another BOT_SECRET_KEY: never apply half
-        services.pending.resolve(pending.id, "failed")
+        services.pending.resolve(pending.id, ChangeStatus.FAILED)
         retire_card(ctx, pending)
         raise UserError(Markup("The new PIN of this request can no longer be read (the bot's "
                                "secret key changed), so nothing was applied. Start again with "
@@ -189,20 +195,20 @@ def _already_as_requested(ctx: Context, pending: Pending, before: VoicemailRules
     landed: the bot's change, recorded and announced. Otherwise nothing is sent (the watcher
     reports whoever made it)."""
     services = ctx.services
-    if pending.status == "unknown":
+    if pending.status == ChangeStatus.UNKNOWN:
         pin = services.pending.pin(pending.id) if pending.pin_generated else None
         finish(ctx, pending, before, now.to_api(), generated_pin=pin,
                summary="This change was already applied: Webex had not confirmed it, and the "
                        "rules now read as you asked.")
         return
-    services.pending.resolve(pending.id, "already")
+    services.pending.resolve(pending.id, ChangeStatus.ALREADY)
     retire_card(ctx, pending)
     ctx.reply(Reply("Already applied: the rules already read as you asked, so nothing was sent "
                     "to Webex."))
 
 
 def _superseded(ctx: Context, pending: Pending, now: VoicemailRules) -> None:
-    ctx.services.pending.resolve(pending.id, "superseded")
+    ctx.services.pending.resolve(pending.id, ChangeStatus.SUPERSEDED)
     retire_card(ctx, pending)
     ctx.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
                                                         read_at=datetime.now(UTC)))))
@@ -247,7 +253,7 @@ def _unanswered(ctx: Context, pending: Pending, before: VoicemailRules, exc: Web
                     "Webex did not confirm the change, and the rules read back show that the change was not "
                     "applied. Try Confirm again")
     else:
-        services.pending.release(pending.id, "unknown")
+        services.pending.release(pending.id, ChangeStatus.UNKNOWN)
         _retry_card(ctx, pending, exc, "The change may have been applied",
                     "Webex did not confirm the change, and the rules could not be checked, so I can't tell "
                     "yet whether the change was applied. I will check and tell you here; "
@@ -268,7 +274,7 @@ def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
     services = ctx.services
     log.warning("change %s not applied: %s", pending.id, exc)
     if exc.is_refusal:
-        services.pending.resolve(pending.id, "failed")
+        services.pending.resolve(pending.id, ChangeStatus.FAILED)
         ctx.reply(Reply.of(cards.render("error", {
             "title": "Webex refused the change", "canRetry": False, "retryTitle": "",
             "retryAction": "", "changeId": pending.id,
@@ -276,7 +282,7 @@ def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
             "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
         return
     services.pending.release(pending.id, pending.status)
-    if pending.status == "unknown":
+    if pending.status == ChangeStatus.UNKNOWN:
         _retry_card(ctx, pending, exc, "Webex is not answering",
                     "I still can't tell whether the change was applied. Try Confirm again")
     else:
@@ -297,7 +303,7 @@ def settle_unknown(services: Services) -> list[str]:
         try:
             now = VoicemailRules.from_api(services.admin.read_rules())
         except BaseException:
-            services.pending.release(pending.id, "unknown")
+            services.pending.release(pending.id, ChangeStatus.UNKNOWN)
             raise
         outcomes.append(_settle(services, pending, before, now))
     return outcomes
@@ -314,7 +320,7 @@ def _settle(services: Services, pending: Pending, before: VoicemailRules,
                        "read as you asked.")
         return f"change {pending.id}: applied"
     if pending.is_expired(datetime.now(UTC)):
-        services.pending.resolve(pending.id, "expired")
+        services.pending.resolve(pending.id, ChangeStatus.EXPIRED)
         retire_card(ctx, pending)
         message = Markup("Start again with `edit` if you still want it.")
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain.authorization import Requester
+from bot.domain.vocabulary import RoomType
 from bot.storage.audit import AuditLog, Subscriptions
 from bot.storage.pending import PendingChanges
 from bot.storage.snapshots import Snapshots
@@ -34,7 +35,7 @@ class Context:
     services: Services
     requester: Requester
     room_id: str
-    room_type: str  # "direct" or "group"
+    room_type: RoomType
     thread_id: str | None  # the message whose thread answers go to (group spaces)
     card_message_id: str | None = None  # the card that was submitted, for card actions
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -48,7 +49,7 @@ class Context:
 
     def reply(self, reply: Reply) -> str:
         """Answer where the request came from: in its thread in a group space."""
-        parent = self.thread_id if self.room_type == "group" else None
+        parent = self.thread_id if self.room_type == RoomType.GROUP else None
         return self.services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
 
     def tell_privately(self, reply: Reply) -> str:

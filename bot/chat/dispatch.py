@@ -19,6 +19,7 @@ from bot.chat.context import Context, Services, UserError
 from bot.chat.router import CARD_ACTIONS, TEXT_COMMANDS, Route
 from bot.domain.authorization import Permission, decide
 from bot.domain.events import WebexEvent
+from bot.domain.vocabulary import RoomType
 from bot.ops import metrics
 from bot.views import cards
 from bot.views.markup import Markup
@@ -59,11 +60,11 @@ class Where:
     """Where to answer: the space, its type, and the thread (in group spaces)."""
 
     room_id: str
-    room_type: str
+    room_type: RoomType
     thread_id: str | None
 
     def post(self, services: Services, reply: Reply) -> None:
-        parent = self.thread_id if self.room_type == "group" else None
+        parent = self.thread_id if self.room_type == RoomType.GROUP else None
         services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
 
 
@@ -72,7 +73,7 @@ def _message(event: WebexEvent, services: Services) -> str:
     if event.data.get("personId") == me.person_id:
         return "ignored: the bot's own message"
     message = services.messenger.message(event.data_id)
-    where = Where(message["roomId"], message.get("roomType", "direct"),
+    where = Where(message["roomId"], RoomType.of(message.get("roomType")),
                   message.get("parentId") or message["id"])
     parsed = parse(message_text(message, me.person_id, me.display_name))
     route = TEXT_COMMANDS[parsed.name] if isinstance(parsed, Command) else None
@@ -97,7 +98,7 @@ def _card_submit(event: WebexEvent, services: Services) -> str:
     action, card = _action_and_card(event, services)
     if card.get("personId") != services.messenger.me().person_id:
         return "ignored: a submit on a card the bot did not send"
-    where = Where(action["roomId"], card.get("roomType", "direct"), card.get("parentId") or card["id"])
+    where = Where(action["roomId"], RoomType.of(card.get("roomType")), card.get("parentId") or card["id"])
     name = str((action.get("inputs") or {}).get("action", ""))
     route = CARD_ACTIONS.get(name)
 

@@ -10,6 +10,7 @@ from bot.chat.context import Context, UserError
 from bot.domain import forms
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import SETTINGS, RulesChange, VoicemailRules, current_value
+from bot.domain.vocabulary import ChangeKind
 from bot.views import cards
 from bot.views.card_data import edit_form, rules_card
 from bot.views.card_data import history as history_view
@@ -99,7 +100,7 @@ def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
         raise UserError(Markup("The last change only set a new default PIN, which cannot be "
                                "undone (the previous PIN is not known). Set another one with "
                                "`edit`."))
-    change_flow.propose(ctx, change, kind="undo")
+    change_flow.propose(ctx, change, kind=ChangeKind.UNDO)
 
 
 def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:

@@ -16,6 +16,7 @@ from bot.chat.context import Context, Services
 from bot.chat.retries import deliver
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import PIN_HIDDEN, FieldChange
+from bot.domain.vocabulary import RoomType
 from bot.views import cards
 from bot.views.card_data import change_rows
 from bot.webex.admin_token import AdminTokenExpired
@@ -27,9 +28,9 @@ log = logging.getLogger(__name__)
 
 def notify_change(ctx: Context, changes: list[FieldChange]) -> list[str]:
     """A change made through the bot; return the targets reached (room ids / person ids)."""
-    where = ("through the bot in a 1:1 space" if ctx.room_type == "direct"
+    where = ("through the bot in a 1:1 space" if ctx.room_type == RoomType.DIRECT
              else "through the bot in a group space")
-    direct = ctx.room_type == "direct"
+    direct = ctx.room_type == RoomType.DIRECT
     return broadcast(ctx.services, who=f"{ctx.requester.display_name} ({ctx.requester.email}) "
                                        "changed them", where=where, changes=changes,
                      skip_room=ctx.room_id, skip_person=ctx.requester.person_id if direct else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Dialect, Integer, String, Text, TypeDecorator, UniqueConstraint
@@ -33,6 +34,15 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class InboxStatus(StrEnum):
+    """Where a stored webhook event stands (``inbox_events.status``)."""
+
+    PENDING = "pending"  # due now or at ``next_attempt_at`` (a retry)
+    PROCESSING = "processing"  # claimed, under a lease
+    DONE = "done"
+    FAILED = "failed"  # after bounded retries
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -51,7 +61,7 @@ class InboxEvent(Base):
     actor_id: Mapped[str | None] = mapped_column(String(255))
     org_id: Mapped[str | None] = mapped_column(String(255))
     envelope: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
@@ -90,15 +100,15 @@ class PendingChange(Base):
     requester_id: Mapped[str] = mapped_column(String(255))
     requester_name: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str] = mapped_column(String(255))
-    room_type: Mapped[str] = mapped_column(String(16))
+    room_type: Mapped[str] = mapped_column(String(16))  # a RoomType
     thread_id: Mapped[str | None] = mapped_column(String(255))
     card_message_id: Mapped[str | None] = mapped_column(String(255))
     before: Mapped[str] = mapped_column(Text)  # the rules as read, JSON
     patch: Mapped[str] = mapped_column(Text)  # the PUT body without any PIN, JSON
     pin_ciphertext: Mapped[str | None] = mapped_column(Text)
     pin_generated: Mapped[bool] = mapped_column(Boolean, default=False)  # then sent privately
-    kind: Mapped[str] = mapped_column(String(16), default="change")  # "change" or "undo"
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="change")  # a ChangeKind
+    status: Mapped[str] = mapped_column(String(16), index=True)  # a ChangeStatus
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -115,7 +125,7 @@ class AuditEntry(Base):
     actor_name: Mapped[str] = mapped_column(String(255))
     actor_email: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str] = mapped_column(String(255))
-    room_type: Mapped[str] = mapped_column(String(16))
+    room_type: Mapped[str] = mapped_column(String(16))  # a RoomType
     kind: Mapped[str] = mapped_column(String(16))
     changes: Mapped[str] = mapped_column(Text)  # [{label, before, after}], JSON
     before: Mapped[str] = mapped_column(Text)  # rules before, JSON (for undo)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.rules import EXPIRY_DAYS, FieldChange, VoicemailRules
+from bot.domain.vocabulary import ChangeKind
 from bot.storage.audit import Applied
 
 
@@ -105,7 +106,7 @@ def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
 def history(entries: list[Applied]) -> dict[str, Any]:
     return {"isEmpty": not entries, "entries": [
         {"when": e.applied_at.strftime("%Y-%m-%d %H:%M UTC"),
-         "who": f"{e.actor_name}{' (undo)' if e.kind == 'undo' else ''}",
+         "who": f"{e.actor_name}{' (undo)' if e.kind == ChangeKind.UNDO else ''}",
          "what": "; ".join(f"{c.label}: {c.before} → {c.after}" for c in e.changes)}
         for e in entries]}
 
