@@ -20,7 +20,7 @@ from bot.domain.vocabulary import ChangeStatus
 from bot.ops import metrics
 from bot.storage.pending import Pending
 from bot.views import cards
-from bot.views.card_data import change_rows
+from bot.views.card_data import applied_card
 from bot.views.markup import Markup, escape
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
@@ -120,10 +120,8 @@ def _tell_applied(ctx: Context, pending: Pending, changes: list[FieldChange], ch
         notes.insert(0, escape(f"Notification sent to {len(reached)} {whom}."))
     notes.append(checked)
     detail = Markup(" ").join(note for note in notes if note)  # the bot's own sentences
-    result = Reply.of(cards.render("result", {
-        "title": "Change applied", "color": "Good", "summary": summary,
-        "hasChanges": True, "changes": change_rows(changes),
-        "hasDetail": bool(detail), "detail": detail}))
+    result = Reply.of(cards.render("result", applied_card(summary=summary, changes=changes,
+                                                          detail=detail)))
     deliver(f"the result of change {pending.id}", lambda: ctx.reply(result))
 
 

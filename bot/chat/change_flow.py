@@ -34,7 +34,7 @@ from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
 from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus
 from bot.storage.pending import Pending
 from bot.views import cards
-from bot.views.card_data import change_rows, rules_card
+from bot.views.card_data import MINUTE, confirm_card, error_card, rules_card
 from bot.views.markup import Markup
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
@@ -61,10 +61,9 @@ def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
         requester_id=ctx.requester.person_id, requester_name=ctx.requester.display_name,
         room_id=ctx.room_id, room_type=ctx.room_type, thread_id=ctx.thread_id,
         before=rules.to_api(), patch=patch, kind=kind, pin_generated=generate_pin)
-    card = cards.render("confirm", {
-        "requester": ctx.requester.display_name, "changeId": pending.id,
-        "expiresAt": pending.expires_at.strftime("%H:%M UTC"),
-        "changes": change_rows(diff(rules, patch))})
+    card = cards.render("confirm", confirm_card(
+        requester=ctx.requester.display_name, change_id=pending.id,
+        expires_at=pending.expires_at, changes=diff(rules, patch)))
     ctx.services.pending.set_card(pending.id, ctx.reply(Reply.of(card)))
     log.info("change %s proposed by %s: %s", pending.id, ctx.requester.person_id,
              sorted(k for k in patch if k != "defaultVoicemailPin"))
@@ -262,11 +261,10 @@ def _unanswered(ctx: Context, pending: Pending, before: VoicemailRules, exc: Web
 
 def _retry_card(ctx: Context, pending: Pending, exc: WebexCallError, title: str,
                 message: str) -> None:
-    until = pending.expires_at.strftime("%H:%M UTC")
-    ctx.reply(Reply.of(cards.render("error", {
-        "title": title, "canRetry": True, "retryTitle": "Confirm again", "retryAction": "confirm",
-        "changeId": pending.id, "message": f"{message} (until {until}).",
-        "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
+    until = pending.expires_at.strftime(MINUTE)
+    ctx.reply(Reply.of(cards.render("error", error_card(
+        title=title, message=f"{message} (until {until}).", tracking_id=exc.tracking_id,
+        retry_change_id=pending.id))))
 
 
 def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
@@ -275,11 +273,10 @@ def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
     log.warning("change %s not applied: %s", pending.id, exc)
     if exc.is_refusal:
         services.pending.resolve(pending.id, ChangeStatus.FAILED)
-        ctx.reply(Reply.of(cards.render("error", {
-            "title": "Webex refused the change", "canRetry": False, "retryTitle": "",
-            "retryAction": "", "changeId": pending.id,
-            "message": f"Nothing was changed. Webex said: {exc.description}",
-            "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
+        ctx.reply(Reply.of(cards.render("error", error_card(
+            title="Webex refused the change",
+            message=f"Nothing was changed. Webex said: {exc.description}",
+            tracking_id=exc.tracking_id))))
         return
     services.pending.release(pending.id, pending.status)
     if pending.status == ChangeStatus.UNKNOWN:
@@ -326,7 +323,7 @@ def _settle(services: Services, pending: Pending, before: VoicemailRules,
     else:
         services.pending.release(pending.id)
         message = Markup("You can press Confirm again until {until}.").format(
-            until=pending.expires_at.strftime("%H:%M UTC"))
+            until=pending.expires_at.strftime(MINUTE))
     deliver(f"the outcome of change {pending.id}", lambda: ctx.reply(Reply(Markup(
         "Your change was **not applied**: Webex had not answered, and the rules now read "
         "otherwise. ") + message)))

@@ -22,6 +22,7 @@ from bot.domain.events import WebexEvent
 from bot.domain.vocabulary import RoomType
 from bot.ops import metrics
 from bot.views import cards
+from bot.views.card_data import error_card
 from bot.views.markup import Markup
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
@@ -198,7 +199,5 @@ def _answering_errors(services: Services, where: Where, handle: Callable[[], str
 
 def _error_card(services: Services, where: Where, title: str, message: str,
                 tracking_id: str | None) -> None:
-    where.post(services, Reply.of(cards.render("error", {
-        "title": title, "message": message, "hasTrackingId": bool(tracking_id),
-        "trackingId": tracking_id or "", "canRetry": False, "retryTitle": "", "retryAction": "",
-        "changeId": ""})))
+    where.post(services, Reply.of(cards.render("error", error_card(
+        title=title, message=message, tracking_id=tracking_id))))

@@ -12,7 +12,7 @@ from bot.domain.authorization import Permission, decide
 from bot.domain.rules import SETTINGS, RulesChange, VoicemailRules, current_value
 from bot.domain.vocabulary import ChangeKind
 from bot.views import cards
-from bot.views.card_data import edit_form, rules_card
+from bot.views.card_data import edit_form, help_card, rules_card, whoami_card
 from bot.views.card_data import history as history_view
 from bot.views.markup import Markup
 from bot.webex.messenger import Reply
@@ -104,16 +104,9 @@ def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
 
 
 def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    person = ctx.requester
-    in_org = person.org_id == ctx.services.admin.managed_org_id()
-    may = ("view and change the rules" if _may(ctx, Permission.CHANGE) else
-           "view the rules" if _may(ctx, Permission.VIEW) else
-           Markup("use `help` and `whoami`") if in_org else "nothing here: the bot manages another org")
-    ctx.reply(Reply.of(cards.render("whoami", {
-        "name": person.display_name, "email": person.email,
-        "org": "the organization this bot manages" if in_org else "another organization",
-        "roles": ", ".join(sorted(person.role_names)) or "none",
-        "may": may})))
+    in_org = ctx.requester.org_id == ctx.services.admin.managed_org_id()
+    card = whoami_card(ctx.requester, in_org=in_org, may=lambda permission: _may(ctx, permission))
+    ctx.reply(Reply.of(cards.render("whoami", card)))
 
 
 def subscribe(ctx: Context, _args: tuple[str, ...] = ()) -> None:
@@ -128,29 +121,6 @@ def unsubscribe(ctx: Context, _args: tuple[str, ...] = ()) -> None:
                     if removed else "You were not subscribed."))
 
 
-COMMAND_HELP = (
-    ("help", "what you can do here", Permission.ANYONE),
-    ("whoami", "who the bot thinks you are, and your admin roles", Permission.ANYONE),
-    ("show", "the current rules (also: rules)", Permission.VIEW),
-    ("history [n]", "the last n changes made through the bot (default 5, at most 20)",
-     Permission.VIEW),
-    ("subscribe / unsubscribe", "a direct message for every change", Permission.VIEW),
-    ("edit", "change the rules in a form", Permission.CHANGE),
-    ("set expiry <15-100|off>", "days until passcodes expire", Permission.CHANGE),
-    ("set change-interval <1-7|off>", "minimum days between passcode changes", Permission.CHANGE),
-    ("set block-previous <1-10|off>", "previous passcodes that cannot be reused",
-     Permission.CHANGE),
-    ("set default-pin off", "stop giving new users a default PIN", Permission.CHANGE),
-    ("undo", "revert the last change made through the bot", Permission.CHANGE),
-)
-
-
 def help_(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    allowed = [(Markup(usage), text) for usage, text, permission in COMMAND_HELP
-               if _may(ctx, permission)]
-    can_view = _may(ctx, Permission.VIEW)
-    intro = ("I show and change your organization's voicemail passcode rules. You can:" if can_view
-             else "I manage the voicemail passcode rules, which needs an admin role. You can:")
-    ctx.reply(Reply.of(cards.render("help", {
-        "intro": intro, "commands": [{"usage": u, "description": d} for u, d in allowed],
-        "canView": can_view, "canChange": _may(ctx, Permission.CHANGE)})))
+    card = help_card(may=lambda permission: _may(ctx, permission))
+    ctx.reply(Reply.of(cards.render("help", card)))

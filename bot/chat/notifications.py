@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from bot.chat.context import Context, Services
 from bot.chat.retries import deliver
 from bot.domain.authorization import Permission, decide
-from bot.domain.rules import PIN_HIDDEN, FieldChange
+from bot.domain.rules import FieldChange
 from bot.domain.vocabulary import RoomType
 from bot.views import cards
-from bot.views.card_data import change_rows
+from bot.views.card_data import notification_card
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
@@ -40,10 +40,8 @@ def broadcast(services: Services, *, who: str, where: str, changes: list[FieldCh
               when: datetime | None = None, skip_room: str | None = None,
               skip_person: str | None = None) -> list[str]:
     """Post the notification card to every notify space and subscriber, skipping the given ones."""
-    card = cards.render("notification", {
-        "who": who, "where": where,
-        "when": (when or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
-        "changes": change_rows([_pin_as_changed(c) for c in changes])})
+    card = cards.render("notification", notification_card(
+        who=who, where=where, when=when or datetime.now(UTC), changes=changes))
     reached = []
     for room_id in dict.fromkeys(services.settings.notify_room_ids):
         if room_id != skip_room and _send(services, card, room_id=room_id):
@@ -69,12 +67,6 @@ def _may_still_view(services: Services, person_id: str) -> bool:
     if not allowed:
         log.info("subscriber %s not notified: they may no longer view the rules", person_id)
     return allowed
-
-
-def _pin_as_changed(change: FieldChange) -> FieldChange:
-    if change.after == PIN_HIDDEN:
-        return FieldChange(change.label, "hidden", "changed")
-    return change
 
 
 def _send(services: Services, card: cards.RenderedCard, **target: str) -> bool:
