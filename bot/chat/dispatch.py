@@ -12,10 +12,9 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from bot.chat.commands import Command, Unknown, message_text, parse
-from bot.chat.context import Context, Services, UserError
+from bot.chat.context import Context, Conversation, Services, UserError, Where
 from bot.chat.router import CARD_ACTIONS, TEXT_COMMANDS, Route
 from bot.domain.authorization import Permission, decide
 from bot.domain.events import WebexEvent
@@ -56,19 +55,6 @@ def _process(event: WebexEvent, services: Services) -> str:
     return f"ignored {event.resource}/{event.event}"
 
 
-@dataclass(frozen=True)
-class Where:
-    """Where to answer: the space, its type, and the thread (in group spaces)."""
-
-    room_id: str
-    room_type: RoomType
-    thread_id: str | None
-
-    def post(self, services: Services, reply: Reply) -> None:
-        parent = self.thread_id if self.room_type == RoomType.GROUP else None
-        services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
-
-
 def _message(event: WebexEvent, services: Services) -> str:
     me = services.messenger.me()
     if event.data.get("personId") == me.person_id:
@@ -84,7 +70,7 @@ def _message(event: WebexEvent, services: Services) -> str:
             requester = services.directory.requester(message["personId"])
             if requester.is_bot:
                 return "ignored: sent by a bot"
-            ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
+            ctx = Context(services, Conversation(services.messenger, requester, where),
                           rules_read=rules_read)
             if isinstance(parsed, Unknown):
                 return _unknown(ctx, parsed)
@@ -108,7 +94,7 @@ def _card_submit(event: WebexEvent, services: Services) -> str:
             requester = services.directory.requester(action["personId"])
             if requester.is_bot:
                 return "ignored: submitted by a bot"
-            ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
+            ctx = Context(services, Conversation(services.messenger, requester, where),
                           card_message_id=card["id"], inputs=dict(action.get("inputs") or {}),
                           rules_read=rules_read)
             if route is None:
@@ -199,5 +185,5 @@ def _answering_errors(services: Services, where: Where, handle: Callable[[], str
 
 def _error_card(services: Services, where: Where, title: str, message: str,
                 tracking_id: str | None) -> None:
-    where.post(services, Reply.of(cards.render("error", error_card(
+    where.post(services.messenger, Reply.of(cards.render("error", error_card(
         title=title, message=message, tracking_id=tracking_id))))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from bot.chat import change_flow
 from bot.chat.context import Context, UserError
+from bot.chat.deps import ChangeFlowDeps
 from bot.domain import forms
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import SETTINGS, RulesChange, VoicemailRules, current_value
@@ -29,6 +30,10 @@ def _rules(ctx: Context) -> VoicemailRules:
     return VoicemailRules.from_api(ctx.read_rules())
 
 
+def _deps(ctx: Context) -> ChangeFlowDeps:
+    return ChangeFlowDeps.of(ctx.services)
+
+
 def show(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     card = rules_card(_rules(ctx), can_change=_may(ctx, Permission.CHANGE),
                       read_at=datetime.now(UTC))
@@ -47,7 +52,8 @@ def review(ctx: Context) -> None:
         form = edit_form(rules, values=ctx.inputs, errors=result.errors)
         ctx.reply(Reply.of(cards.render("edit", form)))
         return
-    change_flow.propose(ctx, result.change, generate_pin=result.generate_pin, rules=rules)
+    change_flow.propose(_deps(ctx), ctx.conversation, result.change, rules=rules,
+                        generate_pin=result.generate_pin)
 
 
 def set_(ctx: Context, args: tuple[str, ...]) -> None:
@@ -57,15 +63,15 @@ def set_(ctx: Context, args: tuple[str, ...]) -> None:
         # The domain's own words (usage in `code`); a typed setting is echoed only when it is a
         # plausible word (``forms.plausible_word``), never digits.
         raise UserError(Markup(str(exc).rstrip(".") + "."), title="I could not read that") from None
-    change_flow.propose(ctx, change)
+    change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx))
 
 
 def confirm(ctx: Context) -> None:
-    change_flow.confirm(ctx, str(ctx.inputs.get("changeId", "")))
+    change_flow.confirm(_deps(ctx), ctx.conversation, str(ctx.inputs.get("changeId", "")))
 
 
 def cancel(ctx: Context) -> None:
-    change_flow.cancel(ctx, str(ctx.inputs.get("changeId", "")))
+    change_flow.cancel(_deps(ctx), ctx.conversation, str(ctx.inputs.get("changeId", "")))
 
 
 def cancel_edit(ctx: Context) -> None:
@@ -100,7 +106,7 @@ def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
         raise UserError(Markup("The last change only set a new default PIN, which cannot be "
                                "undone (the previous PIN is not known). Set another one with "
                                "`edit`."))
-    change_flow.propose(ctx, change, kind=ChangeKind.UNDO)
+    change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx), kind=ChangeKind.UNDO)
 
 
 def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
