@@ -124,8 +124,10 @@ def fetch_submit_and_card(received: Received) -> str | None:
         if isinstance(named, str) and named else None
     received.is_submit = True
     received.action = messenger.attachment_action(received.event.data_id)
-    received.message = card_read.result() if card_read is not None \
-        and received.action["messageId"] == named else messenger.message(received.action["messageId"])
+    if card_read is not None and received.action["messageId"] == named:
+        received.message = card_read.result()
+    else:
+        received.message = messenger.message(received.action["messageId"])
     return None
 
 
