@@ -228,11 +228,11 @@ class World:
 
     @property
     def deps(self) -> ChangeFlowDeps:
-        return ChangeFlowDeps(pending=self.pending, admin=self.admin,  # type: ignore[arg-type]
+        return ChangeFlowDeps(pending=self.pending, admin=self.admin,
                               directory=self.directory, audit=self.audit,
                               snapshots=self.snapshots, messenger=self.messenger,
                               notifier=self.notifier, parallel=InlineExecutor())
 
     def conversation(self, requester: Requester = ALICE) -> Conversation:
-        return Conversation(self.messenger, requester,  # type: ignore[arg-type]
+        return Conversation(self.messenger, requester,
                             Where("dm-alice", RoomType.DIRECT, "thread-1"))
