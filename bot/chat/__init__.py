@@ -1,4 +1,5 @@
-"""The conversation: commands, dispatch, handlers by topic, the change flow, notifications.
+"""The conversation: commands, dispatch (named steps), handlers by topic, the change flow (its
+collaborators handed in: ``deps``), notifications.
 
 May import domain, views, webex, storage and ops.
 """

@@ -12,18 +12,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.chat.context import Context, Services
-from bot.chat.notifications import notify_change
+from bot.chat.context import Conversation
+from bot.chat.deps import ChangeFlowDeps
 from bot.chat.retries import deliver, durably
 from bot.domain.rules import PIN_HIDDEN, FieldChange, VoicemailRules, diff
+from bot.domain.vocabulary import ChangeStatus
 from bot.ops import metrics
 from bot.storage.pending import Pending
+from bot.storage.snapshots import Snapshots
 from bot.views import cards
-from bot.views.card_data import change_rows
+from bot.views.card_data import applied_card
 from bot.views.markup import Markup, escape
+from bot.webex.admin import AdminAccess
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
-from bot.webex.messenger import Reply
+from bot.webex.messenger import Messenger, Reply
 
 log = logging.getLogger(__name__)
 
@@ -61,40 +64,39 @@ def reads_as_requested(rules: VoicemailRules, before: VoicemailRules, patch: dic
                                                                               patch)
 
 
-def read_back(services: Services, change_id: str) -> dict | None:
+def read_back(admin: AdminAccess, change_id: str) -> dict | None:
     """The rules as Webex has them now; None if it could not say (nor could the admin token)."""
     try:
-        return services.admin.read_rules()
+        return admin.read_rules()
     except (WebexCallError, AdminTokenExpired) as exc:
         log.warning("change %s: reading the rules back failed: %s", change_id, exc)
         return None
 
 
-def finish(ctx: Context, pending: Pending, before: VoicemailRules, after_api: dict | None, *,
-           generated_pin: str | None,
+def finish(deps: ChangeFlowDeps, asked: Conversation, pending: Pending, before: VoicemailRules,
+           after_api: dict | None, *, generated_pin: str | None,
            summary: str = "The voicemail passcode rules were updated.") -> None:
     """Webex has the change: record it (history, the watcher's copy, the request closed), then
     tell people. Nothing failing from here on may say it was not applied."""
-    services = ctx.services
+    asker, where = asked.requester, asked.where
     after = VoicemailRules.from_api(after_api) if after_api else patched(before, pending.patch)
     # The stored patch never holds the PIN itself; a placeholder marks that one was set.
     touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
     changes = diff(before, touched)
-    org_id = services.admin.managed_org_id()  # known since the role check: no Webex call
-    durably(f"the audit entry of change {pending.id}", lambda: services.audit.record(
-        change_id=pending.id, actor_id=ctx.requester.person_id,
-        actor_name=ctx.requester.display_name, actor_email=ctx.requester.email,
-        room_id=ctx.room_id, room_type=ctx.room_type, kind=pending.kind, changes=changes,
-        before=before.to_api(), after=after.to_api()))
+    org_id = deps.admin.managed_org_id()  # known since the role check: no Webex call
+    durably(f"the audit entry of change {pending.id}", lambda: deps.audit.record(
+        change_id=pending.id, actor_id=asker.person_id, actor_name=asker.display_name,
+        actor_email=asker.email, room_id=where.room_id, room_type=where.room_type,
+        kind=pending.kind, changes=changes, before=before.to_api(), after=after.to_api()))
     metrics.change_applied(pending.kind)
     # Before the request stops being "applying", so the watcher never reports it as outside.
     durably(f"the rules known after change {pending.id}",
-            lambda: remember(services, org_id, after, pending.patch))
+            lambda: remember(deps.snapshots, org_id, after, pending.patch))
     durably(f"the closing of change {pending.id}",
-            lambda: services.pending.resolve(pending.id, "applied"))
-    _tell_applied(ctx, pending, changes, _checked_note(pending, before, after_api), summary,
-                  generated_pin)
-    log.info("change %s applied by %s", pending.id, ctx.requester.person_id)
+            lambda: deps.pending.resolve(pending.id, ChangeStatus.APPLIED))
+    _tell_applied(deps, asked, pending, changes, _checked_note(pending, before, after_api),
+                  summary, generated_pin)
+    log.info("change %s applied by %s", pending.id, asker.person_id)
 
 
 def _checked_note(pending: Pending, before: VoicemailRules, after_api: dict | None) -> Markup:
@@ -109,27 +111,26 @@ def _checked_note(pending: Pending, before: VoicemailRules, after_api: dict | No
     return Markup("")
 
 
-def _tell_applied(ctx: Context, pending: Pending, changes: list[FieldChange], checked: Markup,
-                  summary: str, generated_pin: str | None) -> None:
-    notes = [pin_sent(ctx, generated_pin)] if generated_pin else []
-    retire_card(ctx, pending)
-    reached = notify_change(ctx, changes)
+def _tell_applied(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
+                  changes: list[FieldChange], checked: Markup, summary: str,
+                  generated_pin: str | None) -> None:
+    notes = [pin_sent(asked, generated_pin)] if generated_pin else []
+    retire_card(deps.messenger, pending)
+    reached = deps.notifier.change_through_bot(asked, changes)
     if reached:
         whom = "space or subscriber" if len(reached) == 1 else "spaces and subscribers"
         notes.insert(0, escape(f"Notification sent to {len(reached)} {whom}."))
     notes.append(checked)
     detail = Markup(" ").join(note for note in notes if note)  # the bot's own sentences
-    result = Reply.of(cards.render("result", {
-        "title": "Change applied", "color": "Good", "summary": summary,
-        "hasChanges": True, "changes": change_rows(changes),
-        "hasDetail": bool(detail), "detail": detail}))
-    deliver(f"the result of change {pending.id}", lambda: ctx.reply(result))
+    result = Reply.of(cards.render("result", applied_card(summary=summary, changes=changes,
+                                                          detail=detail)))
+    deliver(f"the result of change {pending.id}", lambda: asked.reply(result))
 
 
-def pin_sent(ctx: Context, pin: str) -> Markup:
+def pin_sent(asked: Conversation, pin: str) -> Markup:
     """Send a PIN the bot made up to the requester alone (one the admin typed they know); say so
     in the result if that failed: the PIN is not kept anywhere to send again."""
-    sent = deliver("the generated PIN", lambda: ctx.tell_privately(Reply(Markup(
+    sent = deliver("the generated PIN", lambda: asked.tell_privately(Reply(Markup(
         "The new default voicemail PIN is **{pin}**. Share it with new users; they must "
         "change it before using voicemail.").format(pin=pin))))
     if sent is not None:
@@ -138,13 +139,13 @@ def pin_sent(ctx: Context, pin: str) -> Markup:
                   "one with `edit`.")
 
 
-def remember(services: Services, org_id: str, after: VoicemailRules, patch: dict) -> None:
+def remember(snapshots: Snapshots, org_id: str, after: VoicemailRules, patch: dict) -> None:
     """Tell the change watcher what this change did: the sections it touched, as read back, on
     top of the rules the watcher last saw, so that a change made elsewhere before this one is
     still reported."""
-    known = services.snapshots.get(org_id)
+    known = snapshots.get(org_id)
     if known is None:
-        services.snapshots.save(org_id, after.to_api())
+        snapshots.save(org_id, after.to_api())
         return
     rules: dict[str, Any] = known[0]
     after_api = after.to_api()
@@ -155,13 +156,13 @@ def remember(services: Services, org_id: str, after: VoicemailRules, patch: dict
                 defaultVoicemailPinEnabled=after.pin_rules.default_pin_enabled)
         else:
             rules[key] = after_api[key]
-    services.snapshots.save(org_id, rules)
+    snapshots.save(org_id, rules)
 
 
-def retire_card(ctx: Context, pending: Pending) -> None:
+def retire_card(messenger: Messenger, pending: Pending) -> None:
     """Delete the confirmation card: a card cannot be edited, and its buttons must not linger."""
     if pending.card_message_id:
         try:
-            ctx.services.messenger.delete(pending.card_message_id)
+            messenger.delete(pending.card_message_id)
         except WebexCallError as exc:
             log.warning("confirmation card %s not deleted: %s", pending.card_message_id, exc)

@@ -26,14 +26,16 @@ from bot.chat.applied import (
     sections,
     verifiable,
 )
-from bot.chat.context import Context, Services, UserError
+from bot.chat.context import Conversation, UserError, Where
+from bot.chat.deps import ChangeFlowDeps
 from bot.chat.retries import deliver
 from bot.domain import pin_policy
 from bot.domain.authorization import Permission, Requester, decide
 from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
+from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus
 from bot.storage.pending import Pending
 from bot.views import cards
-from bot.views.card_data import change_rows, rules_card
+from bot.views.card_data import MINUTE, confirm_card, error_card, rules_card
 from bot.views.markup import Markup
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
@@ -42,10 +44,12 @@ from bot.webex.messenger import Reply
 log = logging.getLogger(__name__)
 
 
-def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
-            kind: str = "change", rules: VoicemailRules | None = None) -> None:
-    """Store a pending change and post its confirmation card (or say there is nothing to do)."""
-    rules = rules or VoicemailRules.from_api(ctx.read_rules())
+def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
+            rules: VoicemailRules, generate_pin: bool = False,
+            kind: ChangeKind = ChangeKind.CHANGE) -> None:
+    """Store a pending change to ``rules`` (as just read) and post its confirmation card (or say
+    there is nothing to do)."""
+    asker, where = asked.requester, asked.where
     if generate_pin:
         try:
             change.new_pin = pin_policy.generate(rules.pin_rules)
@@ -54,128 +58,131 @@ def propose(ctx: Context, change: RulesChange, *, generate_pin: bool = False,
                             title="No PIN generated") from exc
     patch = build_patch(rules, change)
     if not patch:
-        ctx.reply(Reply("Nothing to change: the rules already read that way."))
+        asked.reply(Reply("Nothing to change: the rules already read that way."))
         return
-    pending = ctx.services.pending.create(
-        requester_id=ctx.requester.person_id, requester_name=ctx.requester.display_name,
-        room_id=ctx.room_id, room_type=ctx.room_type, thread_id=ctx.thread_id,
+    pending = deps.pending.create(
+        requester_id=asker.person_id, requester_name=asker.display_name,
+        room_id=where.room_id, room_type=where.room_type, thread_id=where.thread_id,
         before=rules.to_api(), patch=patch, kind=kind, pin_generated=generate_pin)
-    card = cards.render("confirm", {
-        "requester": ctx.requester.display_name, "changeId": pending.id,
-        "expiresAt": pending.expires_at.strftime("%H:%M UTC"),
-        "changes": change_rows(diff(rules, patch))})
-    ctx.services.pending.set_card(pending.id, ctx.reply(Reply.of(card)))
-    log.info("change %s proposed by %s: %s", pending.id, ctx.requester.person_id,
+    card = cards.render("confirm", confirm_card(
+        requester=asker.display_name, change_id=pending.id,
+        expires_at=pending.expires_at, changes=diff(rules, patch)))
+    deps.pending.set_card(pending.id, asked.reply(Reply.of(card)))
+    log.info("change %s proposed by %s: %s", pending.id, asker.person_id,
              sorted(k for k in patch if k != "defaultVoicemailPin"))
 
 
-def _own_pending(ctx: Context, change_id: str) -> Pending:
-    pending = ctx.services.pending.get(change_id) if change_id else None
+def _own_pending(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> Pending:
+    pending = deps.pending.get(change_id) if change_id else None
     if pending is None:
         raise UserError(Markup("I can't find that change request. Start again with `edit`."))
-    if pending.requester_id != ctx.requester.person_id:
+    if pending.requester_id != asked.requester.person_id:
         raise UserError(f"Only {pending.requester_name}, who asked for this change, can confirm "
                         "or cancel it.", title="Not your change")
     return pending
 
 
-def cancel(ctx: Context, change_id: str) -> None:
-    pending = _own_pending(ctx, change_id)
-    if not ctx.services.pending.resolve(pending.id, "cancelled", from_status="pending"):
-        _used_before(ctx, pending.id)
+def cancel(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> None:
+    pending = _own_pending(deps, asked, change_id)
+    if not deps.pending.resolve(pending.id, ChangeStatus.CANCELLED,
+                                from_status=ChangeStatus.PENDING):
+        _used_before(deps, asked, pending.id)
         return
-    retire_card(ctx, pending)
-    ctx.reply(Reply("Cancelled: nothing was changed."))
+    retire_card(deps.messenger, pending)
+    asked.reply(Reply("Cancelled: nothing was changed."))
 
 
-def confirm(ctx: Context, change_id: str) -> None:
-    pending = _own_pending(ctx, change_id)
-    services = ctx.services
+def confirm(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> None:
+    pending = _own_pending(deps, asked, change_id)
     # An "unknown" change (its PUT went unanswered) may be settled even after its 10 minutes.
-    claimed = services.pending.claim_to_settle(pending.id) if pending.status == "unknown" \
-        else services.pending.claim(pending.id)
+    claimed = deps.pending.claim_to_settle(pending.id) if pending.status == ChangeStatus.UNKNOWN \
+        else deps.pending.claim(pending.id)
     if not claimed:
-        _used_before(ctx, pending.id)
+        _used_before(deps, asked, pending.id)
         return
     try:
-        before, now = _recheck(ctx, pending)
-        patch, pin = _decide(ctx, pending, before, now)
+        before, now = _recheck(deps, asked, pending)
+        patch, pin = _decide(deps, asked, pending, before, now)
     except WebexCallError as exc:
-        _webex_failed(ctx, pending, exc)
+        _webex_failed(deps, asked, pending, exc)
         return
     except BaseException:
-        services.pending.release(pending.id, pending.status)
+        deps.pending.release(pending.id, pending.status)
         raise
     if patch is not None:
-        _put(ctx, pending, before, patch, pin)
+        _put(deps, asked, pending, before, patch, pin)
 
 
-def _used_before(ctx: Context, change_id: str) -> None:
+def _used_before(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> None:
     """A button of a request that was already answered: a repeated press is told quietly what
     became of it (plain text, not an error card); an expired or failed request is an error."""
-    current = ctx.services.pending.get(change_id)
-    if current is not None and current.status in ("applied", "applying", "cancelled", "already"):
-        ctx.reply(Reply(_already(ctx, change_id)))
+    current = deps.pending.get(change_id)
+    if current is not None and current.status in ANSWERED:
+        asked.reply(Reply(_already(deps, change_id)))
         return
-    raise UserError(_already(ctx, change_id))
+    raise UserError(_already(deps, change_id))
 
 
-def _already(ctx: Context, change_id: str) -> Markup:
-    current = ctx.services.pending.get(change_id)
-    status = current.status if current else "gone"
-    if status == "pending":  # claimable but expired
-        ctx.services.pending.expire_old()
-        status = "expired"
-    return Markup({"applied": "This change was already applied.",
-            "applying": "This change is being applied right now.",
-            "unknown": "Webex did not say whether this change was applied; I am checking the "
-                       "rules and will tell you here.",
-            "already": "The rules already read as this change asked.",
-            "cancelled": "This change was cancelled.",
-            "expired": "This change request expired (they last 10 minutes). Start again with `edit`.",
-            "superseded": "This change was not applied: the rules changed in the meantime.",
-            "interrupted": "Applying this change was interrupted; check the rules with `show` "
-                           "and start again with `edit` if they are not as you wanted.",
-            "failed": "Webex refused this change; start again with `edit`."}.get(
-        status, "This change request no longer exists."))
+def _already(deps: ChangeFlowDeps, change_id: str) -> Markup:
+    current = deps.pending.get(change_id)
+    status = current.status if current else None
+    if status == ChangeStatus.PENDING:  # claimable but expired
+        deps.pending.expire_old()
+        status = ChangeStatus.EXPIRED
+    return Markup(_WHAT_BECAME_OF.get(status, "This change request no longer exists."))
 
 
-def _recheck(ctx: Context, pending: Pending) -> tuple[VoicemailRules, VoicemailRules]:
+_WHAT_BECAME_OF: dict[ChangeStatus | None, str] = {
+    ChangeStatus.APPLIED: "This change was already applied.",
+    ChangeStatus.APPLYING: "This change is being applied right now.",
+    ChangeStatus.UNKNOWN: "Webex did not say whether this change was applied; I am checking the "
+                          "rules and will tell you here.",
+    ChangeStatus.ALREADY: "The rules already read as this change asked.",
+    ChangeStatus.CANCELLED: "This change was cancelled.",
+    ChangeStatus.EXPIRED: "This change request expired (they last 10 minutes). Start again with "
+                          "`edit`.",
+    ChangeStatus.SUPERSEDED: "This change was not applied: the rules changed in the meantime.",
+    ChangeStatus.INTERRUPTED: "Applying this change was interrupted; check the rules with `show` "
+                              "and start again with `edit` if they are not as you wanted.",
+    ChangeStatus.FAILED: "Webex refused this change; start again with `edit`.",
+}
+
+
+def _recheck(deps: ChangeFlowDeps, asked: Conversation,
+             pending: Pending) -> tuple[VoicemailRules, VoicemailRules]:
     """The role checked again without cache, and the rules read again meanwhile: (before, now)."""
-    services = ctx.services
     # The fresh read of the rules goes alongside the fresh role check; it is used only if allowed.
-    rules_read = services.parallel.submit(services.admin.read_rules)
-    requester = services.directory.requester(ctx.requester.person_id, fresh=True)
-    decision = decide(requester, Permission.CHANGE, managed_org_id=services.admin.managed_org_id())
+    rules_read = deps.parallel.submit(deps.admin.read_rules)
+    requester = deps.directory.requester(asked.requester.person_id, fresh=True)
+    decision = decide(requester, Permission.CHANGE, managed_org_id=deps.admin.managed_org_id())
     if not decision.allowed:
         rules_read.cancel()
-        services.pending.resolve(pending.id, "cancelled")
-        retire_card(ctx, pending)
+        deps.pending.resolve(pending.id, ChangeStatus.CANCELLED)
+        retire_card(deps.messenger, pending)
         raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
     return VoicemailRules.from_api(pending.before), VoicemailRules.from_api(rules_read.result())
 
 
-def _decide(ctx: Context, pending: Pending, before: VoicemailRules,
+def _decide(deps: ChangeFlowDeps, asked: Conversation, pending: Pending, before: VoicemailRules,
             now: VoicemailRules) -> tuple[dict | None, str | None]:
     """The patch to PUT and its PIN; (None, None) when the rules already read as asked."""
-    services = ctx.services
     # A PIN is never served: rules that read as asked say nothing of it unless our PUT carried it.
     if reads_as_requested(now, before, pending.patch) and (
-            pending.status == "unknown" or not pending.has_pin):
-        _already_as_requested(ctx, pending, before, now)
+            pending.status == ChangeStatus.UNKNOWN or not pending.has_pin):
+        _already_as_requested(deps, asked, pending, before, now)
         return None, None
-    if pending.status == "unknown" and pending.is_expired(datetime.now(UTC)):
-        services.pending.resolve(pending.id, "expired")
-        retire_card(ctx, pending)
+    if pending.status == ChangeStatus.UNKNOWN and pending.is_expired(datetime.now(UTC)):
+        deps.pending.resolve(pending.id, ChangeStatus.EXPIRED)
+        retire_card(deps.messenger, pending)
         raise UserError(Markup("The rules do not read as this change asked, so it was not "
                                "applied; the request has expired. Start again with `edit`."),
                         title="Not applied")
     if sections(now, pending.patch) != sections(before, pending.patch):
-        _superseded(ctx, pending, now)
-    pin = services.pending.pin(pending.id) if pending.has_pin else None
+        _superseded(deps, asked, pending, now)
+    pin = deps.pending.pin(pending.id) if pending.has_pin else None
     if pending.has_pin and pin is None:  # sealed with another BOT_SECRET_KEY: never apply half
-        services.pending.resolve(pending.id, "failed")
-        retire_card(ctx, pending)
+        deps.pending.resolve(pending.id, ChangeStatus.FAILED)
+        retire_card(deps.messenger, pending)
         raise UserError(Markup("The new PIN of this request can no longer be read (the bot's "
                                "secret key changed), so nothing was applied. Start again with "
                                "`edit`."),
@@ -183,154 +190,151 @@ def _decide(ctx: Context, pending: Pending, before: VoicemailRules,
     return dict(pending.patch, **({"defaultVoicemailPin": pin} if pin else {})), pin
 
 
-def _already_as_requested(ctx: Context, pending: Pending, before: VoicemailRules,
-                          now: VoicemailRules) -> None:
+def _already_as_requested(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
+                          before: VoicemailRules, now: VoicemailRules) -> None:
     """Confirm on rules that already read as asked. After a PUT that went unanswered, that PUT
     landed: the bot's change, recorded and announced. Otherwise nothing is sent (the watcher
     reports whoever made it)."""
-    services = ctx.services
-    if pending.status == "unknown":
-        pin = services.pending.pin(pending.id) if pending.pin_generated else None
-        finish(ctx, pending, before, now.to_api(), generated_pin=pin,
+    if pending.status == ChangeStatus.UNKNOWN:
+        pin = deps.pending.pin(pending.id) if pending.pin_generated else None
+        finish(deps, asked, pending, before, now.to_api(), generated_pin=pin,
                summary="This change was already applied: Webex had not confirmed it, and the "
                        "rules now read as you asked.")
         return
-    services.pending.resolve(pending.id, "already")
-    retire_card(ctx, pending)
-    ctx.reply(Reply("Already applied: the rules already read as you asked, so nothing was sent "
+    deps.pending.resolve(pending.id, ChangeStatus.ALREADY)
+    retire_card(deps.messenger, pending)
+    asked.reply(Reply("Already applied: the rules already read as you asked, so nothing was sent "
                     "to Webex."))
 
 
-def _superseded(ctx: Context, pending: Pending, now: VoicemailRules) -> None:
-    ctx.services.pending.resolve(pending.id, "superseded")
-    retire_card(ctx, pending)
-    ctx.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
+def _superseded(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
+                now: VoicemailRules) -> None:
+    deps.pending.resolve(pending.id, ChangeStatus.SUPERSEDED)
+    retire_card(deps.messenger, pending)
+    asked.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
                                                         read_at=datetime.now(UTC)))))
     raise UserError(Markup("Someone changed these rules after you asked, so nothing was applied. "
                            "The rules as they are now are shown above; start again with `edit` if "
                            "you still want the change."), title="The rules changed meanwhile")
 
 
-def _put(ctx: Context, pending: Pending, before: VoicemailRules, patch: dict,
-         pin: str | None) -> None:
+def _put(deps: ChangeFlowDeps, asked: Conversation, pending: Pending, before: VoicemailRules,
+         patch: dict, pin: str | None) -> None:
     """PUT the patch. Webex refusing (4xx) closes the request; no answer, or a 5xx, leaves the
     outcome unknown until the rules are read back."""
-    services = ctx.services
     try:
-        services.admin.update_rules(patch)
+        deps.admin.update_rules(patch)
     except WebexCallError as exc:
         if exc.is_refusal:
-            _webex_failed(ctx, pending, exc)
+            _webex_failed(deps, asked, pending, exc)
         else:
-            _unanswered(ctx, pending, before, exc, pin)
+            _unanswered(deps, asked, pending, before, exc, pin)
         return
     except BaseException:  # the admin token refused (401) and not refreshed: nothing was taken
-        services.pending.release(pending.id, pending.status)
+        deps.pending.release(pending.id, pending.status)
         raise
-    finish(ctx, pending, before, read_back(services, pending.id),
+    finish(deps, asked, pending, before, read_back(deps.admin, pending.id),
            generated_pin=pin if pending.pin_generated else None)
 
 
-def _unanswered(ctx: Context, pending: Pending, before: VoicemailRules, exc: WebexCallError,
-                pin: str | None) -> None:
+def _unanswered(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
+                before: VoicemailRules, exc: WebexCallError, pin: str | None) -> None:
     """The PUT may or may not have landed: the rules read back decide, or the admin is told
     plainly that nobody knows yet (and the request stays open to settle)."""
-    services = ctx.services
     log.warning("change %s: the PUT got no answer (%s); reading the rules back", pending.id, exc)
-    rules = read_back(services, pending.id)
+    rules = read_back(deps.admin, pending.id)
     now = VoicemailRules.from_api(rules) if rules is not None else None
     if now is not None and reads_as_requested(now, before, pending.patch):
-        finish(ctx, pending, before, rules, generated_pin=pin if pending.pin_generated else None)
+        finish(deps, asked, pending, before, rules,
+               generated_pin=pin if pending.pin_generated else None)
     elif now is not None and verifiable(before, pending.patch):
-        services.pending.release(pending.id)
-        _retry_card(ctx, pending, exc, "Webex is not answering",
+        deps.pending.release(pending.id)
+        _retry_card(asked, pending, exc, "Webex is not answering",
                     "Webex did not confirm the change, and the rules read back show that the change was not "
                     "applied. Try Confirm again")
     else:
-        services.pending.release(pending.id, "unknown")
-        _retry_card(ctx, pending, exc, "The change may have been applied",
+        deps.pending.release(pending.id, ChangeStatus.UNKNOWN)
+        _retry_card(asked, pending, exc, "The change may have been applied",
                     "Webex did not confirm the change, and the rules could not be checked, so I can't tell "
                     "yet whether the change was applied. I will check and tell you here; "
                     "Confirm again checks now (and applies it only if it is missing)")
 
 
-def _retry_card(ctx: Context, pending: Pending, exc: WebexCallError, title: str,
+def _retry_card(asked: Conversation, pending: Pending, exc: WebexCallError, title: str,
                 message: str) -> None:
-    until = pending.expires_at.strftime("%H:%M UTC")
-    ctx.reply(Reply.of(cards.render("error", {
-        "title": title, "canRetry": True, "retryTitle": "Confirm again", "retryAction": "confirm",
-        "changeId": pending.id, "message": f"{message} (until {until}).",
-        "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
+    until = pending.expires_at.strftime(MINUTE)
+    asked.reply(Reply.of(cards.render("error", error_card(
+        title=title, message=f"{message} (until {until}).", tracking_id=exc.tracking_id,
+        retry_change_id=pending.id))))
 
 
-def _webex_failed(ctx: Context, pending: Pending, exc: WebexCallError) -> None:
+def _webex_failed(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
+                  exc: WebexCallError) -> None:
     """Webex failed before the PUT was sent, or refused the PUT."""
-    services = ctx.services
     log.warning("change %s not applied: %s", pending.id, exc)
     if exc.is_refusal:
-        services.pending.resolve(pending.id, "failed")
-        ctx.reply(Reply.of(cards.render("error", {
-            "title": "Webex refused the change", "canRetry": False, "retryTitle": "",
-            "retryAction": "", "changeId": pending.id,
-            "message": f"Nothing was changed. Webex said: {exc.description}",
-            "hasTrackingId": bool(exc.tracking_id), "trackingId": exc.tracking_id or ""})))
+        deps.pending.resolve(pending.id, ChangeStatus.FAILED)
+        asked.reply(Reply.of(cards.render("error", error_card(
+            title="Webex refused the change",
+            message=f"Nothing was changed. Webex said: {exc.description}",
+            tracking_id=exc.tracking_id))))
         return
-    services.pending.release(pending.id, pending.status)
-    if pending.status == "unknown":
-        _retry_card(ctx, pending, exc, "Webex is not answering",
+    deps.pending.release(pending.id, pending.status)
+    if pending.status == ChangeStatus.UNKNOWN:
+        _retry_card(asked, pending, exc, "Webex is not answering",
                     "I still can't tell whether the change was applied. Try Confirm again")
     else:
-        _retry_card(ctx, pending, exc, "Webex is not answering",
+        _retry_card(asked, pending, exc, "Webex is not answering",
                     "The change was not applied. Try Confirm again while the request is pending")
 
 
-def settle_unknown(services: Services) -> list[str]:
+def settle_unknown(deps: ChangeFlowDeps) -> list[str]:
     """For the change watcher: settle each change whose PUT went unanswered, now that the rules
     can be read. A WebexCallError means they cannot (the changes stay unknown)."""
     outcomes = []
-    for pending in services.pending.unknown():
+    for pending in deps.pending.unknown():
         before = VoicemailRules.from_api(pending.before)
         if not verifiable(before, pending.patch):
             continue  # a PIN alone: only a Confirm (applying it again) can settle it
-        if not services.pending.claim_to_settle(pending.id):
+        if not deps.pending.claim_to_settle(pending.id):
             continue  # a Confirm or another round has it
         try:
-            now = VoicemailRules.from_api(services.admin.read_rules())
+            now = VoicemailRules.from_api(deps.admin.read_rules())
         except BaseException:
-            services.pending.release(pending.id, "unknown")
+            deps.pending.release(pending.id, ChangeStatus.UNKNOWN)
             raise
-        outcomes.append(_settle(services, pending, before, now))
+        outcomes.append(_settle(deps, pending, before, now))
     return outcomes
 
 
-def _settle(services: Services, pending: Pending, before: VoicemailRules,
+def _settle(deps: ChangeFlowDeps, pending: Pending, before: VoicemailRules,
             now: VoicemailRules) -> str:
-    ctx = Context(services, _requester(services, pending), pending.room_id, pending.room_type,
-                  pending.thread_id)
+    asked = Conversation(deps.messenger, _requester(deps, pending),
+                         Where(pending.room_id, pending.room_type, pending.thread_id))
     if reads_as_requested(now, before, pending.patch):
-        pin = services.pending.pin(pending.id) if pending.pin_generated else None
-        finish(ctx, pending, before, now.to_api(), generated_pin=pin,
+        pin = deps.pending.pin(pending.id) if pending.pin_generated else None
+        finish(deps, asked, pending, before, now.to_api(), generated_pin=pin,
                summary="Your change was applied: Webex had not confirmed it, and the rules now "
                        "read as you asked.")
         return f"change {pending.id}: applied"
     if pending.is_expired(datetime.now(UTC)):
-        services.pending.resolve(pending.id, "expired")
-        retire_card(ctx, pending)
+        deps.pending.resolve(pending.id, ChangeStatus.EXPIRED)
+        retire_card(deps.messenger, pending)
         message = Markup("Start again with `edit` if you still want it.")
     else:
-        services.pending.release(pending.id)
+        deps.pending.release(pending.id)
         message = Markup("You can press Confirm again until {until}.").format(
-            until=pending.expires_at.strftime("%H:%M UTC"))
-    deliver(f"the outcome of change {pending.id}", lambda: ctx.reply(Reply(Markup(
+            until=pending.expires_at.strftime(MINUTE))
+    deliver(f"the outcome of change {pending.id}", lambda: asked.reply(Reply(Markup(
         "Your change was **not applied**: Webex had not answered, and the rules now read "
         "otherwise. ") + message)))
     return f"change {pending.id}: not applied"
 
 
-def _requester(services: Services, pending: Pending) -> Requester:
+def _requester(deps: ChangeFlowDeps, pending: Pending) -> Requester:
     """Who asked, for the history; their name alone if Webex cannot say more now."""
     try:
-        return services.directory.requester(pending.requester_id)
+        return deps.directory.requester(pending.requester_id)
     except (WebexCallError, AdminTokenExpired):
         return Requester(pending.requester_id, pending.requester_name, "", "", "person",
                          frozenset())

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain.authorization import Requester
+from bot.domain.vocabulary import RoomType
 from bot.storage.audit import AuditLog, Subscriptions
 from bot.storage.pending import PendingChanges
 from bot.storage.snapshots import Snapshots
@@ -29,17 +30,53 @@ class Services:
     parallel: Executor  # runs independent Webex calls at the same time (one pool per process)
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where to answer: the space, its type, and the message whose thread answers go to."""
+
+    room_id: str
+    room_type: RoomType
+    thread_id: str | None
+
+    @property
+    def parent_id(self) -> str | None:
+        """Answers go in the command's thread in a group space (so a busy space stays readable);
+        a 1:1 space is the conversation itself."""
+        return self.thread_id if self.room_type == RoomType.GROUP else None
+
+    def post(self, messenger: Messenger, reply: Reply) -> str:
+        return messenger.post(reply, room_id=self.room_id, parent_id=self.parent_id)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Who asked, and where the answers go."""
+
+    messenger: Messenger
+    requester: Requester
+    where: Where
+
+    def reply(self, reply: Reply) -> str:
+        """Answer where the request came from: in its thread in a group space."""
+        return self.where.post(self.messenger, reply)
+
+    def tell_privately(self, reply: Reply) -> str:
+        """A direct message to the requester, whatever space the request came from."""
+        return self.messenger.post(reply, person_id=self.requester.person_id)
+
+
 @dataclass
 class Context:
     services: Services
-    requester: Requester
-    room_id: str
-    room_type: str  # "direct" or "group"
-    thread_id: str | None  # the message whose thread answers go to (group spaces)
+    conversation: Conversation
     card_message_id: str | None = None  # the card that was submitted, for card actions
     inputs: dict[str, Any] = field(default_factory=dict)
     # The rules read started alongside the requester lookup; only an authorized handler takes it.
     rules_read: Future | None = None
+
+    @property
+    def requester(self) -> Requester:
+        return self.conversation.requester
 
     def read_rules(self) -> dict[str, Any]:
         """The current rules: the read started with the requester lookup (once), or a new read."""
@@ -47,13 +84,7 @@ class Context:
         return started.result() if started is not None else self.services.admin.read_rules()
 
     def reply(self, reply: Reply) -> str:
-        """Answer where the request came from: in its thread in a group space."""
-        parent = self.thread_id if self.room_type == "group" else None
-        return self.services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
-
-    def tell_privately(self, reply: Reply) -> str:
-        """A direct message to the requester, whatever space the request came from."""
-        return self.services.messenger.post(reply, person_id=self.requester.person_id)
+        return self.conversation.reply(reply)
 
 
 class UserError(Exception):

@@ -1,26 +1,37 @@
-"""Processing one accepted event: fetch → ignore self and bots → authorize → route → answer.
+"""Processing one accepted event as an explicit list of small named steps, each able to stop the
+chain with the event's outcome (the line the inbox worker logs):
+
+    message:      ignore the bot's own → fetch the message → route its first word → start the
+                  rules read → resolve the requester → ignore bots → authorize → run the handler
+    card submit:  fetch the submit and its card → ignore cards the bot did not send → route the
+                  card's action → start the rules read → resolve the requester → ignore bots →
+                  refuse an unknown action → authorize → run the handler
 
 Webex never sends message text or card inputs in the webhook: the bot fetches them with its own
 token. The requester is the ``personId`` Webex reports, looked up with the admin token. Calls that
 do not depend on each other run at the same time: the rules (for a command that shows or changes
-them) are read while the requester is looked up, and used only once the requester is authorized.
+them) are read while the requester is looked up, and used only once the requester is authorized
+(dropped unread otherwise); a card is read alongside its submit. Once the event says where to
+answer, the failures an admin should hear about become an error card there.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.chat.commands import Command, Unknown, message_text, parse
-from bot.chat.context import Context, Services, UserError
+from bot.chat.context import Context, Conversation, Services, UserError, Where
 from bot.chat.router import CARD_ACTIONS, TEXT_COMMANDS, Route
-from bot.domain.authorization import Permission, decide
+from bot.domain.authorization import Permission, Requester, decide
 from bot.domain.events import WebexEvent
+from bot.domain.vocabulary import RoomType
 from bot.ops import metrics
 from bot.views import cards
+from bot.views.card_data import error_card
 from bot.views.markup import Markup
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
@@ -38,166 +49,239 @@ def process(event: WebexEvent, services: Services) -> str:
     no answer) goes to the inbox worker, which retries with backoff and, at the end, fails the
     event loudly.
     """
+    steps = PIPELINES.get((event.resource, event.event))
+    if steps is None:
+        return f"ignored {event.resource}/{event.event}"
     try:
-        return _process(event, services)
+        return _run(steps, Received(event, services))
     except WebexCallError as exc:
         if not exc.is_permanent:
             raise
         return f"ended without retrying: {exc}"
 
 
-def _process(event: WebexEvent, services: Services) -> str:
-    if (event.resource, event.event) == ("messages", "created"):
-        return _message(event, services)
-    if (event.resource, event.event) == ("attachmentActions", "created"):
-        return _card_submit(event, services)
-    return f"ignored {event.resource}/{event.event}"
+@dataclass
+class Received:
+    """One event on its way through the steps: what each step has learned so far."""
+
+    event: WebexEvent
+    services: Services
+    is_submit: bool = False
+    message: dict[str, Any] = field(default_factory=dict)  # the message, or the submitted card
+    action: dict[str, Any] = field(default_factory=dict)  # the attachment action (card submits)
+    where: Where | None = None  # known once fetched: from then on errors are answered there
+    name: str = ""  # the command or card action, as counted in the metrics and logged
+    route: Route | None = None
+    args: tuple[Any, ...] = ()  # what the handler takes after the context
+    rules_read: Future | None = None
+    requester: Requester | None = None
+    context: Context | None = None
 
 
-@dataclass(frozen=True)
-class Where:
-    """Where to answer: the space, its type, and the thread (in group spaces)."""
-
-    room_id: str
-    room_type: str
-    thread_id: str | None
-
-    def post(self, services: Services, reply: Reply) -> None:
-        parent = self.thread_id if self.room_type == "group" else None
-        services.messenger.post(reply, room_id=self.room_id, parent_id=parent)
+Step = Callable[[Received], str | None]  # an outcome stops the chain; None goes on
 
 
-def _message(event: WebexEvent, services: Services) -> str:
-    me = services.messenger.me()
-    if event.data.get("personId") == me.person_id:
-        return "ignored: the bot's own message"
-    message = services.messenger.message(event.data_id)
-    where = Where(message["roomId"], message.get("roomType", "direct"),
-                  message.get("parentId") or message["id"])
-    parsed = parse(message_text(message, me.person_id, me.display_name))
-    route = TEXT_COMMANDS[parsed.name] if isinstance(parsed, Command) else None
-
-    def handle() -> str:
-        with _reading_rules(services, route) as rules_read:
-            requester = services.directory.requester(message["personId"])
-            if requester.is_bot:
-                return "ignored: sent by a bot"
-            ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
-                          rules_read=rules_read)
-            if isinstance(parsed, Unknown):
-                return _unknown(ctx, parsed)
-            assert route is not None  # every Command's name is a key of TEXT_COMMANDS (above)
-            return _authorized(ctx, parsed.name, route.permission,
-                               lambda: route.handler(ctx, parsed.args))
-
-    return _answering_errors(services, where, handle)
-
-
-def _card_submit(event: WebexEvent, services: Services) -> str:
-    action, card = _action_and_card(event, services)
-    if card.get("personId") != services.messenger.me().person_id:
-        return "ignored: a submit on a card the bot did not send"
-    where = Where(action["roomId"], card.get("roomType", "direct"), card.get("parentId") or card["id"])
-    name = str((action.get("inputs") or {}).get("action", ""))
-    route = CARD_ACTIONS.get(name)
-
-    def handle() -> str:
-        with _reading_rules(services, route) as rules_read:
-            requester = services.directory.requester(action["personId"])
-            if requester.is_bot:
-                return "ignored: submitted by a bot"
-            ctx = Context(services, requester, where.room_id, where.room_type, where.thread_id,
-                          card_message_id=card["id"], inputs=dict(action.get("inputs") or {}),
-                          rules_read=rules_read)
-            if route is None:
-                ctx.reply(Reply(Markup("That card button is not one I know; type `help` to start "
-                                       "again.")))
-                return f"unknown card action {name!r}"
-            return _authorized(ctx, f"card:{name}", route.permission, lambda: route.handler(ctx))
-
-    return _answering_errors(services, where, handle)
-
-
-@contextmanager
-def _reading_rules(services: Services, route: Route | None) -> Iterator[Future | None]:
-    """For a route whose handler reads the rules, start that read now, alongside the requester
-    lookup, and hand it to the handler's context.
-
-    Only the handler takes its result, and ``_authorized`` runs the handler only for an authorized
-    requester: on a refusal (or a bot, or an error) the read is dropped unread.
-    """
-    read = services.parallel.submit(services.admin.read_rules) \
-        if route is not None and route.reads_rules else None
+def _run(steps: Sequence[Step], received: Received) -> str:
     try:
-        yield read
+        return _through(steps, received)
+    except (UserError, AdminTokenExpired, WebexCallError) as exc:
+        if received.where is None:  # nowhere to answer yet: the worker decides
+            raise
+        return _answer_error(received, received.where, exc)
+
+
+def _through(steps: Sequence[Step], received: Received) -> str:
+    try:
+        for step in steps:
+            outcome = step(received)
+            if outcome is not None:
+                return outcome
+        raise AssertionError("the last step always has an outcome")
     finally:
-        if read is not None:
-            read.cancel()  # too late once it started; its answer is dropped all the same
+        _drop_rules_read(received)
 
 
-def _action_and_card(event: WebexEvent, services: Services) -> tuple[dict, dict]:
+# -- fetch what the webhook does not carry, and ignore the bot itself --------------------------
+
+def ignore_own_message(received: Received) -> str | None:
+    if received.event.data.get("personId") == received.services.messenger.me().person_id:
+        return "ignored: the bot's own message"
+    return None
+
+
+def fetch_message(received: Received) -> str | None:
+    received.message = received.services.messenger.message(received.event.data_id)
+    return None
+
+
+def fetch_submit_and_card(received: Received) -> str | None:
     """The submit and the card it was made on, both read at once: the event names the card.
 
     What counts is the card the action itself names; if the event said otherwise, that one is read.
     """
-    named = event.data.get("messageId")
-    card_read = services.parallel.submit(services.messenger.message, named) \
+    messenger, named = received.services.messenger, received.event.data.get("messageId")
+    card_read = received.services.parallel.submit(messenger.message, named) \
         if isinstance(named, str) and named else None
-    action = services.messenger.attachment_action(event.data_id)
-    if card_read is not None and action["messageId"] == named:
-        return action, card_read.result()
-    return action, services.messenger.message(action["messageId"])
+    received.is_submit = True
+    received.action = messenger.attachment_action(received.event.data_id)
+    if card_read is not None and received.action["messageId"] == named:
+        received.message = card_read.result()
+    else:
+        received.message = messenger.message(received.action["messageId"])
+    return None
 
 
-def _unknown(ctx: Context, parsed: Unknown) -> str:
+def ignore_cards_not_sent_by_the_bot(received: Received) -> str | None:
+    if received.message.get("personId") != received.services.messenger.me().person_id:
+        return "ignored: a submit on a card the bot did not send"
+    return None
+
+
+# -- route: what was asked, and where to answer -------------------------------------------------
+
+def route_text(received: Received) -> str | None:
+    message, me = received.message, received.services.messenger.me()
+    received.where = _where(message, room_id=message["roomId"])
+    parsed = parse(message_text(message, me.person_id, me.display_name))
+    if isinstance(parsed, Unknown):
+        received.name, received.route, received.args = "unknown", UNKNOWN_TEXT, (parsed,)
+        return None
+    assert isinstance(parsed, Command)
+    # Every Command's name is a key of TEXT_COMMANDS.
+    received.name, received.route = parsed.name, TEXT_COMMANDS[parsed.name]
+    received.args = (parsed.args,)
+    return None
+
+
+def route_card_action(received: Received) -> str | None:
+    received.where = _where(received.message, room_id=received.action["roomId"])
+    action = str((received.action.get("inputs") or {}).get("action", ""))
+    received.name, received.route = f"card:{action}", CARD_ACTIONS.get(action)
+    return None
+
+
+def _where(message: dict[str, Any], *, room_id: str) -> Where:
+    # In a group space the answer goes in the thread the command started (or belongs to).
+    return Where(room_id, RoomType.of(message.get("roomType")), message.get("parentId") or message["id"])
+
+
+# -- resolve the requester -----------------------------------------------------------------------
+
+def start_rules_read(received: Received) -> str | None:
+    """For a route whose handler reads the rules, start that read now, alongside the requester
+    lookup. Only the handler takes its result, and only an authorized requester's handler runs:
+    on a refusal (or a bot, or an error) the read is dropped unread."""
+    services = received.services
+    if received.route is not None and received.route.reads_rules:
+        received.rules_read = services.parallel.submit(services.admin.read_rules)
+    return None
+
+
+def resolve_requester(received: Received) -> str | None:
+    services, where = received.services, received.where
+    assert where is not None  # routed before
+    sender = (received.action if received.is_submit else received.message)["personId"]
+    received.requester = services.directory.requester(sender)
+    received.context = Context(
+        services, Conversation(services.messenger, received.requester, where),
+        card_message_id=received.message["id"] if received.is_submit else None,
+        inputs=dict(received.action.get("inputs") or {}), rules_read=received.rules_read)
+    return None
+
+
+def ignore_bots(received: Received) -> str | None:
+    if received.requester is not None and received.requester.is_bot:
+        return "ignored: submitted by a bot" if received.is_submit else "ignored: sent by a bot"
+    return None
+
+
+# -- authorize and run ---------------------------------------------------------------------------
+
+def refuse_unknown_card_action(received: Received) -> str | None:
+    if received.route is not None:
+        return None
+    _context(received).reply(Reply(Markup("That card button is not one I know; type `help` to "
+                                          "start again.")))
+    return f"unknown card action {received.name.removeprefix('card:')!r}"
+
+
+def authorize(received: Received) -> str | None:
+    ctx, route = _context(received), received.route
+    assert route is not None  # refused above when unknown
+    decision = decide(ctx.requester, route.permission,
+                      managed_org_id=received.services.admin.managed_org_id())
+    if decision.allowed:
+        return None
+    metrics.command(received.name, "refused")
+    ctx.reply(Reply(decision.reason))
+    return f"{received.name}: refused"
+
+
+def run_handler(received: Received) -> str | None:
+    assert received.route is not None  # routed and authorized above
+    try:
+        received.route.handler(_context(received), *received.args)
+    except Exception:
+        metrics.command(received.name, "failed")
+        raise
+    metrics.command(received.name, "done")
+    return f"{received.name}: done"
+
+
+def _context(received: Received) -> Context:
+    assert received.context is not None  # made with the requester
+    return received.context
+
+
+PIPELINES: dict[tuple[str, str], tuple[Step, ...]] = {
+    ("messages", "created"): (
+        ignore_own_message, fetch_message, route_text, start_rules_read, resolve_requester,
+        ignore_bots, authorize, run_handler),
+    ("attachmentActions", "created"): (
+        fetch_submit_and_card, ignore_cards_not_sent_by_the_bot, route_card_action,
+        start_rules_read, resolve_requester, ignore_bots, refuse_unknown_card_action, authorize,
+        run_handler),
+}
+
+
+def _drop_rules_read(received: Received) -> None:
+    if received.rules_read is not None:
+        received.rules_read.cancel()  # too late once it started; its answer is dropped all the same
+
+
+def _unknown(ctx: Context, parsed: Unknown) -> None:
     """Never repeats what was typed unless it is a plausible command word (a PIN typed by mistake
     in a group space must not be copied into it by the bot)."""
     said = (Markup("I don't know `{word}`.").format(word=parsed.word) if parsed.word
             else Markup("I don't know that command."))
     hint = (Markup(" Did you mean `{command}`?").format(command=parsed.suggestion)
             if parsed.suggestion else Markup(""))
-    return _authorized(ctx, "unknown", Permission.ANYONE, lambda: ctx.reply(Reply(
-        said + hint + Markup(" Type `help` to see what you can do."))))
+    ctx.reply(Reply(said + hint + Markup(" Type `help` to see what you can do.")))
 
 
-def _authorized(ctx: Context, name: str, permission: Permission, action: Callable[[], object]) -> str:
-    decision = decide(ctx.requester, permission, managed_org_id=ctx.services.admin.managed_org_id())
-    if not decision.allowed:
-        metrics.command(name, "refused")
-        ctx.reply(Reply(decision.reason))
-        return f"{name}: refused"
-    try:
-        action()
-    except Exception:
-        metrics.command(name, "failed")
-        raise
-    metrics.command(name, "done")
-    return f"{name}: done"
+UNKNOWN_TEXT = Route(Permission.ANYONE, _unknown)  # anyone is told what the bot knows
 
 
-def _answering_errors(services: Services, where: Where, handle: Callable[[], str]) -> str:
-    """Run ``handle``; turn the failures an admin should hear about into an error card."""
-    try:
-        return handle()
-    except UserError as exc:
-        _error_card(services, where, exc.title, exc.reply, None)
+# -- answering errors ----------------------------------------------------------------------------
+
+def _answer_error(received: Received, where: Where, exc: Exception) -> str:
+    """The failures an admin should hear about, as an error card where the event came from."""
+    if isinstance(exc, UserError):
+        _error_card(received, where, exc.title, exc.reply, None)
         return f"refused: {exc}"
-    except AdminTokenExpired as exc:
+    if isinstance(exc, AdminTokenExpired):
         log.error("admin authorization expired: %s; an operator must re-authorize the bot", exc)
-        _error_card(services, where, "The bot's admin authorization has expired",
+        _error_card(received, where, "The bot's admin authorization has expired",
                     "An operator must re-authorize the bot before it can read or change the rules.",
                     None)
         return "failed: admin token expired"
-    except WebexCallError as exc:
-        title = "Webex is not answering" if exc.is_unavailable else "Webex refused the request"
-        _error_card(services, where, title, f"Nothing was changed. {exc.description}",
-                    exc.tracking_id)
-        return f"failed: {exc}"
+    assert isinstance(exc, WebexCallError)
+    title = "Webex is not answering" if exc.is_unavailable else "Webex refused the request"
+    _error_card(received, where, title, f"Nothing was changed. {exc.description}", exc.tracking_id)
+    return f"failed: {exc}"
 
 
-def _error_card(services: Services, where: Where, title: str, message: str,
+def _error_card(received: Received, where: Where, title: str, message: str,
                 tracking_id: str | None) -> None:
-    where.post(services, Reply.of(cards.render("error", {
-        "title": title, "message": message, "hasTrackingId": bool(tracking_id),
-        "trackingId": tracking_id or "", "canRetry": False, "retryTitle": "", "retryAction": "",
-        "changeId": ""})))
+    where.post(received.services.messenger, Reply.of(cards.render("error", error_card(
+        title=title, message=message, tracking_id=tracking_id))))

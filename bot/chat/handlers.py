@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from bot.chat import change_flow
 from bot.chat.context import Context, UserError
+from bot.chat.deps import ChangeFlowDeps
 from bot.domain import forms
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import SETTINGS, RulesChange, VoicemailRules, current_value
+from bot.domain.vocabulary import ChangeKind
 from bot.views import cards
-from bot.views.card_data import edit_form, rules_card
+from bot.views.card_data import edit_form, help_card, rules_card, whoami_card
 from bot.views.card_data import history as history_view
 from bot.views.markup import Markup
 from bot.webex.messenger import Reply
@@ -26,6 +28,10 @@ def _may(ctx: Context, permission: Permission) -> bool:
 
 def _rules(ctx: Context) -> VoicemailRules:
     return VoicemailRules.from_api(ctx.read_rules())
+
+
+def _deps(ctx: Context) -> ChangeFlowDeps:
+    return ChangeFlowDeps.of(ctx.services)
 
 
 def show(ctx: Context, _args: tuple[str, ...] = ()) -> None:
@@ -46,7 +52,8 @@ def review(ctx: Context) -> None:
         form = edit_form(rules, values=ctx.inputs, errors=result.errors)
         ctx.reply(Reply.of(cards.render("edit", form)))
         return
-    change_flow.propose(ctx, result.change, generate_pin=result.generate_pin, rules=rules)
+    change_flow.propose(_deps(ctx), ctx.conversation, result.change, rules=rules,
+                        generate_pin=result.generate_pin)
 
 
 def set_(ctx: Context, args: tuple[str, ...]) -> None:
@@ -56,15 +63,15 @@ def set_(ctx: Context, args: tuple[str, ...]) -> None:
         # The domain's own words (usage in `code`); a typed setting is echoed only when it is a
         # plausible word (``forms.plausible_word``), never digits.
         raise UserError(Markup(str(exc).rstrip(".") + "."), title="I could not read that") from None
-    change_flow.propose(ctx, change)
+    change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx))
 
 
 def confirm(ctx: Context) -> None:
-    change_flow.confirm(ctx, str(ctx.inputs.get("changeId", "")))
+    change_flow.confirm(_deps(ctx), ctx.conversation, str(ctx.inputs.get("changeId", "")))
 
 
 def cancel(ctx: Context) -> None:
-    change_flow.cancel(ctx, str(ctx.inputs.get("changeId", "")))
+    change_flow.cancel(_deps(ctx), ctx.conversation, str(ctx.inputs.get("changeId", "")))
 
 
 def cancel_edit(ctx: Context) -> None:
@@ -99,20 +106,13 @@ def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
         raise UserError(Markup("The last change only set a new default PIN, which cannot be "
                                "undone (the previous PIN is not known). Set another one with "
                                "`edit`."))
-    change_flow.propose(ctx, change, kind="undo")
+    change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx), kind=ChangeKind.UNDO)
 
 
 def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    person = ctx.requester
-    in_org = person.org_id == ctx.services.admin.managed_org_id()
-    may = ("view and change the rules" if _may(ctx, Permission.CHANGE) else
-           "view the rules" if _may(ctx, Permission.VIEW) else
-           Markup("use `help` and `whoami`") if in_org else "nothing here: the bot manages another org")
-    ctx.reply(Reply.of(cards.render("whoami", {
-        "name": person.display_name, "email": person.email,
-        "org": "the organization this bot manages" if in_org else "another organization",
-        "roles": ", ".join(sorted(person.role_names)) or "none",
-        "may": may})))
+    in_org = ctx.requester.org_id == ctx.services.admin.managed_org_id()
+    card = whoami_card(ctx.requester, in_org=in_org, may=lambda permission: _may(ctx, permission))
+    ctx.reply(Reply.of(cards.render("whoami", card)))
 
 
 def subscribe(ctx: Context, _args: tuple[str, ...] = ()) -> None:
@@ -127,29 +127,6 @@ def unsubscribe(ctx: Context, _args: tuple[str, ...] = ()) -> None:
                     if removed else "You were not subscribed."))
 
 
-COMMAND_HELP = (
-    ("help", "what you can do here", Permission.ANYONE),
-    ("whoami", "who the bot thinks you are, and your admin roles", Permission.ANYONE),
-    ("show", "the current rules (also: rules)", Permission.VIEW),
-    ("history [n]", "the last n changes made through the bot (default 5, at most 20)",
-     Permission.VIEW),
-    ("subscribe / unsubscribe", "a direct message for every change", Permission.VIEW),
-    ("edit", "change the rules in a form", Permission.CHANGE),
-    ("set expiry <15-100|off>", "days until passcodes expire", Permission.CHANGE),
-    ("set change-interval <1-7|off>", "minimum days between passcode changes", Permission.CHANGE),
-    ("set block-previous <1-10|off>", "previous passcodes that cannot be reused",
-     Permission.CHANGE),
-    ("set default-pin off", "stop giving new users a default PIN", Permission.CHANGE),
-    ("undo", "revert the last change made through the bot", Permission.CHANGE),
-)
-
-
 def help_(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    allowed = [(Markup(usage), text) for usage, text, permission in COMMAND_HELP
-               if _may(ctx, permission)]
-    can_view = _may(ctx, Permission.VIEW)
-    intro = ("I show and change your organization's voicemail passcode rules. You can:" if can_view
-             else "I manage the voicemail passcode rules, which needs an admin role. You can:")
-    ctx.reply(Reply.of(cards.render("help", {
-        "intro": intro, "commands": [{"usage": u, "description": d} for u, d in allowed],
-        "canView": can_view, "canChange": _may(ctx, Permission.CHANGE)})))
+    card = help_card(may=lambda permission: _may(ctx, permission))
+    ctx.reply(Reply.of(cards.render("help", card)))

@@ -1,4 +1,5 @@
-"""Domain: the voicemail rules, PIN policy, who may do what, form input and the event object.
+"""Domain: the voicemail rules, PIN policy, who may do what, form input, the event object and the
+words the bot stores (``vocabulary``).
 
 Pure: no I/O, and imports nothing of the bot outside this package.
 """

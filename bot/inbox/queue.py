@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.domain.events import InvalidEnvelope, WebexEvent, parse_envelope
-from bot.storage.models import InboxEvent
+from bot.storage.models import InboxEvent, InboxStatus
 from bot.storage.store import Store, StoreUnavailable
 
 # The statements every event goes through, built once (plain SQL on the table, values bound at
@@ -29,8 +29,8 @@ from bot.storage.store import Store, StoreUnavailable
 _EVENTS = InboxEvent.metadata.tables[InboxEvent.__tablename__]  # a Table (``__table__`` is typed wider)
 _C = _EVENTS.c
 _NOW: BindParameter[datetime] = bindparam("now")
-_DUE = or_(and_(_C.status == "pending", _C.next_attempt_at <= _NOW),
-           and_(_C.status == "processing", _C.lease_until < _NOW))
+_DUE = or_(and_(_C.status == InboxStatus.PENDING, _C.next_attempt_at <= _NOW),
+           and_(_C.status == InboxStatus.PROCESSING, _C.lease_until < _NOW))
 # One statement stores a whole batch (one row per event); a duplicate inserts nothing, and the
 # rows that were inserted come back with their keys.
 _KEY = (_C.resource, _C.event, _C.data_id)
@@ -40,7 +40,8 @@ _RECORD = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_EVENTS)
 _OLDEST_DUE = select(_C.id).where(_DUE).order_by(_C.id).limit(1).with_for_update(skip_locked=True)
 _THIS_IF_DUE = _OLDEST_DUE.where(_C.id == bindparam("row_id"))
 _TAKE = (update(_EVENTS).where(_C.id == bindparam("chosen"), _DUE)
-         .values(status="processing", claimed_by=bindparam("owner"), lease_until=bindparam("until"),
+         .values(status=InboxStatus.PROCESSING, claimed_by=bindparam("owner"),
+                 lease_until=bindparam("until"),
                  attempts=_C.attempts + 1)
          .returning(_C.envelope, _C.attempts, _C.received_at))
 
@@ -93,7 +94,7 @@ class Inbox:
         arrival = _Arrival(dict(
             resource=event.resource, event=event.event, data_id=event.data_id,
             webhook_id=event.webhook_id, actor_id=event.actor_id, org_id=event.org_id,
-            envelope=envelope.decode("utf-8"), status="pending", attempts=0,
+            envelope=envelope.decode("utf-8"), status=InboxStatus.PENDING, attempts=0,
             received_at=now, next_attempt_at=now))
         with self._arrivals_lock:
             self._arrivals.append(arrival)
@@ -142,8 +143,6 @@ class Inbox:
                                                "until": now + lease}).first()
         if taken is None:
             return None  # another worker won the race
-        received = taken.received_at if taken.received_at.tzinfo else \
-            taken.received_at.replace(tzinfo=UTC)
         try:
             event = parse_envelope(taken.envelope.encode())
         except InvalidEnvelope as exc:
@@ -152,29 +151,29 @@ class Inbox:
             log.error("inbox row %d cannot be read (%s): marked failed", chosen, exc)
             self.failed(chosen, owner, f"InvalidEnvelope: {exc}")
             return None
-        return Claimed(chosen, event, taken.attempts, received)
+        return Claimed(chosen, event, taken.attempts, taken.received_at)
 
     def renew(self, row_id: int, owner: str, lease: timedelta) -> bool:
         return self._finish(row_id, owner, lease_until=_now() + lease)
 
     def done(self, row_id: int, owner: str) -> bool:
-        return self._finish(row_id, owner, status="done", lease_until=None, last_error=None,
-                            processed_at=_now())
+        return self._finish(row_id, owner, status=InboxStatus.DONE, lease_until=None,
+                            last_error=None, processed_at=_now())
 
     def retry_later(self, row_id: int, owner: str, error: str, delay: timedelta) -> bool:
-        return self._finish(row_id, owner, status="pending", lease_until=None, last_error=error,
-                            next_attempt_at=_now() + delay)
+        return self._finish(row_id, owner, status=InboxStatus.PENDING, lease_until=None,
+                            last_error=error, next_attempt_at=_now() + delay)
 
     def failed(self, row_id: int, owner: str, error: str) -> bool:
-        return self._finish(row_id, owner, status="failed", lease_until=None, last_error=error,
-                            processed_at=_now())
+        return self._finish(row_id, owner, status=InboxStatus.FAILED, lease_until=None,
+                            last_error=error, processed_at=_now())
 
     def _finish(self, row_id: int, owner: str, **values) -> bool:
         """Update a row this owner still holds; False if the lease was lost meanwhile."""
         with self._store.writing() as connection:
             result = connection.execute(
                 update(_EVENTS)
-                .where(_C.id == row_id, _C.claimed_by == owner, _C.status == "processing")
+                .where(_C.id == row_id, _C.claimed_by == owner, _C.status == InboxStatus.PROCESSING)
                 .values(**values))
             return (result.rowcount or 0) == 1
 
@@ -184,7 +183,7 @@ class Inbox:
         drop duplicates; failed events stay for operators to look at."""
         with self._store.writing() as connection:
             result = connection.execute(delete(_EVENTS).where(
-                _C.status == "done", _C.processed_at < _now() - older_than))
+                _C.status == InboxStatus.DONE, _C.processed_at < _now() - older_than))
             return result.rowcount or 0
 
     def counts(self) -> dict[str, int]:

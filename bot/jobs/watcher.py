@@ -23,7 +23,8 @@ from typing import Any
 
 from bot.chat.change_flow import settle_unknown
 from bot.chat.context import Services
-from bot.chat.notifications import broadcast
+from bot.chat.deps import ChangeFlowDeps
+from bot.chat.notifications import Notifier
 from bot.domain.rules import VoicemailRules
 from bot.storage.reports import save_report
 from bot.storage.snapshots import Snapshot
@@ -60,7 +61,7 @@ class Watcher:
             org_id = services.admin.managed_org_id()
             # First, changes whose PUT went unanswered: the bot's own if the rules now read as
             # they asked (recorded, so not announced below), never news from outside.
-            for outcome in settle_unknown(services):
+            for outcome in settle_unknown(ChangeFlowDeps.of(services)):
                 log.info("change watcher settled %s", outcome)
             known = services.snapshots.read(org_id)  # first: a read of Webex may take long
             current = services.admin.read_rules()
@@ -91,7 +92,7 @@ class Watcher:
         changes = rules_diff(VoicemailRules.from_api(known.rules), VoicemailRules.from_api(current))
         if changes:
             who = self._actor(org_id, known.seen_at)
-            broadcast(services, who=who, where="outside the bot", changes=changes)
+            Notifier.of(services).broadcast(who=who, where="outside the bot", changes=changes)
             log.info("voicemail rules changed outside the bot (%s): %d field(s)", who, len(changes))
         return f"reported {len(changes)} change(s)"
 

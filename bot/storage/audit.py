@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.rules import FieldChange
+from bot.domain.vocabulary import ChangeKind, RoomType
 from bot.storage.models import AuditEntry, Subscription
 from bot.storage.store import Store, rows_matched
 
@@ -20,7 +21,7 @@ class Applied:
     change_id: str
     actor_name: str
     actor_email: str
-    kind: str
+    kind: ChangeKind
     changes: list[FieldChange]
     before: dict[str, Any]
     after: dict[str, Any]
@@ -32,7 +33,7 @@ class AuditLog:
         self._store = store
 
     def record(self, *, change_id: str, actor_id: str, actor_name: str, actor_email: str,
-               room_id: str, room_type: str, kind: str, changes: list[FieldChange],
+               room_id: str, room_type: RoomType, kind: ChangeKind, changes: list[FieldChange],
                before: dict[str, Any], after: dict[str, Any]) -> None:
         """Record an applied change once: recording it again (a retry whose first try was
         written after all) changes nothing."""
@@ -61,11 +62,9 @@ class AuditLog:
 
     @staticmethod
     def _view(row: AuditEntry) -> Applied:
-        applied_at = row.applied_at if row.applied_at.tzinfo else \
-            row.applied_at.replace(tzinfo=UTC)
-        return Applied(row.change_id, row.actor_name, row.actor_email, row.kind,
+        return Applied(row.change_id, row.actor_name, row.actor_email, ChangeKind(row.kind),
                        [FieldChange(**c) for c in json.loads(row.changes)],
-                       json.loads(row.before), json.loads(row.after), applied_at)
+                       json.loads(row.before), json.loads(row.after), row.applied_at)
 
 
 class Subscriptions:

@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Dialect, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that always hands back an aware datetime in UTC.
+
+    Every moment is stored in UTC, but SQLite keeps no time zone and hands back naive datetimes;
+    PostgreSQL hands back the session's zone. Comparing or formatting those must not depend on
+    the database, so the fix lives here once. The column type in the database is unchanged
+    (no migration).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value) if value is not None else None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return _utc(value) if value is not None else None
+
+
+def _utc(moment: datetime) -> datetime:
+    # A naive moment here was stored (or is meant) in UTC.
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class InboxStatus(StrEnum):
+    """Where a stored webhook event stands (``inbox_events.status``)."""
+
+    PENDING = "pending"  # due now or at ``next_attempt_at`` (a retry)
+    PROCESSING = "processing"  # claimed, under a lease
+    DONE = "done"
+    FAILED = "failed"  # after bounded retries
 
 
 class Base(DeclarativeBase):
@@ -26,14 +61,14 @@ class InboxEvent(Base):
     actor_id: Mapped[str | None] = mapped_column(String(255))
     org_id: Mapped[str | None] = mapped_column(String(255))
     envelope: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Lease(Base):
@@ -43,7 +78,7 @@ class Lease(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
-    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StatusReport(Base):
@@ -53,7 +88,7 @@ class StatusReport(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     body: Mapped[str] = mapped_column(Text)  # JSON
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PendingChange(Base):
@@ -65,18 +100,18 @@ class PendingChange(Base):
     requester_id: Mapped[str] = mapped_column(String(255))
     requester_name: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str] = mapped_column(String(255))
-    room_type: Mapped[str] = mapped_column(String(16))
+    room_type: Mapped[str] = mapped_column(String(16))  # a RoomType
     thread_id: Mapped[str | None] = mapped_column(String(255))
     card_message_id: Mapped[str | None] = mapped_column(String(255))
     before: Mapped[str] = mapped_column(Text)  # the rules as read, JSON
     patch: Mapped[str] = mapped_column(Text)  # the PUT body without any PIN, JSON
     pin_ciphertext: Mapped[str | None] = mapped_column(Text)
     pin_generated: Mapped[bool] = mapped_column(Boolean, default=False)  # then sent privately
-    kind: Mapped[str] = mapped_column(String(16), default="change")  # "change" or "undo"
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16), default="change")  # a ChangeKind
+    status: Mapped[str] = mapped_column(String(16), index=True)  # a ChangeStatus
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditEntry(Base):
@@ -90,12 +125,12 @@ class AuditEntry(Base):
     actor_name: Mapped[str] = mapped_column(String(255))
     actor_email: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str] = mapped_column(String(255))
-    room_type: Mapped[str] = mapped_column(String(16))
+    room_type: Mapped[str] = mapped_column(String(16))  # a RoomType
     kind: Mapped[str] = mapped_column(String(16))
     changes: Mapped[str] = mapped_column(Text)  # [{label, before, after}], JSON
     before: Mapped[str] = mapped_column(Text)  # rules before, JSON (for undo)
     after: Mapped[str] = mapped_column(Text)  # rules read back after, JSON
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class Subscription(Base):
@@ -105,7 +140,7 @@ class Subscription(Base):
 
     person_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RulesSnapshot(Base):
@@ -115,7 +150,7 @@ class RulesSnapshot(Base):
 
     org_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     rules: Mapped[str] = mapped_column(Text)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StoredSecret(Base):
@@ -125,4 +160,4 @@ class StoredSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     ciphertext: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.domain.vocabulary import ChangeKind, ChangeStatus, RoomType
 from bot.storage.models import PendingChange
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store, rows_matched
@@ -34,15 +35,15 @@ class Pending:
     requester_id: str
     requester_name: str
     room_id: str
-    room_type: str
+    room_type: RoomType
     thread_id: str | None
     card_message_id: str | None
     before: dict[str, Any]
     patch: dict[str, Any]  # without the PIN
     has_pin: bool
     pin_generated: bool
-    kind: str
-    status: str
+    kind: ChangeKind
+    status: ChangeStatus
     expires_at: datetime
 
     def is_expired(self, now: datetime) -> bool:
@@ -53,19 +54,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything here is stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class PendingChanges:
     def __init__(self, store: Store, box: SecretBox):
         self._store = store
         self._box = box
 
-    def create(self, *, requester_id: str, requester_name: str, room_id: str, room_type: str,
+    def create(self, *, requester_id: str, requester_name: str, room_id: str, room_type: RoomType,
                thread_id: str | None, before: dict[str, Any], patch: dict[str, Any],
-               kind: str = "change", pin_generated: bool = False) -> Pending:
+               kind: ChangeKind = ChangeKind.CHANGE, pin_generated: bool = False) -> Pending:
         public_patch = {k: v for k, v in patch.items() if k != "defaultVoicemailPin"}
         pin = patch.get("defaultVoicemailPin")
         row = PendingChange(
@@ -73,7 +69,7 @@ class PendingChanges:
             room_id=room_id, room_type=room_type, thread_id=thread_id, card_message_id=None,
             before=json.dumps(before), patch=json.dumps(public_patch),
             pin_ciphertext=self._box.seal(pin) if pin else None, pin_generated=pin_generated,
-            kind=kind, status="pending",
+            kind=kind, status=ChangeStatus.PENDING,
             created_at=_now(), expires_at=_now() + LIFETIME, resolved_at=None)
         with self._store.session() as session, session.begin():
             session.add(row)
@@ -87,28 +83,31 @@ class PendingChanges:
     def set_card(self, change_id: str, message_id: str) -> None:
         self._update(change_id, None, card_message_id=message_id)
 
-    def claim(self, change_id: str, from_status: str = "pending") -> bool:
+    def claim(self, change_id: str, from_status: ChangeStatus = ChangeStatus.PENDING) -> bool:
         """Take an unexpired change (``pending`` or ``unknown``) for applying; False if someone
         else has it or it's gone."""
-        return self._update(change_id, from_status, status="applying", extra_where_unexpired=True)
+        return self._update(change_id, from_status, status=ChangeStatus.APPLYING,
+                            extra_where_unexpired=True)
 
     def claim_to_settle(self, change_id: str) -> bool:
         """Take an ``unknown`` change, expired or not, to settle it (the change watcher)."""
-        return self._update(change_id, "unknown", status="applying")
+        return self._update(change_id, ChangeStatus.UNKNOWN, status=ChangeStatus.APPLYING)
 
-    def release(self, change_id: str, to_status: str = "pending") -> None:
+    def release(self, change_id: str, to_status: ChangeStatus = ChangeStatus.PENDING) -> None:
         """Give a change back (Webex was unavailable): Confirm can be pressed again. ``unknown``
         when Webex may have applied it (its PUT went unanswered)."""
-        self._update(change_id, "applying", status=to_status)
+        self._update(change_id, ChangeStatus.APPLYING, status=to_status)
 
     def unknown(self) -> list[Pending]:
         """Changes whose PUT may or may not have landed, oldest first."""
         with self._store.session() as session:
-            rows = session.scalars(select(PendingChange).where(PendingChange.status == "unknown")
+            unknown = PendingChange.status == ChangeStatus.UNKNOWN
+            rows = session.scalars(select(PendingChange).where(unknown)
                                    .order_by(PendingChange.created_at))
             return [self._view(row) for row in rows]
 
-    def resolve(self, change_id: str, status: str, *, from_status: str = "applying") -> bool:
+    def resolve(self, change_id: str, status: ChangeStatus, *,
+                from_status: ChangeStatus = ChangeStatus.APPLYING) -> bool:
         """Close a change for good (applied, failed, superseded, cancelled) and erase its PIN."""
         return self._update(change_id, from_status, status=status, pin_ciphertext=None,
                             resolved_at=_now())
@@ -122,7 +121,7 @@ class PendingChanges:
         """Is a change being applied right now (its PUT may have landed, its record not yet)?"""
         with self._store.session() as session:
             return session.scalar(
-                select(PendingChange.id).where(PendingChange.status == "applying",
+                select(PendingChange.id).where(PendingChange.status == ChangeStatus.APPLYING,
                                                PendingChange.expires_at > _now()).limit(1)
             ) is not None
 
@@ -132,13 +131,14 @@ class PendingChanges:
         now = _now()
         with self._store.session() as session, session.begin():
             expired = rows_matched(session, update(PendingChange)
-                                   .where(PendingChange.status == "pending",
+                                   .where(PendingChange.status == ChangeStatus.PENDING,
                                           PendingChange.expires_at <= now)
-                                   .values(status="expired", pin_ciphertext=None, resolved_at=now))
+                                   .values(status=ChangeStatus.EXPIRED, pin_ciphertext=None,
+                                           resolved_at=now))
             interrupted = rows_matched(session, update(PendingChange)
-                                       .where(PendingChange.status == "applying",
+                                       .where(PendingChange.status == ChangeStatus.APPLYING,
                                               PendingChange.expires_at <= now - APPLYING_AT_MOST)
-                                       .values(status="interrupted", pin_ciphertext=None,
+                                       .values(status=ChangeStatus.INTERRUPTED, pin_ciphertext=None,
                                                resolved_at=now))
             return expired + interrupted
 
@@ -156,8 +156,8 @@ class PendingChanges:
     def _view(row: PendingChange) -> Pending:
         return Pending(
             id=row.id, requester_id=row.requester_id, requester_name=row.requester_name,
-            room_id=row.room_id, room_type=row.room_type, thread_id=row.thread_id,
+            room_id=row.room_id, room_type=RoomType(row.room_type), thread_id=row.thread_id,
             card_message_id=row.card_message_id, before=json.loads(row.before),
             patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None,
-            pin_generated=bool(row.pin_generated), kind=row.kind,
-            status=row.status, expires_at=_aware(row.expires_at))
+            pin_generated=bool(row.pin_generated), kind=ChangeKind(row.kind),
+            status=ChangeStatus(row.status), expires_at=row.expires_at)

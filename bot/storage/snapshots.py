@@ -36,8 +36,7 @@ class Snapshots:
             row = session.get(RulesSnapshot, org_id)
             if row is None:
                 return None
-            seen = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
-            return Snapshot(json.loads(row.rules), seen, (row.rules, row.seen_at))
+            return Snapshot(json.loads(row.rules), row.seen_at, (row.rules, row.seen_at))
 
     def get(self, org_id: str) -> tuple[dict[str, Any], datetime] | None:
         snapshot = self.read(org_id)

@@ -1,12 +1,22 @@
-"""Card data in words an admin understands: rules, forms, diffs, history. No Webex calls here."""
+"""Card data in words an admin understands: rules, forms, diffs, history, answers. No Webex calls
+here: each function takes what it shows and returns the data its ``cards/<name>.json`` template
+reads. Values from outside stay plain strings (the renderer escapes them); the bot's own markdown
+is ``Markup``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.domain.rules import EXPIRY_DAYS, FieldChange, VoicemailRules
+from bot.domain.authorization import Permission, Requester
+from bot.domain.rules import EXPIRY_DAYS, PIN_HIDDEN, FieldChange, VoicemailRules
+from bot.domain.vocabulary import ChangeKind
 from bot.storage.audit import Applied
+from bot.views.markup import Markup
+
+MINUTE = "%H:%M UTC"
+DAY_AND_MINUTE = "%Y-%m-%d %H:%M UTC"
 
 
 def _plural(count: int, word: str) -> str:
@@ -59,7 +69,7 @@ def rules_card(rules: VoicemailRules, *, can_change: bool, read_at: datetime) ->
     return {"orgName": "Webex Calling, for the whole organization",
             "policy": policy_rows(rules), "pinRules": pin_rule_rows(rules),
             "hasFootnote": bool(footnote), "footnote": footnote,
-            "readAt": read_at.strftime("%Y-%m-%d %H:%M UTC"), "canChange": can_change}
+            "readAt": read_at.strftime(DAY_AND_MINUTE), "canChange": can_change}
 
 
 def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
@@ -104,8 +114,8 @@ def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
 
 def history(entries: list[Applied]) -> dict[str, Any]:
     return {"isEmpty": not entries, "entries": [
-        {"when": e.applied_at.strftime("%Y-%m-%d %H:%M UTC"),
-         "who": f"{e.actor_name}{' (undo)' if e.kind == 'undo' else ''}",
+        {"when": e.applied_at.strftime(DAY_AND_MINUTE),
+         "who": f"{e.actor_name}{' (undo)' if e.kind == ChangeKind.UNDO else ''}",
          "what": "; ".join(f"{c.label}: {c.before} → {c.after}" for c in e.changes)}
         for e in entries]}
 
@@ -118,3 +128,78 @@ def rules_diff(before: VoicemailRules, after: VoicemailRules) -> list[FieldChang
             if old["value"] != new["value"]:
                 changes.append(FieldChange(old["label"], old["value"], new["value"]))
     return changes
+
+
+def error_card(*, title: str, message: str, tracking_id: str | None = None,
+               retry_change_id: str | None = None) -> dict[str, Any]:
+    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change."""
+    return {"title": title, "message": message,
+            "hasTrackingId": bool(tracking_id), "trackingId": tracking_id or "",
+            "canRetry": retry_change_id is not None,
+            "retryTitle": "Confirm again" if retry_change_id else "",
+            "retryAction": "confirm" if retry_change_id else "",
+            "changeId": retry_change_id or ""}
+
+
+def confirm_card(*, requester: str, change_id: str, expires_at: datetime,
+                 changes: list[FieldChange]) -> dict[str, Any]:
+    return {"requester": requester, "changeId": change_id,
+            "expiresAt": expires_at.strftime(MINUTE), "changes": change_rows(changes)}
+
+
+def applied_card(*, summary: str, changes: list[FieldChange], detail: Markup) -> dict[str, Any]:
+    """The ``result`` card of a change Webex has taken."""
+    return {"title": "Change applied", "color": "Good", "summary": summary,
+            "hasChanges": True, "changes": change_rows(changes),
+            "hasDetail": bool(detail), "detail": detail}
+
+
+def notification_card(*, who: str, where: str, when: datetime,
+                      changes: list[FieldChange]) -> dict[str, Any]:
+    """A change, for everyone told of it: a new PIN appears only as "changed"."""
+    return {"who": who, "where": where, "when": when.strftime(DAY_AND_MINUTE),
+            "changes": change_rows([_pin_as_changed(c) for c in changes])}
+
+
+def _pin_as_changed(change: FieldChange) -> FieldChange:
+    if change.after == PIN_HIDDEN:
+        return FieldChange(change.label, "hidden", "changed")
+    return change
+
+
+def whoami_card(person: Requester, *, in_org: bool, may: Callable[[Permission], bool]) -> dict[str, Any]:
+    """Who the bot thinks ``person`` is, and what ``may`` (their permission check) lets them do."""
+    what = ("view and change the rules" if may(Permission.CHANGE) else
+            "view the rules" if may(Permission.VIEW) else
+            Markup("use `help` and `whoami`") if in_org else "nothing here: the bot manages another org")
+    return {"name": person.display_name, "email": person.email,
+            "org": "the organization this bot manages" if in_org else "another organization",
+            "roles": ", ".join(sorted(person.role_names)) or "none", "may": what}
+
+
+# What the help card lists, each line shown only to whom its permission allows.
+COMMAND_HELP = (
+    ("help", "what you can do here", Permission.ANYONE),
+    ("whoami", "who the bot thinks you are, and your admin roles", Permission.ANYONE),
+    ("show", "the current rules (also: rules)", Permission.VIEW),
+    ("history [n]", "the last n changes made through the bot (default 5, at most 20)",
+     Permission.VIEW),
+    ("subscribe / unsubscribe", "a direct message for every change", Permission.VIEW),
+    ("edit", "change the rules in a form", Permission.CHANGE),
+    ("set expiry <15-100|off>", "days until passcodes expire", Permission.CHANGE),
+    ("set change-interval <1-7|off>", "minimum days between passcode changes", Permission.CHANGE),
+    ("set block-previous <1-10|off>", "previous passcodes that cannot be reused",
+     Permission.CHANGE),
+    ("set default-pin off", "stop giving new users a default PIN", Permission.CHANGE),
+    ("undo", "revert the last change made through the bot", Permission.CHANGE),
+)
+
+
+def help_card(may: Callable[[Permission], bool]) -> dict[str, Any]:
+    """The commands the requester may use (``may``: their permission check)."""
+    can_view = may(Permission.VIEW)
+    intro = ("I show and change your organization's voicemail passcode rules. You can:" if can_view
+             else "I manage the voicemail passcode rules, which needs an admin role. You can:")
+    return {"intro": intro, "canView": can_view, "canChange": may(Permission.CHANGE),
+            "commands": [{"usage": Markup(usage), "description": text}
+                         for usage, text, permission in COMMAND_HELP if may(permission)]}

@@ -12,10 +12,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -28,6 +26,7 @@ from tests.support.bot_process import BotProcess, bot_env, flask_cli, free_port,
 from tests.support.bot_server import Persona, card_of, card_text
 from tests.support.emulator_server import EmulatorServer
 from tests.support.factories import SECRET, make_settings
+from tests.support.waiting import wait_until
 
 TIMEOUT = 3  # WEBEX_TIMEOUT_SECONDS of the deployment
 LOST = TIMEOUT * 1000 + 2000  # an answer held this long never reaches the bot
@@ -73,16 +72,6 @@ def world(deployment):
     deployment.emulator.control("DELETE", "faults")
     with deployment.emulator.state.lock:
         deployment.emulator.state.grants["admin-token"].expired = False
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("not in time")
 
 
 def propose(world: Deployment, days: int) -> tuple[Persona, dict, str]:
@@ -141,7 +130,7 @@ def applied_through_the_bot(world: Deployment, change_id: str, days: int) -> Non
     assert expiry_now(world) == days
     assert audited(world, change_id) == 1
     assert status(world, change_id) == "applied"
-    wait_for(lambda: notices(world, days, "through the bot"))
+    wait_until(lambda: notices(world, days, "through the bot"), "the notification", timeout=60)
     outcome = world.watcher.check()
     assert outcome in ("no change", "the bot's own change"), outcome
     assert notices(world, days, "outside the bot") == []
@@ -179,7 +168,8 @@ def lost_and_unreadable(world: Deployment, days: int) -> tuple[Persona, dict, st
     alice, confirmation, change_id = propose(world, days)
     world.emulator.add_fault(method="PUT", path=RULES, delayAfterMs=LOST)
     alice.submit(confirmation, action="confirm", changeId=change_id)
-    wait_for(lambda: expiry_now(world) == days)  # the first PUT landed; its answer is held
+    # the first PUT landed; its answer is held
+    wait_until(lambda: expiry_now(world) == days, "the first PUT to land", timeout=60)
     world.emulator.add_fault(method="GET", path=RULES, status=503)  # so will the read-back be
     failure = alice.wait_reply(timeout=90)
     text = card_text(failure)
@@ -212,7 +202,7 @@ def test_the_watcher_tells_the_admin_when_an_unknown_put_did_not_land(world):
     # Every try is held a second, then its connection dropped: unanswered, never carried out.
     world.emulator.add_fault(method="PUT", path=RULES, latencyMs=1000, drop=True)
     alice.submit(confirmation, action="confirm", changeId=change_id)
-    wait_for(lambda: puts(world) > sent)
+    wait_until(lambda: puts(world) > sent, "another PUT", timeout=60)
     world.emulator.add_fault(method="GET", path=RULES, status=503)  # the read-back fails
     failure = alice.wait_reply(timeout=90)
     assert "may have been applied" in card_text(failure), card_text(failure)
@@ -244,7 +234,7 @@ def test_a_database_locked_right_after_the_put_still_records_and_answers(world):
     alice, confirmation, change_id = propose(world, 46)
     world.emulator.add_fault(method="PUT", path=RULES, delayAfterMs=LATE, count=1)
     alice.submit(confirmation, action="confirm", changeId=change_id)
-    wait_for(lambda: expiry_now(world) == 46)
+    wait_until(lambda: expiry_now(world) == 46, "the expiry to read 46", timeout=60)
     locked = threading.Event()
     holder = threading.Thread(target=hold_the_database, args=(world.database, locked, 20.0))
     holder.start()  # longer than the bot's SQLite busy timeout (15 s)
@@ -273,7 +263,7 @@ def test_the_admin_token_expiring_between_put_and_read_back_still_records_it(wor
     alice, confirmation, change_id = propose(world, 47)
     world.emulator.add_fault(method="PUT", path=RULES, delayAfterMs=LATE, count=1)
     alice.submit(confirmation, action="confirm", changeId=change_id)
-    wait_for(lambda: expiry_now(world) == 47)
+    wait_until(lambda: expiry_now(world) == 47, "the expiry to read 47", timeout=60)
     world.emulator.control("POST", "tokens/admin-token/expire")
     said = answers_until(alice, "Change applied")
     assert not any("authorization has expired" in text for text in said), said

@@ -16,6 +16,7 @@ from tests.support.bot_process import bot_env, free_port, start_gunicorn
 from tests.support.deliveries import deliver, event_for, say
 from tests.support.factories import SECRET, envelope, signed
 from tests.support.rendering import card_markdown, live_markup, visible
+from tests.support.waiting import wait_until
 
 ALICE_NAME = "Fay <@all> [open](https://evil.example/x) **B** _i_ <b>h</b> & 1. www.evil.example"
 FORGED = "2026-12-02 07:00:00,000 ERROR bot.forged: every passcode leaked"
@@ -37,16 +38,6 @@ def deployment(emulator_session, tmp_path_factory):
     yield emulator, bot
     bot.stop()
     emulator.reset()
-
-
-def wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("not in time")
 
 
 def bot_messages(emulator, room: str, containing: str = "") -> list[dict]:
@@ -81,33 +72,40 @@ def submit(emulator, bot, card: dict, inputs: dict) -> None:
 def test_a_hostile_display_name_is_text_in_every_card_and_message(deployment):
     emulator, bot = deployment
     assert deliver(bot.url, *event_for(emulator, say(emulator, "whoami"))) == 202
-    shown_as_text(wait_for(lambda: bot_messages(emulator, "dm-alice", "Admin roles"))[0], ALICE_NAME)
+    whoami = wait_until(lambda: bot_messages(emulator, "dm-alice", "Admin roles"), "the whoami card",
+                        timeout=30, interval=0.1)
+    shown_as_text(whoami[0], ALICE_NAME)
 
     assert deliver(bot.url, *event_for(emulator, say(emulator, "set expiry 61"))) == 202
-    card = wait_for(lambda: bot_messages(emulator, "dm-alice", "Confirm this change"))[0]
+    card = wait_until(lambda: bot_messages(emulator, "dm-alice", "Confirm this change"),
+                      "the confirmation card", timeout=30, interval=0.1)[0]
     shown_as_text(card, ALICE_NAME)  # "requested by"
     change_id = card["attachments"][0]["content"]["actions"][0]["data"]["changeId"]
     submit(emulator, bot, card, {"action": "confirm", "changeId": change_id})
-    notice = wait_for(lambda: bot_messages(emulator, "notify", "rules changed"))[0]
+    notice = wait_until(lambda: bot_messages(emulator, "notify", "rules changed"),
+                        "the notification", timeout=30, interval=0.1)[0]
     shown_as_text(notice, ALICE_NAME)
 
     assert deliver(bot.url, *event_for(emulator, say(emulator, "history"))) == 202
-    shown_as_text(wait_for(lambda: bot_messages(emulator, "dm-alice", "Recent changes"))[0],
-                  ALICE_NAME)
+    history = wait_until(lambda: bot_messages(emulator, "dm-alice", "Recent changes"),
+                         "the history card", timeout=30, interval=0.1)
+    shown_as_text(history[0], ALICE_NAME)
 
 
 def control_hub_change(deployment) -> dict:
     """Fiona changes the rules in Control Hub (once per module); the watcher's notice."""
     emulator, bot = deployment
     if not bot_messages(emulator, "notify", "outside the bot"):
-        wait_for(lambda: "first look" in bot.log() or
-                 requests.get(f"{bot.url}/healthz", timeout=5).json()["components"].get("watcher"))
+        wait_until(lambda: "first look" in bot.log() or
+                   requests.get(f"{bot.url}/healthz", timeout=5).json()["components"].get("watcher"),
+                   "the watcher's first look", timeout=30, interval=0.1)
         time.sleep(1.5)
         response = requests.put(f"{emulator.base_url}telephony/config/voicemail/rules", timeout=10,
                                 headers={"Authorization": "Bearer fiona-admin-token"},
                                 json={"changePasscode": {"enabled": True, "numberOfDays": 5}})
         assert response.status_code == 204, response.text
-    return wait_for(lambda: bot_messages(emulator, "notify", "outside the bot"), timeout=45)[0]
+    return wait_until(lambda: bot_messages(emulator, "notify", "outside the bot"),
+                      "the watcher's notice", timeout=45, interval=0.1)[0]
 
 
 def test_a_control_hub_actor_name_is_text(deployment):
@@ -117,7 +115,8 @@ def test_a_control_hub_actor_name_is_text(deployment):
 def test_a_line_break_in_a_name_cannot_forge_a_log_line(deployment):
     control_hub_change(deployment)  # the watcher logs the actor's name
     _emulator, bot = deployment
-    log = wait_for(lambda: "changed outside the bot" in bot.log() and bot.log())
+    log = wait_until(lambda: "changed outside the bot" in bot.log() and bot.log(),
+                     "the watcher's log line", timeout=30, interval=0.1)
     assert not [line for line in log.splitlines() if line.startswith(FORGED)], log
     assert "\\n" + FORGED in log  # the name is logged, on one line, its line break escaped
 
@@ -133,8 +132,9 @@ def test_a_pin_typed_by_mistake_in_a_group_space_is_not_repeated(deployment, typ
     sent.raise_for_status()
     message = sent.json()
     assert deliver(bot.url, *event_for(emulator, message)) == 202
-    reply = wait_for(lambda: [m for m in bot_messages(emulator, "admins")
-                              if m.get("parentId") == message["id"]])[0]
+    reply = wait_until(lambda: [m for m in bot_messages(emulator, "admins")
+                                if m.get("parentId") == message["id"]],
+                       "the reply in the thread", timeout=30, interval=0.1)[0]
     assert "I don't know that command" in reply["markdown"]
     assert typed not in reply["markdown"] and typed not in str(reply.get("text"))
     assert "583" not in reply["markdown"]

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 from cryptography.fernet import Fernet
@@ -23,6 +21,7 @@ from bot.storage.store import Store
 from bot.webex.clients import bot_api
 from bot.webex.webhooks import sync
 from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
+from tests.support.waiting import wait_until
 
 SECRET = "trust-webhook-secret-9876"
 OPS_TOKEN = "ops-token-for-the-scraper-0123456789"
@@ -81,10 +80,8 @@ def test_healthz_and_the_log_show_a_webhook_signed_with_another_secret(emulator,
         items = webhooks.get("items") or []
         return webhooks if len(items) == 2 and not webhooks["ok"] else None
 
-    deadline = time.monotonic() + 45  # a busy host
-    while (webhooks := reported()) is None:
-        assert time.monotonic() < deadline, "the webhook check did not report the secret"
-        time.sleep(0.2)
+    webhooks = wait_until(reported, "the webhook check to report the secret", timeout=45,  # a busy host
+                          interval=0.2)
     secrets = {item["resource"]: item["secret_matches"] for item in webhooks["items"]}
     assert secrets == {"messages": False, "attachmentActions": True}
     assert [item["status"] for item in webhooks["items"]] == ["active", "active"]

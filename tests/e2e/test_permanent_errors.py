@@ -18,6 +18,7 @@ from tests.support.bot_process import bot_env, free_port, start_gunicorn
 from tests.support.bot_server import Persona, card_of, card_text
 from tests.support.deliveries import deliver, event_for, say
 from tests.support.factories import SECRET, envelope, signed
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,12 @@ def inbox_row(workdir, data_id: str) -> tuple | None:
 
 
 def wait_status(workdir, data_id: str, status: str, timeout: float = 10) -> tuple:
-    deadline = time.monotonic() + timeout
-    while (row := inbox_row(workdir, data_id)) is None or row[0] != status:
-        assert time.monotonic() < deadline, f"event {data_id} is {row}, not {status}"
-        time.sleep(0.05)
-    return row
+    def in_status() -> tuple | None:
+        row = inbox_row(workdir, data_id)
+        return row if row is not None and row[0] == status else None
+
+    return wait_until(in_status, f"event {data_id} to be {status}", timeout=timeout, interval=0.05,
+                      detail=lambda: inbox_row(workdir, data_id))
 
 
 def bot_replies(emulator, room: str = "dm-alice") -> list[dict]:

@@ -1,0 +1,43 @@
+"""Card data built in the view layer: what each card shows, and what stays escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.domain.authorization import Permission, Requester
+from bot.domain.rules import PIN_HIDDEN, FieldChange
+from bot.views import cards
+from bot.views.card_data import error_card, help_card, notification_card, whoami_card
+from bot.views.markup import Markup
+
+
+def test_an_error_card_offers_confirm_again_only_for_a_change():
+    plain = error_card(title="Webex refused the request", message="No.", tracking_id="T1")
+    assert (plain["canRetry"], plain["hasTrackingId"], plain["trackingId"]) == (False, True, "T1")
+    retry = error_card(title="Webex is not answering", message="Try again.", retry_change_id="c1")
+    assert (retry["canRetry"], retry["retryAction"], retry["changeId"]) == (True, "confirm", "c1")
+    assert cards.render("error", retry).attachment()["content"]["actions"][0]["data"] == {
+        "action": "confirm", "changeId": "c1"}
+
+
+def test_help_lists_only_what_the_requester_may_do():
+    viewer = help_card(may=lambda permission: permission != Permission.CHANGE)
+    usages = [line["usage"] for line in viewer["commands"]]
+    assert "show" in usages and "edit" not in usages and not viewer["canChange"]
+    assert all(isinstance(usage, Markup) for usage in usages)  # the bot's own `code`
+
+
+def test_whoami_keeps_a_name_from_outside_as_text():
+    person = Requester("p1", "<@all> *Eve*", "eve@example.com", "org", "person", frozenset())
+    card = whoami_card(person, in_org=True, may=lambda permission: permission == Permission.ANYONE)
+    assert not isinstance(card["name"], Markup)  # escaped by the renderer
+    assert isinstance(card["may"], Markup)
+    assert "<@all>" not in str(cards.render("whoami", card).attachment())
+
+
+def test_a_notification_shows_a_new_pin_only_as_changed():
+    card = notification_card(who="Alice", where="here", when=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+                             changes=[FieldChange("Default voicemail PIN", "", PIN_HIDDEN)])
+    assert card["changes"] == [{"label": "Default voicemail PIN", "before": "hidden",
+                                "after": "changed"}]
+    assert card["when"] == "2026-01-02 03:04 UTC"
