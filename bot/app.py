@@ -25,6 +25,8 @@ ACK_FIRST_SECONDS = 0.25
 log = logging.getLogger(__name__)
 # Processed events are kept this long (for duplicates and for operators), then deleted.
 KEEP_DONE_EVENTS = timedelta(days=7)
+# Only database reads unless a refresh is due; often enough for tokens of a few minutes.
+ADMIN_TOKEN_CHECK_SECONDS = 10
 
 
 def create_app(settings: Settings | None = None, *, processor: Processor | None = None) -> Flask:
@@ -58,6 +60,9 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
     from bot.ops import cli, web
 
     app.register_blueprint(web.blueprint)
+    from bot.ops import onboarding
+
+    app.register_blueprint(onboarding.blueprint)
     cli.register(app)
     # Webex's deliveries bypass Flask's request machinery: the hot path (bot/webhook/endpoint.py).
     # Flask's documented way to wrap an app in WSGI middleware; Flask types wsgi_app as a method.
@@ -94,6 +99,10 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
         scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
                         "change-watcher", singleton=True)
+        from bot.jobs.admin_token_check import check_admin_token
+
+        scheduler.every(ADMIN_TOKEN_CHECK_SECONDS, lambda: check_admin_token(services, store),
+                        "admin-token-check", singleton=True)
     return Background(worker, scheduler)
 
 

@@ -184,9 +184,7 @@ def _answering_errors(services: Services, where: Where, handle: Callable[[], str
         return f"refused: {exc}"
     except AdminTokenExpired as exc:
         log.error("admin authorization expired: %s; an operator must re-authorize the bot", exc)
-        _error_card(services, where, "The bot's admin authorization has expired",
-                    "An operator must re-authorize the bot before it can read or change the rules.",
-                    None)
+        _error_card(services, where, exc.title, exc.advice, None)
         return "failed: admin token expired"
     except WebexCallError as exc:
         title = "Webex is not answering" if exc.is_unavailable else "Webex refused the request"

@@ -30,6 +30,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(check_command)
     app.cli.add_command(watch)
+    from bot.ops.onboarding import admin_cli
+
+    app.cli.add_command(admin_cli)
 
 
 def _settings():
