@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -209,15 +210,30 @@ def service_app(env, workdir, emulator, **extra: str):
                      "--org-id", emulator.id("acme"))
 
 
-def test_the_service_app_flow(emulator, bot):
-    process, env, workdir = bot
-    # the bot's processes must refresh with the Service App's client: a deployment of its own
-    done = service_app(env, workdir, emulator, WEBEX_APPLICATIONS_TOKEN="developer-token")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "stored: the Service App acts as Voicemail Rules Service App" in done.stdout
-    assert stored_kind(workdir) == "service-app"
-    assert "developer-token" not in done.stdout + done.stderr
-    assert "asscode" in show(emulator, process)
+def test_the_service_app_flow(emulator, bot, tmp_path):
+    """A deployment of its own: its processes refresh with the Service App's client."""
+    _, env, _ = bot
+    port = free_port()
+    env = bot_env(emulator, tmp_path, SECRET, port, **SERVICE_APP,
+                  BOT_SECRET_KEY=env["BOT_SECRET_KEY"])
+    del env["WEBEX_ADMIN_TOKEN"]
+    emulator.control("POST", "settings", json={"accessTokenSeconds": 4})
+    process = start_gunicorn(env, tmp_path, port, workers=1)
+    try:
+        done = service_app(env, tmp_path, emulator, WEBEX_APPLICATIONS_TOKEN="developer-token")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "stored: the Service App acts as Voicemail Rules Service App" in done.stdout
+        assert stored_kind(tmp_path) == "service-app"
+        assert "developer-token" not in done.stdout + done.stderr
+        time.sleep(4.5)  # the first access token has expired: the pair refreshes by itself
+        assert "asscode" in show(emulator, process)
+        status = flask_cli(env, tmp_path, "admin", "status")
+        assert status.returncode == 0 and "source: service-app" in status.stdout
+        assert "refreshed at: not yet" not in status.stdout
+        assert healthz(process)["source"] == "service-app"
+        no_secret_in(status.stdout + process.log(), emulator)
+    finally:
+        process.stop()
 
 
 def test_the_service_app_refused_without_the_applications_scope(emulator, bot):
