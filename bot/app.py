@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 
@@ -39,6 +42,8 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
         try:
             settings = load_settings()
         except ConfigError as exc:
+            if _run_by_flask_cli():
+                return _unconfigured_cli(str(exc))
             raise SystemExit(str(exc)) from None
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
     if settings.ops_token is None and not settings.is_demo:
@@ -68,6 +73,43 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
     # Flask's documented way to wrap an app in WSGI middleware; Flask types wsgi_app as a method.
     app.wsgi_app = WebhookEndpoint(  # type: ignore[method-assign]
         app.wsgi_app, intake, before=background.start)
+    return app
+
+
+def _run_by_flask_cli() -> bool:
+    """True under ``flask --app app ...`` (not gunicorn, not an import by tests or tools)."""
+    return Path(sys.argv[0]).name == "flask" or sys.argv[:2] == ["-m", "flask"] or (
+        bool(sys.argv) and sys.argv[0].endswith(("flask/__main__.py", "flask/cli.py")))
+
+
+def _unconfigured_cli(error: str) -> Flask:
+    """For ``flask --app app`` when the settings are incomplete: ``--help`` (of the app and of
+    every command) still lists the commands; running any of them stops with the configuration
+    error, naming the setting."""
+    import click
+
+    from bot.ops import cli
+
+    app = Flask(__name__)
+    listed = Flask(__name__)
+    cli.register(listed)
+
+    def refusing(command: click.Command) -> click.Command:
+        twin = copy.copy(command)
+        if isinstance(command, click.Group):
+            assert isinstance(twin, click.Group)
+            twin.commands = {name: refusing(sub) for name, sub in command.commands.items()}
+            twin.callback = None
+            return twin
+
+        def refuse(*_args, **_kwargs) -> None:
+            raise click.ClickException(error)
+
+        twin.callback = refuse
+        return twin
+
+    for command in listed.cli.commands.values():
+        app.cli.add_command(refusing(command))
     return app
 
 

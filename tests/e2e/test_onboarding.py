@@ -285,3 +285,20 @@ def test_a_refused_refresh_is_announced(emulator, bot):
     status = flask_cli(env, workdir, "admin", "status")
     assert status.returncode == 1 and "PROBLEM: Webex refused to refresh" in status.stdout
     no_secret_in(check.stdout + status.stdout + process.log(), emulator)
+
+
+# --- item 7: help without settings --------------------------------------------------------------------
+
+def test_the_commands_are_listed_even_when_settings_are_missing(emulator, tmp_path):
+    env = bot_env(emulator, tmp_path, SECRET, 8765)
+    del env["WEBEX_BOT_TOKEN"]
+
+    listed = flask_cli(env, tmp_path, "--help")
+    assert listed.returncode == 0, listed.stderr
+    for command in ("admin", "check", "db", "secrets", "watch", "webhooks", "worker"):
+        assert f"\n  {command} " in listed.stdout
+    assert "authorize" in flask_cli(env, tmp_path, "admin", "--help").stdout
+
+    refused = flask_cli(env, tmp_path, "admin", "status")
+    assert refused.returncode == 1
+    assert "configuration error: WEBEX_BOT_TOKEN is required" in refused.stderr
