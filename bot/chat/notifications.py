@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.chat.context import Context, Services
+from bot.chat.notify_spaces import notify_rooms
 from bot.chat.retries import deliver
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import PIN_HIDDEN, FieldChange
@@ -44,7 +45,7 @@ def broadcast(services: Services, *, who: str, where: str, changes: list[FieldCh
         "when": (when or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
         "changes": change_rows([_pin_as_changed(c) for c in changes])})
     reached = []
-    for room_id in dict.fromkeys(services.settings.notify_room_ids):
+    for room_id in notify_rooms(services):
         if room_id != skip_room and _send(services, card, room_id=room_id):
             reached.append(room_id)
     for person_id in dict.fromkeys(services.subscriptions.people()):

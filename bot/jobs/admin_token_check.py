@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from bot.chat.context import Services
+from bot.chat.notify_spaces import notify_rooms
 from bot.storage.admin_grants import AdminGrants
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
@@ -41,7 +42,7 @@ def check_admin_token(services: Services, store: Store) -> str | None:
     if problem is None:
         return None  # solved (re-authorized): remembered, so that a new problem is told again
     text = f"The bot's admin access needs an operator: {problem}."
-    for room_id in dict.fromkeys(settings.notify_room_ids):
+    for room_id in notify_rooms(services):
         try:
             services.messenger.post(Reply(text), room_id=room_id)
         except WebexCallError as exc:

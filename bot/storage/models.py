@@ -169,3 +169,16 @@ class OAuthState(Base):
     scopes: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NotifySpace(Base):
+    """A space a Full Administrator made a notification space (``notify here``), besides
+    ``NOTIFY_ROOM_IDS``."""
+
+    __tablename__ = "notify_spaces"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    added_by_id: Mapped[str] = mapped_column(String(255))
+    added_by_name: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
