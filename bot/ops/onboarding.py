@@ -307,7 +307,12 @@ def health(settings: Settings, store: Store) -> dict:
     """The admin token's component of ``/healthz``, from the database only."""
     if settings.admin_token_configured:
         return {"ok": True, "source": "settings"}
-    grant = _grants(settings, store).get()
+    try:
+        grant = _grants(settings, store).get()
+    except SQLAlchemyError as exc:
+        return {"ok": False, "source": None,
+                "problem": f"the stored authorization cannot be read ({exc.__class__.__name__}): "
+                           "run `flask --app app db upgrade`"}
     if grant is None:
         return {"ok": False, "source": None,
                 "problem": "the bot is not yet authorized: an operator runs "

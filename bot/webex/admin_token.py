@@ -122,6 +122,10 @@ class AdminToken:
             now = datetime.now(UTC)
             if refused is not None and grant.pair.access_token != refused:
                 token, pair = grant.pair.access_token, grant.pair  # refreshed elsewhere already
+            elif grant.problem and (refused is not None or grant.pair.access_expires_at <= now):
+                raise AdminTokenExpired(grant.problem)  # refused before: only an operator helps
+            elif grant.problem:
+                token, pair = grant.pair.access_token, grant.pair  # still valid: used until then
             elif refused is not None or refresh_due(grant.pair, now):
                 pair = self._refresh_grant(grant)
                 token = pair.access_token

@@ -124,6 +124,10 @@ def test_before_authorization_the_bot_says_so(emulator, bot):
     assert "admin authorize" in healthz(process)["problem"]
     status = flask_cli(env, workdir, "admin", "status")
     assert status.returncode == 1 and "not yet authorized" in status.stdout
+    check = flask_cli(env, workdir, "check")
+    assert check.returncode == 1
+    assert "FAIL admin token: the bot is not yet authorized: an operator runs `flask --app app " \
+        "admin authorize`" in check.stdout
 
 
 def test_the_integration_flow_from_the_printed_url_to_a_working_show(emulator, bot):
