@@ -132,6 +132,11 @@ def callback():
     store: Store = current_app.extensions["vmbot.store"]
     grants = _grants(settings, store)
     pending = grants.take(request.args.get("state", ""))  # first, before anything else
+    # gunicorn's access log writes the request line from this environ once the answer is sent:
+    # keep the code and the state out of it (and out of any log that copies the URL).
+    for key in ("RAW_URI", "QUERY_STRING"):
+        if key in request.environ:
+            request.environ[key] = "/oauth/callback?(redacted)" if key == "RAW_URI" else "redacted"
     if pending is None:
         return _page("refused", "This authorization link is not valid",
                      "The link is unknown, was already used, or has expired (after 15 minutes). "

@@ -157,6 +157,8 @@ def test_the_integration_flow_from_the_printed_url_to_a_working_show(emulator, b
     assert "owner: Alice Fuller" in status.stdout and "spark-admin:audit_events_read" in status.stdout
     assert "access token expires: " in status.stdout and "refresh token expires: " in status.stdout
     no_secret_in(status.stdout + status.stderr + process.log(), emulator)
+    code = dict(parse_qsl(urlsplit(callback).query))["code"]
+    assert code not in process.log() and "/oauth/callback?(redacted)" in process.log()
     # the state was single use: the same answer again is refused and changes nothing
     again = requests.get(callback, timeout=30)
     assert again.status_code == 400 and "not valid" in again.text
