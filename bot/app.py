@@ -103,7 +103,8 @@ def _unconfigured_cli(error: str) -> Flask:
             return twin
 
         def refuse(*_args, **_kwargs) -> None:
-            raise click.ClickException(error)
+            click.echo(error, err=True)  # the one line start-up gives, as it is
+            raise SystemExit(1)
 
         twin.callback = refuse
         return twin

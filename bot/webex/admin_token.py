@@ -127,7 +127,8 @@ class AdminToken:
             elif grant.problem:
                 token, pair = grant.pair.access_token, grant.pair  # still valid: used until then
             elif refused is not None or refresh_due(grant.pair, now):
-                pair = self._refresh_grant(grant)
+                still_valid = refused is None and grant.pair.access_expires_at > now
+                pair = self._refresh_grant(grant, still_valid=still_valid)
                 token = pair.access_token
             else:
                 token, pair = grant.pair.access_token, grant.pair
@@ -138,8 +139,9 @@ class AdminToken:
             self._cached = (time.monotonic() + max(0.0, min(GRANT_RECHECK_SECONDS, due_in)), token)
             return token
 
-    def _refresh_grant(self, grant: Grant) -> TokenPair:
-        """A refreshed pair, stored; from another process if it refreshed meanwhile."""
+    def _refresh_grant(self, grant: Grant, *, still_valid: bool = False) -> TokenPair:
+        """A refreshed pair, stored; from another process if it refreshed meanwhile. While
+        another process refreshes, a ``still_valid`` pair is used rather than waited on."""
         from bot.webex import oauth
 
         client = self._settings.admin_client
@@ -153,6 +155,8 @@ class AdminToken:
             latest = self._grants.get()  # another process is refreshing: wait for its pair
             if latest is not None and latest.version != grant.version:
                 return latest.pair
+            if still_valid:
+                return grant.pair
             if time.monotonic() > deadline:
                 raise WebexCallError(None, "the admin token is being refreshed by another process")
             time.sleep(0.2)
