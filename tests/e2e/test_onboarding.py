@@ -308,3 +308,14 @@ def test_the_commands_are_listed_even_when_settings_are_missing(emulator, tmp_pa
     refused = flask_cli(env, tmp_path, "admin", "status")
     assert refused.returncode == 1
     assert "configuration error: WEBEX_BOT_TOKEN is required" in refused.stderr
+
+
+def test_outside_values_on_the_page_are_text(emulator, bot):
+    process, env, workdir = bot
+    emulator.control("PUT", f"people/{emulator.id('alice')}",
+                     json={"displayName": "<script>alert(1)</script> Alice"})
+    page = requests.get(consent(emulator, authorization_url(env, workdir)), timeout=30)
+    assert page.status_code == 200, page.text
+    assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt; Alice" in page.text
+    forged = requests.get(f"{process.url}/oauth/callback?state=x&error=<img src=x>", timeout=30)
+    assert forged.status_code == 400 and "<img" not in forged.text
