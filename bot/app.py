@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 
@@ -25,6 +28,8 @@ ACK_FIRST_SECONDS = 0.25
 log = logging.getLogger(__name__)
 # Processed events are kept this long (for duplicates and for operators), then deleted.
 KEEP_DONE_EVENTS = timedelta(days=7)
+# Only database reads unless a refresh is due; often enough for tokens of a few minutes.
+ADMIN_TOKEN_CHECK_SECONDS = 10
 
 
 def create_app(settings: Settings | None = None, *, processor: Processor | None = None) -> Flask:
@@ -37,6 +42,8 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
         try:
             settings = load_settings()
         except ConfigError as exc:
+            if _run_by_flask_cli():
+                return _unconfigured_cli(str(exc))
             raise SystemExit(str(exc)) from None
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
     if settings.ops_token is None and not settings.is_demo:
@@ -58,11 +65,52 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
     from bot.ops import cli, web
 
     app.register_blueprint(web.blueprint)
+    from bot.ops import onboarding
+
+    app.register_blueprint(onboarding.blueprint)
     cli.register(app)
     # Webex's deliveries bypass Flask's request machinery: the hot path (bot/webhook/endpoint.py).
     # Flask's documented way to wrap an app in WSGI middleware; Flask types wsgi_app as a method.
     app.wsgi_app = WebhookEndpoint(  # type: ignore[method-assign]
         app.wsgi_app, intake, before=background.start)
+    return app
+
+
+def _run_by_flask_cli() -> bool:
+    """True under ``flask --app app ...`` (not gunicorn, not an import by tests or tools)."""
+    return Path(sys.argv[0]).name == "flask" or sys.argv[:2] == ["-m", "flask"] or (
+        bool(sys.argv) and sys.argv[0].endswith(("flask/__main__.py", "flask/cli.py")))
+
+
+def _unconfigured_cli(error: str) -> Flask:
+    """For ``flask --app app`` when the settings are incomplete: ``--help`` (of the app and of
+    every command) still lists the commands; running any of them stops with the configuration
+    error, naming the setting."""
+    import click
+
+    from bot.ops import cli
+
+    app = Flask(__name__)
+    listed = Flask(__name__)
+    cli.register(listed)
+
+    def refusing(command: click.Command) -> click.Command:
+        twin = copy.copy(command)
+        if isinstance(command, click.Group):
+            assert isinstance(twin, click.Group)
+            twin.commands = {name: refusing(sub) for name, sub in command.commands.items()}
+            twin.callback = None
+            return twin
+
+        def refuse(*_args, **_kwargs) -> None:
+            click.echo(error, err=True)  # the one line start-up gives, as it is
+            raise SystemExit(1)
+
+        twin.callback = refuse
+        return twin
+
+    for command in listed.cli.commands.values():
+        app.cli.add_command(refusing(command))
     return app
 
 
@@ -94,6 +142,10 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
         scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
                         "change-watcher", singleton=True)
+        from bot.jobs.admin_token_check import check_admin_token
+
+        scheduler.every(ADMIN_TOKEN_CHECK_SECONDS, lambda: check_admin_token(services, store),
+                        "admin-token-check", singleton=True)
     return Background(worker, scheduler)
 
 

@@ -36,6 +36,13 @@ class AdminRefresh(NamedTuple):
     refresh_token: SecretStr
 
 
+class AdminClient(NamedTuple):
+    """WEBEX_ADMIN_CLIENT_ID and WEBEX_ADMIN_CLIENT_SECRET (both or neither)."""
+
+    client_id: str
+    client_secret: SecretStr
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line naming it."""
 
@@ -136,16 +143,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _admin_credentials(self) -> Settings:
-        refresh = (self.webex_admin_client_id, self.webex_admin_client_secret,
-                   self.webex_admin_refresh_token)
-        if any(refresh) and not all(refresh):
-            missing = [name for name, value in zip(
-                ("WEBEX_ADMIN_CLIENT_ID", "WEBEX_ADMIN_CLIENT_SECRET", "WEBEX_ADMIN_REFRESH_TOKEN"),
-                refresh, strict=True) if not value]
-            raise ValueError(f"{missing[0]} is required when any admin refresh setting is given")
-        if self.webex_admin_token is None and not all(refresh):
-            raise ValueError("WEBEX_ADMIN_TOKEN is required (or the three WEBEX_ADMIN_CLIENT_ID/"
-                             "CLIENT_SECRET/REFRESH_TOKEN settings)")
+        client = (self.webex_admin_client_id, self.webex_admin_client_secret)
+        if any(client) and not all(client):
+            missing = "WEBEX_ADMIN_CLIENT_ID" if not client[0] else "WEBEX_ADMIN_CLIENT_SECRET"
+            raise ValueError(f"{missing} is required when WEBEX_ADMIN_CLIENT_ID or "
+                             "WEBEX_ADMIN_CLIENT_SECRET is given")
+        if self.webex_admin_refresh_token is not None and not all(client):
+            raise ValueError("WEBEX_ADMIN_CLIENT_ID is required when WEBEX_ADMIN_REFRESH_TOKEN "
+                             "is given (with WEBEX_ADMIN_CLIENT_SECRET)")
+        if self.webex_admin_token is None and not all(client):
+            raise ValueError("WEBEX_ADMIN_TOKEN is required (or WEBEX_ADMIN_CLIENT_ID and "
+                             "WEBEX_ADMIN_CLIENT_SECRET, then `flask --app app admin authorize` "
+                             "or `admin service-app`)")
         if self.bot_secret_key is None and not self.is_demo:
             raise ValueError(
                 "BOT_SECRET_KEY is required with a Webex WEBEX_BASE_URL (only the emulator demo may "
@@ -163,6 +172,25 @@ class Settings(BaseSettings):
         if client_id is None or secret is None or token is None:
             return None
         return AdminRefresh(client_id, secret, token)
+
+    @property
+    def admin_client(self) -> AdminClient | None:
+        """The OAuth client (an Integration's or a Service App's) whose tokens the bot gets and
+        refreshes itself, or None."""
+        if self.webex_admin_client_id is None or self.webex_admin_client_secret is None:
+            return None
+        return AdminClient(self.webex_admin_client_id, self.webex_admin_client_secret)
+
+    @property
+    def admin_token_configured(self) -> bool:
+        """True when the admin token comes from the settings (WEBEX_ADMIN_TOKEN, or the refresh
+        token of WEBEX_ADMIN_REFRESH_TOKEN): then those are used as they always were, and a
+        token authorized with `admin authorize` / `admin service-app` is not."""
+        return self.webex_admin_token is not None or self.webex_admin_refresh_token is not None
+
+    @property
+    def oauth_redirect_uri(self) -> str | None:
+        return f"{self.public_url}oauth/callback" if self.public_url else None
 
     @property
     def is_demo(self) -> bool:

@@ -271,9 +271,7 @@ def _answer_error(received: Received, where: Where, exc: Exception) -> str:
         return f"refused: {exc}"
     if isinstance(exc, AdminTokenExpired):
         log.error("admin authorization expired: %s; an operator must re-authorize the bot", exc)
-        _error_card(received, where, "The bot's admin authorization has expired",
-                    "An operator must re-authorize the bot before it can read or change the rules.",
-                    None)
+        _error_card(received, where, exc.title, exc.advice, None)
         return "failed: admin token expired"
     assert isinstance(exc, WebexCallError)
     title = "Webex is not answering" if exc.is_unavailable else "Webex refused the request"

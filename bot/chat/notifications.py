@@ -64,7 +64,8 @@ class Notifier:
         card = cards.render("notification", notification_card(
             who=who, where=where, when=when or datetime.now(UTC), changes=changes))
         reached = []
-        for room_id in dict.fromkeys(self.notify_room_ids):
+        # NOTIFY_ROOM_IDS, then the spaces chosen in Webex (`notify here`), each once
+        for room_id in dict.fromkeys((*self.notify_room_ids, *self.subscriptions.spaces())):
             if room_id != skip_room and self._send(card, room_id=room_id):
                 reached.append(room_id)
         for person_id in dict.fromkeys(self.subscriptions.people()):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from bot.chat import handlers
+from bot.chat import handlers, notify_spaces
 from bot.domain.authorization import Permission
 
 
@@ -44,6 +44,7 @@ TEXT_COMMANDS = _table(
     ("edit", Permission.CHANGE, handlers.edit, READS_RULES),
     ("set", Permission.CHANGE, handlers.set_, READS_RULES),
     ("undo", Permission.CHANGE, handlers.undo, READS_RULES),
+    ("notify", Permission.CHANGE, notify_spaces.notify),
 )
 
 CARD_ACTIONS = _table(

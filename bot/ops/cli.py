@@ -30,6 +30,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(check_command)
     app.cli.add_command(watch)
+    from bot.ops.notify_cli import notify_cli
+    from bot.ops.onboarding import admin_cli
+
+    app.cli.add_command(admin_cli)
+    app.cli.add_command(notify_cli)
 
 
 def _settings():

@@ -27,11 +27,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
+from bot.storage.admin_grants import AdminGrants, Grant
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import MIGRATIONS, Store
 from bot.webex import webhooks
 from bot.webex.admin import AdminAccess
-from bot.webex.admin_token import AdminToken, AdminTokenExpired
+from bot.webex.admin_token import AdminToken, AdminTokenExpired, grant_problem
 from bot.webex.clients import bot_api, sdk_call
 from bot.webex.errors import WebexCallError
 from bot.webex.rules_client import RulesClient
@@ -140,16 +141,32 @@ def check_admin(settings: Settings, store: Store | None) -> list[Check]:
     admin = AdminAccess(settings, source, RulesClient(base_url=settings.webex_base_url,
                                                       org_id=settings.webex_org_id))
     me, error = attempt(lambda: admin.sdk(lambda api: api.people.me()))
-    if me is None or me.type == "bot":
+    stored = stored_grant(settings, store)
+    machine = stored is not None and stored.kind == "service-app"  # a machine account: type bot
+    if me is None or (me.type == "bot" and not machine):
         problem = error or f"belongs to the bot {who(me)}, not to an administrator"
         return [fail("admin token", problem),
                 *(Check(name, "skip", "needs a working admin token") for name in ADMIN_DEPENDENTS)]
     person = attempt(lambda: admin.sdk(lambda api: api.people.get(me.id)))
     roles = attempt(lambda: {r.id: r.name for r in admin.sdk(lambda api: list(api.roles.list()))})
     rules = attempt(admin.read_rules)
-    return [ok("admin token", who(me) + (" (refreshed)" if source.refreshed else "")),
+    trouble = grant_problem(stored) if stored is not None else None
+    token = (fail("admin token", f"{who(me)}; {trouble}") if trouble else
+             ok("admin token", who(me) + (" (refreshed)" if source.refreshed else "")))
+    return [token,
             role_check(me, person[0], roles[0]), scopes_check(person, roles, rules),
             org_check(settings, me), rules_check(rules)]
+
+
+def stored_grant(settings: Settings, store: Store | None) -> Grant | None:
+    """The authorization the bot uses, when it got it itself (``admin authorize`` or
+    ``admin service-app``)."""
+    if store is None or settings.admin_token_configured:
+        return None
+    try:
+        return AdminGrants(store, SecretBox.from_settings(settings)).get()
+    except SQLAlchemyError:
+        return None
 
 
 def role_check(me, person, roles: dict[str, str] | None) -> Check:

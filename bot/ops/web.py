@@ -69,4 +69,7 @@ def healthz():
                       for w in webhooks["webhooks"]]}
     if watcher is not None:
         components["watcher"] = watcher
+    from bot.ops.onboarding import health
+
+    components["admin_token"] = health(current_app.extensions["vmbot.settings"], store)
     return jsonify(status="ok", components=components), 200

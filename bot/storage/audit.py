@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.rules import FieldChange
 from bot.domain.vocabulary import ChangeKind, RoomType
-from bot.storage.models import AuditEntry, Subscription
+from bot.storage.models import AuditEntry, NotifySpace, Subscription
 from bot.storage.store import Store, rows_matched
 
 
@@ -89,3 +89,31 @@ class Subscriptions:
     def people(self) -> list[str]:
         with self._store.session() as session:
             return list(session.scalars(select(Subscription.person_id)))
+
+    # --- notification spaces (``notify here``), kept with the subscribers: both are told of
+    # every change ----------------------------------------------------------------------------
+
+    def add_space(self, room_id: str, title: str, by_id: str, by_name: str) -> bool:
+        """Make ``room_id`` a notification space; False when it already was."""
+        try:
+            with self._store.session() as session, session.begin():
+                session.add(NotifySpace(room_id=room_id, title=title[:255], added_by_id=by_id,
+                                        added_by_name=by_name[:255], added_at=datetime.now(UTC)))
+        except IntegrityError:
+            return False
+        return True
+
+    def remove_space(self, room_id: str) -> bool:
+        with self._store.session() as session, session.begin():
+            return rows_matched(session, delete(NotifySpace)
+                                .where(NotifySpace.room_id == room_id)) > 0
+
+    def spaces(self) -> list[str]:
+        with self._store.session() as session:
+            return list(session.scalars(select(NotifySpace.room_id)
+                                        .order_by(NotifySpace.added_at)))
+
+    def space_details(self) -> list[NotifySpace]:
+        with self._store.session() as session:
+            return list(session.scalars(select(NotifySpace).order_by(NotifySpace.added_at)))
+

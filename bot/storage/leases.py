@@ -35,3 +35,9 @@ class Leases:
         except IntegrityError:
             return False  # it exists and someone else holds it
         return True
+
+    def release(self, name: str, holder: str) -> None:
+        """Hand ``name`` back at once if ``holder`` holds it."""
+        with self._store.session() as session, session.begin():
+            session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
+                            .values(until=datetime.now(UTC) - timedelta(seconds=1)))

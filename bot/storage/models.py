@@ -161,3 +161,59 @@ class StoredSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     ciphertext: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AdminGrant(Base):
+    """The admin token pair the bot got itself (``admin authorize`` or ``admin service-app``),
+    shared by every worker and instance: both tokens encrypted, with what is known of them.
+
+    ``version`` grows with every change, so that a refresh is stored only by the process that
+    read the pair it replaces (compare-and-set: a rotated refresh token is never lost).
+    """
+
+    __tablename__ = "admin_grants"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # "admin": one org for now
+    kind: Mapped[str] = mapped_column(String(16))  # "integration" or "service-app"
+    client_id: Mapped[str] = mapped_column(String(255))
+    access_ciphertext: Mapped[str] = mapped_column(Text)
+    refresh_ciphertext: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    access_lifetime_seconds: Mapped[int] = mapped_column(Integer)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    owner_id: Mapped[str] = mapped_column(String(255))
+    owner_name: Mapped[str] = mapped_column(String(255))
+    org_id: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as asked or as granted
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    authorized_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    problem: Mapped[str | None] = mapped_column(Text)  # what an operator must do, or None
+    announced_problem: Mapped[str | None] = mapped_column(Text)  # the last one told to the spaces
+
+
+class OAuthState(Base):
+    """One authorization under way (``admin authorize``): its state (hashed) and PKCE verifier
+    (encrypted), until it is used once or expires. In the database, so that any worker or
+    instance can take the callback of a URL printed by the CLI."""
+
+    __tablename__ = "oauth_states"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verifier_ciphertext: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NotifySpace(Base):
+    """A space a Full Administrator made a notification space (``notify here``), besides
+    ``NOTIFY_ROOM_IDS``."""
+
+    __tablename__ = "notify_spaces"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    added_by_id: Mapped[str] = mapped_column(String(255))
+    added_by_name: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())

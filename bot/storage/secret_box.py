@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.storage.models import PendingChange, StoredSecret
+from bot.storage.models import AdminGrant, OAuthState, PendingChange, StoredSecret
 from bot.storage.store import Store
 
 
@@ -76,8 +76,13 @@ def reseal_all(store: Store, box: SecretBox) -> Resealed:
         pins = session.scalars(select(PendingChange)
                                .where(PendingChange.pin_ciphertext.is_not(None))).all()
         tokens = session.scalars(select(StoredSecret)).all()
+        grants = session.scalars(select(AdminGrant)).all()
+        states = session.scalars(select(OAuthState)).all()
         for row, column in [*((pin, "pin_ciphertext") for pin in pins),
-                            *((token, "ciphertext") for token in tokens)]:
+                            *((token, "ciphertext") for token in tokens),
+                            *((grant, name) for grant in grants
+                              for name in ("access_ciphertext", "refresh_ciphertext")),
+                            *((state, "verifier_ciphertext") for state in states)]:
             fresh = box.reseal(getattr(row, column))
             if fresh is None:
                 unreadable += 1

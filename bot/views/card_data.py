@@ -192,6 +192,8 @@ COMMAND_HELP = (
      Permission.CHANGE),
     ("set default-pin off", "stop giving new users a default PIN", Permission.CHANGE),
     ("undo", "revert the last change made through the bot", Permission.CHANGE),
+    ("notify here / notify off", "tell this group space of every change, or stop",
+     Permission.CHANGE),
 )
 
 

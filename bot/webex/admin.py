@@ -30,14 +30,20 @@ class AdminAccess:
         self._org_id = settings.webex_org_id
 
     def run(self, action: Callable[[str], T]) -> T:
-        """``action(token)``; on a 401, once more with a refreshed token (or AdminTokenExpired)."""
+        """``action(token)``; on a 401, again with a refreshed token (or AdminTokenExpired).
+
+        Twice at most: the first "refreshed" token may be one another process stored meanwhile
+        (an operator authorized again), which may be refused too; the second is a real refresh.
+        """
         token = self._token.current()
-        try:
-            return action(token)
-        except WebexCallError as exc:
-            if not exc.is_unauthorized:
-                raise
-        return action(self._token.refresh(token))
+        for _ in range(2):
+            try:
+                return action(token)
+            except WebexCallError as exc:
+                if not exc.is_unauthorized:
+                    raise
+            token = self._token.refresh(token)
+        return action(token)
 
     def sdk(self, action: Callable[[WebexAPI], T]) -> T:
         return self.run(lambda token: sdk_call(self._api(token), action))

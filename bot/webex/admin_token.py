@@ -1,21 +1,32 @@
 """The admin access token: from settings, or refreshed and shared through the database.
 
-On a 401, ``refresh`` first looks for a token another worker already refreshed, then (when refresh
-settings exist) asks Webex for a new one with the refresh token, stores both encrypted, and hands
-it out. The stored token survives restarts and is seen by every worker and instance.
+Two sources. With ``WEBEX_ADMIN_TOKEN`` (or ``WEBEX_ADMIN_REFRESH_TOKEN``) set, the token of the
+settings, as it always was. Otherwise the pair that ``flask --app app admin authorize`` (an
+Integration) or ``admin service-app`` stored (``AdminGrants``): refreshed ahead of its expiry by
+whichever process notices first, under a lease and with a compare-and-set, so a rotating refresh
+token is used once; a refused refresh is recorded for ``/healthz``, ``check`` and the notification
+spaces, with what to do.
+
+For the settings' token: on a 401, ``refresh`` first looks for a token another worker already
+refreshed, then (when refresh settings exist) asks Webex for a new one with the refresh token,
+stores both encrypted, and hands it out. The stored token survives restarts and is seen by every
+worker and instance.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import requests
 
 from bot.config import Settings
+from bot.storage.admin_grants import AdminGrants, Grant, TokenPair
+from bot.storage.leases import Leases
 from bot.storage.models import StoredSecret
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
@@ -25,10 +36,56 @@ from bot.webex.rules_client import retrying_session
 log = logging.getLogger(__name__)
 ACCESS, REFRESH = "admin_access_token", "admin_refresh_token"
 RECHECK_SECONDS = 30.0
+GRANT_RECHECK_SECONDS = 5.0  # a stored authorization: one primary-key read now and then
+
+
+AUTHORIZE_HINT = {"integration": "an operator runs `flask --app app admin authorize`",
+                  "service-app": "an operator runs `flask --app app admin service-app` (after a Full "
+                                 "Administrator authorizes the Service App in Control Hub)"}
+REFRESH_LEASE = "admin-token-refresh"
+REFRESH_LEASE_TTL = timedelta(seconds=30)
+REFRESH_TOKEN_WARNING = timedelta(days=7)
 
 
 class AdminTokenExpired(Exception):
     """The admin token was refused and cannot be refreshed: an operator must re-authorize the bot."""
+
+    title = "The bot's admin authorization has expired"
+    advice = "An operator must re-authorize the bot before it can read or change the rules."
+
+
+class AdminNotAuthorized(AdminTokenExpired):
+    """No admin token yet: neither WEBEX_ADMIN_TOKEN nor a stored authorization."""
+
+    title = "The bot is not yet authorized"
+    advice = ("The bot is not yet authorized to read the rules: an operator runs "
+              "`flask --app app admin authorize`.")
+
+    def __init__(self) -> None:
+        super().__init__("the bot is not yet authorized: an operator runs "
+                         "`flask --app app admin authorize` (or `admin service-app`)")
+
+
+def refresh_due(pair: TokenPair, now: datetime) -> bool:
+    """Refresh ahead when less than a tenth of the token's lifetime is left, or less than an hour
+    (half the lifetime for tokens shorter than two hours): a 14-day token about 33 hours before it
+    expires, an hour-long one 30 minutes before."""
+    lifetime = pair.access_lifetime_seconds
+    margin = max(lifetime * 0.1, min(3600.0, lifetime / 2))
+    return pair.access_expires_at - now <= timedelta(seconds=margin)
+
+
+def grant_problem(grant: Grant, now: datetime | None = None) -> str | None:
+    """What an operator must know and do about the stored pair, or None."""
+    now = now or datetime.now(UTC)
+    if grant.problem:
+        return grant.problem
+    hint = AUTHORIZE_HINT.get(grant.kind, AUTHORIZE_HINT["integration"])
+    expires = grant.pair.refresh_expires_at
+    if expires is not None and expires - now <= REFRESH_TOKEN_WARNING:
+        return (f"the admin refresh token expires on {expires:%Y-%m-%d %H:%M} UTC and then the "
+                f"bot can no longer read or change the rules: before then, {hint}")
+    return None
 
 
 class TokenProvider(Protocol):
@@ -49,8 +106,86 @@ class AdminToken:
         self._lock = threading.Lock()
         self._cached: tuple[float, str] | None = None
         self._http = retrying_session()
+        self._grants = AdminGrants(store, box)
+        self._leases = Leases(store)
+
+    # --- the stored authorization (admin authorize / admin service-app) ------------------------
+
+    def _granted(self, refused: str | None = None) -> str:
+        with self._lock:
+            if refused is None and self._cached and self._cached[0] > time.monotonic():
+                return self._cached[1]
+            self._cached = None
+            grant = self._grants.get()
+            if grant is None:
+                raise AdminNotAuthorized()
+            now = datetime.now(UTC)
+            if refused is not None and grant.pair.access_token != refused:
+                token, pair = grant.pair.access_token, grant.pair  # refreshed elsewhere already
+            elif grant.problem and (refused is not None or grant.pair.access_expires_at <= now):
+                raise AdminTokenExpired(grant.problem)  # refused before: only an operator helps
+            elif grant.problem:
+                token, pair = grant.pair.access_token, grant.pair  # still valid: used until then
+            elif refused is not None or refresh_due(grant.pair, now):
+                still_valid = refused is None and grant.pair.access_expires_at > now
+                pair = self._refresh_grant(grant, still_valid=still_valid)
+                token = pair.access_token
+            else:
+                token, pair = grant.pair.access_token, grant.pair
+            # Look again at the latest when it is due (or in a few seconds: another process
+            # may have refreshed it, or an operator authorized again).
+            due_in = (pair.access_expires_at - now).total_seconds() - max(
+                pair.access_lifetime_seconds * 0.1, min(3600.0, pair.access_lifetime_seconds / 2))
+            self._cached = (time.monotonic() + max(0.0, min(GRANT_RECHECK_SECONDS, due_in)), token)
+            return token
+
+    def _refresh_grant(self, grant: Grant, *, still_valid: bool = False) -> TokenPair:
+        """A refreshed pair, stored; from another process if it refreshed meanwhile. While
+        another process refreshes, a ``still_valid`` pair is used rather than waited on."""
+        from bot.webex import oauth
+
+        client = self._settings.admin_client
+        hint = AUTHORIZE_HINT.get(grant.kind, AUTHORIZE_HINT["integration"])
+        if client is None or client.client_id != grant.client_id:
+            raise AdminTokenExpired(f"the stored admin token cannot be refreshed: "
+                                    f"WEBEX_ADMIN_CLIENT_ID is not the client that got it; {hint}")
+        holder = f"{os.getpid()}:{id(self)}"
+        deadline = time.monotonic() + 15
+        while not self._leases.acquire(REFRESH_LEASE, holder, REFRESH_LEASE_TTL):
+            latest = self._grants.get()  # another process is refreshing: wait for its pair
+            if latest is not None and latest.version != grant.version:
+                return latest.pair
+            if still_valid:
+                return grant.pair
+            if time.monotonic() > deadline:
+                raise WebexCallError(None, "the admin token is being refreshed by another process")
+            time.sleep(0.2)
+        try:
+            latest = self._grants.get()
+            if latest is None:
+                raise AdminNotAuthorized()
+            if latest.version != grant.version:
+                return latest.pair
+            try:
+                pair = oauth.refresh(self._settings, client, grant.pair.refresh_token)
+            except oauth.TokenRefused as exc:
+                problem = f"Webex refused to refresh the admin token ({exc}): {hint}"
+                self._grants.set_problem(problem)
+                log.error("admin token: %s", problem)
+                raise AdminTokenExpired(problem) from None
+            if not self._grants.replace_if(grant.version, pair):
+                latest = self._grants.get()
+                if latest is None:
+                    raise AdminNotAuthorized()
+                return latest.pair
+            log.info("admin token refreshed ahead of its expiry (%s)", grant.kind)
+            return pair
+        finally:
+            self._leases.release(REFRESH_LEASE, holder)
 
     def current(self) -> str:
+        if not self._settings.admin_token_configured:
+            return self._granted()
         with self._lock:
             if self._cached and self._cached[0] > time.monotonic():
                 return self._cached[1]
@@ -61,6 +196,8 @@ class AdminToken:
 
     def refresh(self, refused: str) -> str:
         """A token to use instead of ``refused``; raise ``AdminTokenExpired`` when there is none."""
+        if not self._settings.admin_token_configured:
+            return self._granted(refused=refused)
         with self._lock:
             self._cached = None
             stored = self._stored(ACCESS)

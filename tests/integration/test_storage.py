@@ -265,3 +265,47 @@ def test_sqlite_writers_take_turns_across_processes(tmp_path):
     assert (tmp_path / "turns.sqlite3-writer.lock").exists()
     first.dispose()
     second.dispose()
+
+
+def test_an_authorization_state_is_taken_once_and_not_after_it_expires(store, database_url):
+    from bot.storage.admin_grants import AdminGrants
+    from bot.storage.models import OAuthState
+
+    upgrade(database_url)
+    grants = AdminGrants(store, SecretBox(fernet_key()))
+    grants.begin("state-1", "verifier-1", ("a", "b"))
+    grants.begin("state-2", "verifier-2", ("a",))
+    with store.session() as session, session.begin():
+        session.execute(update(OAuthState).values(expires_at=datetime.now(UTC) - timedelta(1))
+                        .where(OAuthState.scopes == "a"))
+
+    taken = grants.take("state-1")
+    assert taken is not None and taken.verifier == "verifier-1" and taken.scopes == ("a", "b")
+    assert grants.take("state-1") is None  # single use
+    assert grants.take("state-2") is None  # expired
+    assert grants.take("never-issued") is None
+
+
+def test_a_refreshed_pair_is_stored_only_over_the_version_it_replaces(store, database_url):
+    from bot.storage.admin_grants import AdminGrants, TokenPair
+
+    upgrade(database_url)
+    grants = AdminGrants(store, SecretBox(fernet_key()))
+    now = datetime.now(UTC)
+    first = TokenPair("access-1", "refresh-1", now + timedelta(hours=1), 3600, None)
+    grants.save(kind="integration", client_id="c", pair=first, owner_id="p", owner_name="P",
+                org_id="o", scopes=("s",))
+    version = grants.get().version
+    second = TokenPair("access-2", "refresh-2", now + timedelta(hours=2), 3600, now)
+
+    assert grants.replace_if(version, second) is True
+    assert grants.replace_if(version, first) is False  # a second refresher lost the race
+    stored = grants.get()
+    assert stored.pair.access_token == "access-2" and stored.version == version + 1
+    assert stored.pair.access_expires_at == now + timedelta(hours=2)
+
+
+def fernet_key() -> bytes:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key()

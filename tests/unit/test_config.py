@@ -126,3 +126,15 @@ def test_previous_keys_are_a_comma_separated_list_and_need_a_current_key():
     message = error_for(**without, webex_base_url="http://127.0.0.1:8900/v1/",
                         bot_secret_key_previous=other)
     assert "BOT_SECRET_KEY is required when BOT_SECRET_KEY_PREVIOUS is set" in message
+
+
+def test_a_client_alone_lets_the_bot_start_unauthorized():
+    values = {k: v for k, v in BASE.items() if k != "webex_admin_token"}
+    settings = load_settings(**values, webex_admin_client_id="c", webex_admin_client_secret="s")
+    assert settings.admin_client is not None and not settings.admin_token_configured
+    assert settings.admin_refresh is None
+
+
+def test_neither_a_token_nor_a_client_is_refused():
+    values = {k: v for k, v in BASE.items() if k != "webex_admin_token"}
+    assert "admin authorize" in error_for(**values)

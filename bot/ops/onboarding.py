@@ -1,0 +1,331 @@
+"""Onboarding an org (getting the admin token): ``GET /oauth/callback`` and
+``flask --app app admin authorize|service-app|status``.
+
+``admin authorize`` stores a state (hashed) and a PKCE verifier (encrypted) in the database and
+prints Webex's authorization URL; a Full Administrator opens it and allows; Webex sends the browser
+to ``PUBLIC_URL/oauth/callback``, which any worker of any instance can answer: it takes the state
+(once, unexpired) before anything else, exchanges the code with the verifier, and vets the token:
+the person who allowed it must be a Full Administrator, and the scopes the bot needs must work.
+Only then is the pair stored (encrypted, ``AdminGrants``). ``admin service-app`` gets a Service
+App's pair for an org and vets and stores it the same way.
+
+Webex's token answer does not list the scopes granted (WEBEX_FACTS), so when it does not, they
+are checked by their effect, as ``check`` does: roles on ``GET /people/{id}`` (people_read),
+``GET /roles`` (roles_read), the rules read (telephony_config_read). The write scope, and the
+optional audit_events_read, can only be taken as asked: a probing write would land in the org's
+audit log. Tokens never appear on a page, in the output or in the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import click
+from flask import Blueprint, current_app, render_template, request
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from bot.ops.preflight import FULL_ADMIN, org_label
+from bot.storage.admin_grants import AdminGrants, Grant
+from bot.storage.secret_box import SecretBox
+from bot.storage.store import Store
+from bot.webex import oauth
+from bot.webex.admin_token import grant_problem
+from bot.webex.clients import admin_api, sdk_call
+from bot.webex.errors import WebexCallError
+from bot.webex.rules_client import RulesClient
+
+blueprint = Blueprint("onboarding", __name__, template_folder="templates")
+admin_cli = AppGroup("admin", help="Authorize the bot's admin access to the org, and see it.")
+AGAIN = "Run `flask --app app admin authorize` again and open the new link."
+
+
+# --- vetting a new token --------------------------------------------------------------------------
+
+@dataclass
+class Vetted:
+    """Who a new token acts as, and whether the bot can work with it (``refusal`` None)."""
+
+    owner_id: str = ""
+    owner_name: str = ""
+    owner_email: str = ""
+    org_id: str = ""
+    roles: list[str] = field(default_factory=list)
+    scopes: tuple[str, ...] = ()
+    refusal: str | None = None
+
+
+def vet(settings: Settings, token: str, *, kind: str, asked: tuple[str, ...],
+        granted: tuple[str, ...] | None) -> Vetted:
+    api = admin_api(settings, token)
+    try:
+        me = sdk_call(api, lambda a: a.people.me())
+    except WebexCallError as exc:
+        return Vetted(refusal=f"Webex refused to tell who the new token belongs to ({exc})")
+    vetted = Vetted(owner_id=me.id, owner_name=me.displayName or "",
+                    owner_email=(me.emails or [""])[0], org_id=me.orgId)
+    person, person_error = _attempt(lambda: sdk_call(api, lambda a: a.people.get(me.id)))
+    role_names, roles_error = _attempt(
+        lambda: {r.id: r.name for r in sdk_call(api, lambda a: list(a.roles.list()))})
+    rules = RulesClient(base_url=settings.webex_base_url, org_id=None,
+                        timeout=settings.webex_timeout_seconds)
+    _, rules_error = _attempt(lambda: rules.get(token))
+    who = f"{vetted.owner_name} ({vetted.owner_email})"
+    roles_seen = person is not None and person.roles is not None
+    if roles_seen and role_names is not None:
+        vetted.roles = [role_names.get(role_id, role_id) for role_id in person.roles]
+    if kind == "integration":
+        if not roles_seen:
+            vetted.refusal = (f"the admin roles of {who} cannot be seen with this token: "
+                              f"{vetted.owner_name} is not an administrator of the org, or the "
+                              "spark-admin:people_read scope was not granted. A Full "
+                              "Administrator must allow the access.")
+            return vetted
+        if role_names is not None and FULL_ADMIN not in vetted.roles:
+            has = ", ".join(vetted.roles) or "no admin role"
+            vetted.refusal = (f"{who} has {has}, not {FULL_ADMIN}: a {FULL_ADMIN} of the org "
+                              "must allow the access.")
+            return vetted
+    missing = []
+    if granted is not None:
+        missing = [scope for scope in oauth.REQUIRED_SCOPES if scope not in granted]
+    else:
+        if person_error or (kind == "service-app" and person is None):
+            missing.append("spark-admin:people_read")
+        if roles_error:
+            missing.append("spark-admin:roles_read")
+        if rules_error:
+            missing.append("spark-admin:telephony_config_read")
+    if missing:
+        vetted.refusal = ("the token lacks scopes the bot needs: " + ", ".join(missing)
+                          + " (allow every scope the authorization asks for)")
+        return vetted
+    vetted.scopes = granted if granted is not None else asked
+    return vetted
+
+
+def _attempt(action):
+    try:
+        return action(), None
+    except WebexCallError as exc:
+        return None, str(exc)
+
+
+def _grants(settings: Settings, store: Store) -> AdminGrants:
+    return AdminGrants(store, SecretBox.from_settings(settings))
+
+
+# --- GET /oauth/callback --------------------------------------------------------------------------
+
+def _page(outcome: str, title: str, message: str, next_step: str, status: int,
+          details: list[tuple[str, str]] | None = None):
+    body = render_template("oauth_result.html", outcome=outcome, title=title, message=message,
+                           next_step=next_step, details=details or [])
+    return body, status, {"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
+
+
+@blueprint.get("/oauth/callback")
+def callback():
+    settings: Settings = current_app.extensions["vmbot.settings"]
+    store: Store = current_app.extensions["vmbot.store"]
+    grants = _grants(settings, store)
+    pending = grants.take(request.args.get("state", ""))  # first, before anything else
+    # gunicorn's access log writes the request line from this environ once the answer is sent:
+    # keep the code and the state out of it (and out of any log that copies the URL).
+    for key in ("RAW_URI", "QUERY_STRING"):
+        if key in request.environ:
+            request.environ[key] = "/oauth/callback?(redacted)" if key == "RAW_URI" else "redacted"
+    if pending is None:
+        return _page("refused", "This authorization link is not valid",
+                     "The link is unknown, was already used, or has expired (after 15 minutes). "
+                     "Nothing was changed.", AGAIN, 400)
+    error = request.args.get("error")
+    if error:
+        said = "The access was denied" if error == "access_denied" else \
+            f"Webex did not authorize the bot ({error}: {request.args.get('error_description', '')})"
+        return _page("refused", "The bot was not authorized", f"{said}. Nothing was changed.",
+                     AGAIN + " A Full Administrator must allow the access.", 400)
+    code = request.args.get("code", "")
+    client, redirect_uri = settings.admin_client, settings.oauth_redirect_uri
+    if not code or client is None or redirect_uri is None:
+        return _page("refused", "The bot was not authorized",
+                     "The answer carried no authorization code, or the bot lacks "
+                     "WEBEX_ADMIN_CLIENT_ID, WEBEX_ADMIN_CLIENT_SECRET or PUBLIC_URL. Nothing was "
+                     "changed.", AGAIN, 400)
+    try:
+        pair, granted = oauth.exchange_code(settings, client, redirect_uri, code, pending.verifier)
+    except (oauth.TokenRefused, WebexCallError) as exc:
+        return _page("refused", "The bot was not authorized",
+                     f"Webex refused to exchange the authorization code: {exc}. Nothing was "
+                     "changed.", AGAIN, 502)
+    vetted = vet(settings, pair.access_token, kind="integration", asked=pending.scopes,
+                 granted=granted)
+    if vetted.refusal is not None:
+        return _page("refused", "The bot was not authorized",
+                     f"Refused: {vetted.refusal} Nothing was changed (the new token is not kept).",
+                     AGAIN, 403)
+    grants.save(kind="integration", client_id=client.client_id, pair=pair,
+                owner_id=vetted.owner_id, owner_name=vetted.owner_name, org_id=vetted.org_id,
+                scopes=vetted.scopes)
+    current_app.logger.info("admin access authorized by %s for org %s", vetted.owner_id,
+                            vetted.org_id)
+    return _page("ok", "The bot is authorized",
+                 f"The bot now reads and changes the voicemail rules of the org as "
+                 f"{vetted.owner_name} ({vetted.owner_email}), and keeps the access fresh by "
+                 "itself.", "Close this page. Type `show` to the bot in Webex to see the rules; "
+                 "`flask --app app admin status` shows the authorization.", 200,
+                 details=[("Authorized by", f"{vetted.owner_name} ({vetted.owner_email})"),
+                          ("Org", org_label(vetted.org_id)),
+                          ("Scopes", " ".join(vetted.scopes)),
+                          ("Access valid until", _when(pair.access_expires_at)),
+                          ("Refresh valid until", _when(pair.refresh_expires_at))])
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "not told by Webex"
+
+
+# --- flask --app app admin ... --------------------------------------------------------------------
+
+def _context() -> tuple[Settings, Store]:
+    return current_app.extensions["vmbot.settings"], current_app.extensions["vmbot.store"]
+
+
+def _not_from_settings(settings: Settings) -> None:
+    if settings.admin_token_configured:
+        raise click.ClickException(
+            "WEBEX_ADMIN_TOKEN (or WEBEX_ADMIN_REFRESH_TOKEN) is set, and the bot uses it instead "
+            "of a stored authorization: unset it first")
+    if settings.admin_client is None:
+        raise click.ClickException("WEBEX_ADMIN_CLIENT_ID and WEBEX_ADMIN_CLIENT_SECRET are "
+                                   "required (the Integration's or the Service App's)")
+
+
+@admin_cli.command("authorize")
+@click.option("--without-audit", is_flag=True,
+              help="Do not ask spark-admin:audit_events_read (then changes made in Control Hub "
+                   "are announced without who made them).")
+def authorize(without_audit: bool) -> None:
+    """Print the URL a Full Administrator opens to authorize the bot (an Integration, OAuth 2
+    authorization code with PKCE); the bot's /oauth/callback completes it."""
+    settings, store = _context()
+    _not_from_settings(settings)
+    client, redirect_uri = settings.admin_client, settings.oauth_redirect_uri
+    assert client is not None
+    if redirect_uri is None:
+        raise click.ClickException("PUBLIC_URL is required: Webex sends the browser back to "
+                                   "PUBLIC_URL/oauth/callback")
+    scopes = oauth.REQUIRED_SCOPES if without_audit else oauth.ALL_SCOPES
+    started = oauth.authorize_url(settings, client, redirect_uri, scopes)
+    try:
+        until = _grants(settings, store).begin(started.state, started.verifier, scopes)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the database is not ready ({exc.__class__.__name__}): run "
+                                   "`flask --app app db upgrade`") from None
+    click.echo("A Full Administrator of the org opens this URL and allows the access:")
+    click.echo(started.url)
+    click.echo(f"The link works once, until {until:%H:%M} UTC. Webex then sends the browser to "
+               f"{redirect_uri}, where the running bot completes the authorization.")
+    click.echo(f"The Integration must have {redirect_uri} as a redirect URI and these scopes: "
+               + " ".join(scopes))
+
+
+@admin_cli.command("service-app")
+@click.option("--application-id", envvar="WEBEX_SERVICE_APP_ID", required=True,
+              help="The Service App's id (developer.webex.com); env WEBEX_SERVICE_APP_ID.")
+@click.option("--org-id", default=None, help="The org that authorized it (default WEBEX_ORG_ID).")
+@click.option("--applications-token", envvar="WEBEX_APPLICATIONS_TOKEN", prompt=True,
+              hide_input=True, help="A token with the spark:applications_token scope (the "
+                                    "developer's); env WEBEX_APPLICATIONS_TOKEN, else asked.")
+def service_app(application_id: str, org_id: str | None, applications_token: str) -> None:
+    """Get and store the token pair of a Service App that a Full Administrator of the org has
+    authorized in Control Hub (WEBEX_ADMIN_CLIENT_ID/SECRET are the Service App's)."""
+    settings, store = _context()
+    _not_from_settings(settings)
+    client = settings.admin_client
+    assert client is not None
+    org_id = org_id or settings.webex_org_id
+    if not org_id:
+        raise click.ClickException("the org is required: --org-id or WEBEX_ORG_ID")
+    try:
+        pair = oauth.service_app_token(settings, application_id=application_id, client=client,
+                                       org_id=org_id, applications_token=applications_token)
+    except WebexCallError as exc:
+        raise click.ClickException(
+            f"Webex refused the Service App token ({exc}). Is the Service App authorized in "
+            "Control Hub by a Full Administrator of the org, and does the token have "
+            "spark:applications_token?") from None
+    vetted = vet(settings, pair.access_token, kind="service-app", asked=oauth.ALL_SCOPES,
+                 granted=None)
+    if vetted.refusal is None and vetted.org_id != org_id:
+        vetted.refusal = f"the token is for org {org_label(vetted.org_id)}, not {org_label(org_id)}"
+    if vetted.refusal is not None:
+        raise click.ClickException(f"not stored: {vetted.refusal}")
+    _grants(settings, store).save(kind="service-app", client_id=client.client_id, pair=pair,
+                                  owner_id=vetted.owner_id, owner_name=vetted.owner_name,
+                                  org_id=vetted.org_id, scopes=vetted.scopes)
+    click.echo(f"stored: the Service App acts as {vetted.owner_name} in org "
+               f"{org_label(vetted.org_id)}; access valid until {_when(pair.access_expires_at)}")
+
+
+def status_lines(settings: Settings, grant: Grant | None) -> tuple[list[str], bool]:
+    """What ``admin status`` prints (never a token), and whether all is well."""
+    if settings.admin_token_configured:
+        source = "WEBEX_ADMIN_TOKEN" if settings.webex_admin_token else "WEBEX_ADMIN_REFRESH_TOKEN"
+        return [f"source: the settings ({source}); `flask --app app check` shows whose it is"], True
+    if grant is None:
+        return ["source: none: the bot is not yet authorized; an operator runs "
+                "`flask --app app admin authorize` (or `admin service-app`)"], False
+    problem = grant_problem(grant)
+    lines = [f"source: {grant.kind} (stored encrypted in the database)",
+             f"owner: {grant.owner_name} ({grant.owner_id})",
+             f"org: {org_label(grant.org_id)} ({grant.org_id})",
+             f"scopes: {' '.join(grant.scopes)}",
+             f"authorized at: {_when(grant.authorized_at)}",
+             f"refreshed at: {_when(grant.refreshed_at) if grant.refreshed_at else 'not yet'}",
+             f"access token expires: {_when(grant.pair.access_expires_at)}",
+             f"refresh token expires: {_when(grant.pair.refresh_expires_at)}",
+             f"status: {'PROBLEM: ' + problem if problem else 'ok'}"]
+    return lines, problem is None
+
+
+@admin_cli.command("status")
+def status() -> None:
+    """Show the admin token's source, owner, org, scopes and expiry dates (never the token);
+    exit 1 when the bot is not authorized or something needs an operator."""
+    settings, store = _context()
+    try:
+        grant = _grants(settings, store).get()
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the database is not ready ({exc.__class__.__name__}): run "
+                                   "`flask --app app db upgrade`") from None
+    lines, healthy = status_lines(settings, grant)
+    for line in lines:
+        click.echo(line)
+    if not healthy:
+        raise SystemExit(1)
+
+
+def health(settings: Settings, store: Store) -> dict:
+    """The admin token's component of ``/healthz``, from the database only."""
+    if settings.admin_token_configured:
+        return {"ok": True, "source": "settings"}
+    try:
+        grant = _grants(settings, store).get()
+    except SQLAlchemyError as exc:
+        return {"ok": False, "source": None,
+                "problem": f"the stored authorization cannot be read ({exc.__class__.__name__}): "
+                           "run `flask --app app db upgrade`"}
+    if grant is None:
+        return {"ok": False, "source": None,
+                "problem": "the bot is not yet authorized: an operator runs "
+                           "`flask --app app admin authorize` (or `admin service-app`)"}
+    problem = grant_problem(grant)
+    return {"ok": problem is None, "source": grant.kind, "org": org_label(grant.org_id),
+            "access_expires_at": grant.pair.access_expires_at.isoformat(),
+            "refresh_expires_at": (grant.pair.refresh_expires_at.isoformat()
+                                   if grant.pair.refresh_expires_at else None),
+            **({"problem": problem} if problem else {})}
+

@@ -1,0 +1,166 @@
+"""The admin token pair the bot got itself, and the authorizations under way (``admin authorize``).
+
+Tokens and PKCE verifiers are sealed with the secret box; a state is kept only as its SHA-256, and
+is taken once (deleted as it is read) and only before it expires. The pair is replaced only by
+whoever read the version it replaces (``replace_if``), so two processes refreshing at once cannot
+both store a pair (with a rotating refresh token, the loser's would be dead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, update
+
+from bot.storage.models import AdminGrant, OAuthState
+from bot.storage.secret_box import SecretBox
+from bot.storage.store import Store, rows_matched
+
+GRANT = "admin"
+STATE_LIFETIME = timedelta(minutes=15)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they were stored in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    access_lifetime_seconds: int
+    refresh_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The stored pair, opened, with what is known of it."""
+
+    kind: str
+    client_id: str
+    pair: TokenPair
+    owner_id: str
+    owner_name: str
+    org_id: str
+    scopes: tuple[str, ...]
+    version: int
+    authorized_at: datetime
+    refreshed_at: datetime | None
+    problem: str | None
+    announced_problem: str | None
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    verifier: str
+    scopes: tuple[str, ...]
+
+
+def state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+class AdminGrants:
+    def __init__(self, store: Store, box: SecretBox):
+        self._store = store
+        self._box = box
+
+    # --- the pair -------------------------------------------------------------------------------
+
+    def get(self) -> Grant | None:
+        """The stored pair, or None (none yet, or sealed with a key no longer configured)."""
+        with self._store.session() as session:
+            row = session.get(AdminGrant, GRANT)
+            if row is None:
+                return None
+            access, refresh = self._box.open(row.access_ciphertext), self._box.open(row.refresh_ciphertext)
+            if access is None or refresh is None:
+                return None
+            access_expires_at = aware(row.access_expires_at)
+            authorized_at = aware(row.authorized_at)
+            assert access_expires_at is not None and authorized_at is not None
+            return Grant(kind=row.kind, client_id=row.client_id,
+                         pair=TokenPair(access, refresh, access_expires_at,
+                                        row.access_lifetime_seconds, aware(row.refresh_expires_at)),
+                         owner_id=row.owner_id, owner_name=row.owner_name, org_id=row.org_id,
+                         scopes=tuple(row.scopes.split()), version=row.version,
+                         authorized_at=authorized_at, refreshed_at=aware(row.refreshed_at),
+                         problem=row.problem, announced_problem=row.announced_problem)
+
+    def save(self, *, kind: str, client_id: str, pair: TokenPair, owner_id: str, owner_name: str,
+             org_id: str, scopes: tuple[str, ...]) -> None:
+        """A new authorization: replaces whatever pair was stored."""
+        with self._store.session() as session, session.begin():
+            row = session.get(AdminGrant, GRANT)
+            version = row.version + 1 if row is not None else 1
+            session.merge(AdminGrant(
+                name=GRANT, kind=kind, client_id=client_id,
+                access_ciphertext=self._box.seal(pair.access_token),
+                refresh_ciphertext=self._box.seal(pair.refresh_token),
+                access_expires_at=pair.access_expires_at,
+                access_lifetime_seconds=pair.access_lifetime_seconds,
+                refresh_expires_at=pair.refresh_expires_at, owner_id=owner_id,
+                owner_name=owner_name, org_id=org_id, scopes=" ".join(scopes), version=version,
+                authorized_at=datetime.now(UTC), refreshed_at=None, problem=None,
+                announced_problem=None))
+
+    def replace_if(self, version: int, pair: TokenPair) -> bool:
+        """Store a refreshed pair if the stored one is still ``version``; False otherwise."""
+        with self._store.session() as session, session.begin():
+            return rows_matched(session, update(AdminGrant).where(
+                AdminGrant.name == GRANT, AdminGrant.version == version).values(
+                access_ciphertext=self._box.seal(pair.access_token),
+                refresh_ciphertext=self._box.seal(pair.refresh_token),
+                access_expires_at=pair.access_expires_at,
+                access_lifetime_seconds=pair.access_lifetime_seconds,
+                refresh_expires_at=pair.refresh_expires_at, version=version + 1,
+                refreshed_at=datetime.now(UTC), problem=None)) == 1
+
+    def set_problem(self, problem: str | None) -> None:
+        with self._store.session() as session, session.begin():
+            session.execute(update(AdminGrant).where(AdminGrant.name == GRANT)
+                            .values(problem=problem))
+
+    def mark_announced(self, problem: str | None) -> bool:
+        """Record ``problem`` as told to the notification spaces; False if it already was (by
+        another process): then it is not told again."""
+        with self._store.session() as session, session.begin():
+            row = session.get(AdminGrant, GRANT, with_for_update=True)
+            if row is None or row.announced_problem == problem:
+                return False
+            row.announced_problem = problem
+            return True
+
+    # --- authorizations under way -----------------------------------------------------------------
+
+    def begin(self, state: str, verifier: str, scopes: tuple[str, ...]) -> datetime:
+        """Remember an authorization's state and verifier; when it expires."""
+        now = datetime.now(UTC)
+        with self._store.session() as session, session.begin():
+            session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+            session.add(OAuthState(state_hash=state_hash(state),
+                                   verifier_ciphertext=self._box.seal(verifier),
+                                   scopes=" ".join(scopes), created_at=now,
+                                   expires_at=now + STATE_LIFETIME))
+        return now + STATE_LIFETIME
+
+    def take(self, state: str) -> PendingAuthorization | None:
+        """The authorization ``state`` belongs to, once: None if unknown, used or expired."""
+        now = datetime.now(UTC)
+        with self._store.session() as session, session.begin():
+            row = session.get(OAuthState, state_hash(state))
+            if row is None:
+                return None
+            verifier, scopes, expires_at = row.verifier_ciphertext, row.scopes, aware(row.expires_at)
+            taken = rows_matched(session, delete(OAuthState).where(
+                OAuthState.state_hash == state_hash(state)))
+        if taken != 1 or expires_at is None or expires_at < now:
+            return None
+        opened = self._box.open(verifier)
+        return PendingAuthorization(opened, tuple(scopes.split())) if opened else None
