@@ -22,13 +22,6 @@ GRANT = "admin"
 STATE_LIFETIME = timedelta(minutes=15)
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they were stored in UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
@@ -82,15 +75,15 @@ class AdminGrants:
             access, refresh = self._box.open(row.access_ciphertext), self._box.open(row.refresh_ciphertext)
             if access is None or refresh is None:
                 return None
-            access_expires_at = aware(row.access_expires_at)
-            authorized_at = aware(row.authorized_at)
+            access_expires_at = row.access_expires_at
+            authorized_at = row.authorized_at
             assert access_expires_at is not None and authorized_at is not None
             return Grant(kind=row.kind, client_id=row.client_id,
                          pair=TokenPair(access, refresh, access_expires_at,
-                                        row.access_lifetime_seconds, aware(row.refresh_expires_at)),
+                                        row.access_lifetime_seconds, row.refresh_expires_at),
                          owner_id=row.owner_id, owner_name=row.owner_name, org_id=row.org_id,
                          scopes=tuple(row.scopes.split()), version=row.version,
-                         authorized_at=authorized_at, refreshed_at=aware(row.refreshed_at),
+                         authorized_at=authorized_at, refreshed_at=row.refreshed_at,
                          problem=row.problem, announced_problem=row.announced_problem)
 
     def save(self, *, kind: str, client_id: str, pair: TokenPair, owner_id: str, owner_name: str,
@@ -157,7 +150,7 @@ class AdminGrants:
             row = session.get(OAuthState, state_hash(state))
             if row is None:
                 return None
-            verifier, scopes, expires_at = row.verifier_ciphertext, row.scopes, aware(row.expires_at)
+            verifier, scopes, expires_at = row.verifier_ciphertext, row.scopes, row.expires_at
             taken = rows_matched(session, delete(OAuthState).where(
                 OAuthState.state_hash == state_hash(state)))
         if taken != 1 or expires_at is None or expires_at < now:

@@ -13,9 +13,8 @@ import sqlite3
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
-from tests.support.bot_process import bot_env, free_port, start_gunicorn
+from tests.support.bot_process import start_one_worker_bot
 from tests.support.factories import SECRET, envelope, signed
 from tests.support.waiting import wait_until
 
@@ -52,10 +51,7 @@ REFUSED = [
 @pytest.fixture(scope="module")
 def bot(emulator_session, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("hostile")
-    port = free_port()
-    env = bot_env(emulator_session, workdir, SECRET, port,
-                  BOT_SECRET_KEY=Fernet.generate_key().decode(), EVENT_LEASE_SECONDS="2")
-    process = start_gunicorn(env, workdir, port, workers=1)
+    process = start_one_worker_bot(emulator_session, workdir, SECRET)
     yield process, workdir
     process.stop()
 

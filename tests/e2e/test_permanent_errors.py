@@ -12,9 +12,8 @@ import time
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
-from tests.support.bot_process import bot_env, free_port, start_gunicorn
+from tests.support.bot_process import start_one_worker_bot
 from tests.support.bot_server import Persona, card_of, card_text
 from tests.support.deliveries import deliver, event_for, say
 from tests.support.factories import SECRET, envelope, signed
@@ -25,10 +24,7 @@ from tests.support.waiting import wait_until
 def deployment(emulator_session, tmp_path_factory):
     """One gunicorn for the module; no webhooks are registered: each test delivers its events."""
     workdir = tmp_path_factory.mktemp("permanent")
-    port = free_port()
-    env = bot_env(emulator_session, workdir, SECRET, port,
-                  BOT_SECRET_KEY=Fernet.generate_key().decode(), EVENT_LEASE_SECONDS="2")
-    bot = start_gunicorn(env, workdir, port, workers=1)
+    bot = start_one_worker_bot(emulator_session, workdir, SECRET)
     yield bot, workdir
     bot.stop()
 

@@ -42,6 +42,17 @@ def start_gunicorn(env: dict[str, str], workdir: Path, port: int, *, workers: in
                  url=url, ready_url=f"{url}/healthz" if wait else None)
 
 
+def start_one_worker_bot(emulator, workdir: Path, secret: str, **extra: str) -> Process:
+    """A bot for a whole test module: one gunicorn worker, its own secret key, events let go
+    after 2 s (so a retried event comes back soon); no webhooks registered, tests deliver."""
+    from cryptography.fernet import Fernet
+
+    port = free_port()
+    env = bot_env(emulator, workdir, secret, port, BOT_SECRET_KEY=Fernet.generate_key().decode(),
+                  EVENT_LEASE_SECONDS="2", **extra)
+    return start_gunicorn(env, workdir, port, workers=1)
+
+
 def flask_cli(env: dict[str, str], workdir: Path, *args: str) -> subprocess.CompletedProcess:
     """Run ``flask --app app ARGS`` as an operator would."""
     return subprocess.run([str(BIN / "flask"), "--app", "app", *args], cwd=workdir, env=env,
