@@ -142,10 +142,11 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
         scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
                         "change-watcher", singleton=True)
-        from bot.jobs.admin_token_check import check_admin_token
+        if not settings.admin_token_configured:  # only a pair the bot got itself needs watching
+            from bot.jobs.admin_token_check import check_admin_token
 
-        scheduler.every(ADMIN_TOKEN_CHECK_SECONDS, lambda: check_admin_token(services, store),
-                        "admin-token-check", singleton=True)
+            scheduler.every(ADMIN_TOKEN_CHECK_SECONDS, lambda: check_admin_token(services, store),
+                            "admin-token-check", singleton=True)
     return Background(worker, scheduler)
 
 
