@@ -99,9 +99,9 @@ WHY = {
         "commit (events arriving together share one statement, one transaction and one disk "
         "flush, each still answered only once stored), SQLite writers taking turns in a queue "
         "rather than in SQLite's sleeping busy handler, acknowledging first (an inbox worker "
-        "waits, at most 0.25 s, for a moment with no webhook request in flight before it takes "
-        "the next event; the burst was still all processed in {processed} s), the proxy "
-        "settings read once rather than on every Webex call, and the webhook answered by a "
+        "waits, at most 0.25 s, for a quiet moment, no webhook request in flight and none begun "
+        "for 20 ms, before it takes the next event; the burst was still all processed in "
+        "{processed} s), the proxy settings read once rather than on every Webex call, and the webhook answered by a "
         "thin WSGI layer before Flask (bot/webhook/endpoint.py; about a fifth less CPU per "
         "delivery). Where the rest goes, measured before that layer by changing one thing at a "
         "time in 3-5 burst pairs on this machine (not kept): with the event not stored at all "
@@ -280,5 +280,6 @@ NOTES = """## What the bot does to get close to the floor
   The inbox's statements are built once; events arriving together are committed together (one
   statement, one transaction, one disk flush, each request answered only once its event is stored); on SQLite
   the inbox's writers take turns in a queue (`bot/storage/store.py`); and an inbox worker waits, at most
-  0.25 s, for a moment with no webhook request in flight before it takes the next event.
+  0.25 s, for a quiet moment (no webhook request in flight and none begun for 20 ms) before it
+  takes the next event.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,21 +35,27 @@ class IntakeResult:
 
 
 class InFlight:
-    """The webhook requests this process is answering right now.
+    """The webhook requests this process is answering, and when the last one began.
 
-    The inbox workers wait for a moment with none (``wait_quiet``, bounded) before they take the
+    The inbox workers wait for a quiet moment (``wait_quiet``, bounded) before they take the
     next event: under a burst, Webex gets its acknowledgements first and the work follows; with
-    ordinary traffic there is nothing to wait for.
+    ordinary traffic there is nothing to wait for. Quiet means no request in flight and none begun
+    for ``QUIET_GAP_SECONDS``: under gevent a request runs to its answer without yielding, so the
+    count alone drops to zero between any two requests of a burst and would let the work in.
     """
+
+    QUIET_GAP_SECONDS = 0.02
 
     def __init__(self) -> None:
         self._count = 0
+        self._last_began = float("-inf")
         self._quiet = threading.Condition()
 
     @contextmanager
     def request(self) -> Iterator[None]:
         with self._quiet:
             self._count += 1
+            self._last_began = time.monotonic()
         try:
             yield
         finally:
@@ -58,8 +65,14 @@ class InFlight:
                     self._quiet.notify_all()
 
     def wait_quiet(self, limit: float) -> None:
+        deadline = time.monotonic() + limit
         with self._quiet:
-            self._quiet.wait_for(lambda: not self._count, timeout=limit)
+            while True:
+                now = time.monotonic()
+                quiet_at = self._last_began + self.QUIET_GAP_SECONDS
+                if (not self._count and now >= quiet_at) or now >= deadline:
+                    return
+                self._quiet.wait(timeout=min(max(quiet_at - now, 0.001), deadline - now))
 
 
 class Intake:

@@ -211,3 +211,30 @@ def test_an_event_without_a_wakeup_is_taken_by_the_next_sweep(inbox):
     finally:
         worker.stop()
     assert late and set(seen) == {"new", "stored-without-a-wakeup"}
+
+
+def test_a_stream_of_requests_keeps_the_work_waiting_until_its_bound():
+    """Between two requests of a burst none is in flight; under gevent that is every moment the
+    work could look. The work goes on only after a gap with no new request, or at its bound."""
+    in_flight = InFlight()
+    stop = threading.Event()
+
+    def stream():  # a request every 5 ms, each answered at once
+        while not stop.is_set():
+            with in_flight.request():
+                pass
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=stream)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        started = time.monotonic()
+        in_flight.wait_quiet(0.3)
+        assert 0.25 <= time.monotonic() - started < 2  # waited for its bound, not for a gap
+    finally:
+        stop.set()
+        thread.join()
+    started = time.monotonic()
+    in_flight.wait_quiet(5)
+    assert time.monotonic() - started < 1  # the stream stopped: quiet after a short gap
