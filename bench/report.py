@@ -88,7 +88,7 @@ def _why_values(results: dict) -> dict:
 
 WHY = {
     "acknowledgement throughput / baseline's": (
-        "the bot"s processes used {bot_cpu} ms of CPU per delivery during the burst, the baseline"s "
+        "the bot's processes used {bot_cpu} ms of CPU per delivery during the burst, the baseline's "
         "{baseline_cpu} ms. Before its 2xx the bot verifies the signature, parses the envelope, "
         "writes the event to SQLite and waits for the disk flush (durable before the 2xx, duplicates "
         "dropped by the unique key), logs one line and counts it in Prometheus; the baseline only "
@@ -97,7 +97,7 @@ WHY = {
         " in this benchmark before this work): the inbox statements built once instead of per call "
         "(half the CPU per processed event), group commit (events arriving together share one "
         "statement, one transaction and one disk flush, each still answered only once stored), SQLite"
-        " writers taking turns in a queue rather than in SQLite"s sleeping busy handler, "
+        " writers taking turns in a queue rather than in SQLite's sleeping busy handler, "
         "acknowledging first (an inbox worker waits, at most 0.25 s, for a quiet moment, no webhook "
         "request in flight and none begun for 20 ms, before it takes the next event; the burst was "
         "still all processed in {processed} s), the proxy settings read once rather than on every "
@@ -106,8 +106,8 @@ WHY = {
         "measured before that layer by changing one thing at a time in 3-5 burst pairs on this "
         "machine (not kept): with the event not stored at all the ratio was 0.69-0.77; stored, with "
         "no processing during the burst, 0.51-0.57; as shipped then, 0.39-0.69 from one pair to the "
-        "next. So storing each event durably before the 2xx is most of the gap, and the pairs" spread"
-        " is as large as the gap itself. The obvious shortcuts, answering before the flush (SQLite"s "
+        "next. So storing each event durably before the 2xx is most of the gap, and the pairs' spread"
+        " is as large as the gap itself. The obvious shortcuts, answering before the flush (SQLite's "
         "synchronous=NORMAL) or dropping the per-event log line, would weaken what the 2xx and the "
         "logs promise, and this work does not take them. More cores, or PostgreSQL on its own "
         "machine, move the figure without changing the bot."),
