@@ -28,9 +28,10 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 ## make test-fast: unit tests and the in-process integration tests, on SQLite (the PostgreSQL cases
-## run in make test, or alone with .venv/bin/pytest -m postgres)
+## run in make test, or alone with .venv/bin/pytest -m postgres). In 4 processes (pytest-xdist):
+## the tests mostly wait (HTTP round trips, Webex's backoff), so more processes than cores pay.
 test-fast: $(STAMP)
-	$(BIN)/pytest tests/unit tests/integration -m "not postgres"
+	$(BIN)/pytest -n 4 tests/unit tests/integration -m "not postgres"
 
 ## make lint: ruff (style, bugs, imports), mypy (types) and import-linter (the layers), as CI runs them
 lint: $(STAMP)
