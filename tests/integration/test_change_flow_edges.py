@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from bot.storage.models import AuditEntry, PendingChange
 from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
-from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, button_data, card_of, card_text, start_bot
 from tests.support.factories import envelope, signed
 from tests.support.rendering import card_markdown, visible
 
@@ -38,7 +38,7 @@ def propose_a_pin(alice: Persona) -> tuple[dict, str]:
     """A change that sets a new default PIN (held encrypted in the pending change)."""
     alice.say("edit")
     form = alice.wait_reply()
-    alice.submit(form, action="review", expiry_enabled="true", expiry_days="100",
+    alice.submit(form, **button_data(form, "review"), expiry_enabled="true", expiry_days="100",
                  change_enabled="true", change_days="1", previous_enabled="false",
                  previous_count="10", default_pin_enabled="true", new_pin="908172",
                  generate_pin="false")
