@@ -110,7 +110,8 @@ def test_a_person_of_another_org_is_refused_without_rules_data(space):
 def test_card_side_validation_then_a_server_side_refusal_naming_the_rule(space):
     space.open("alice")
     space.say("edit")
-    form = space.card(space.next_bot_message())
+    form_message = space.next_bot_message()
+    form = space.card(form_message)
     space.number_input(form, "expiry_days").fill("150")
     space.press(form, "Review changes")
     expect(form).to_contain_text("Enter a number of days from 15 to 100.")
@@ -121,6 +122,8 @@ def test_card_side_validation_then_a_server_side_refusal_naming_the_rule(space):
     form.locator('[id="new_pin"] input').fill("121212")
     space.press(form, "Review changes")
     again = space.card(space.next_bot_message())
+    expect(form_message).to_have_count(0)  # one live form: the refused one is gone
+    expect(space.page.locator(".card-bubble", has_text="Review changes")).to_have_count(1)
     expect(again).to_contain_text("Please correct the following")
     expect(again).to_contain_text("repeated pattern")
     expect(space.number_input(again, "expiry_days")).to_have_value("60")  # the values are kept
