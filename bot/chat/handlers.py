@@ -66,7 +66,9 @@ def review(ctx: Context) -> None:
 
 def _replace_form(ctx: Context, form: dict) -> None:
     """One live form per request: the new form first (a failed delete must not lose the answer),
-    then the one it answers."""
+    then the one it answers. A process dying between the two leaves the old form; the event is
+    run again, which posts another form and deletes the old one, so at worst one spare form
+    stays: it says what it showed, like any form, so it can never put old values back."""
     ctx.reply(Reply.of(cards.render("edit", form)))
     _retire_form(ctx)
 

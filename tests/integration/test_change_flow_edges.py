@@ -267,3 +267,18 @@ def test_a_press_before_the_card_is_remembered_still_retires_it(emulator, bot):
 def status_of(bot, change_id: str) -> str:
     with store(bot).session() as session:
         return session.get(PendingChange, change_id).status
+
+
+def test_a_confirmation_applies_only_its_own_fields_over_a_change_made_since(emulator, bot):
+    """A change to another field made after the request is kept: only the request's sections
+    are sent, so nothing of the rules it was made on is put back."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    first, first_id = propose(alice, "set change-interval 3")
+    second, second_id = propose(alice, "set expiry 60")
+    alice.submit(second, action="confirm", changeId=second_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    alice.submit(first, action="confirm", changeId=first_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    rules = rules_now(emulator)
+    assert rules["expirePasscode"]["numberOfDays"] == 60
+    assert rules["changePasscode"]["numberOfDays"] == 3
