@@ -115,7 +115,7 @@ def _tell_applied(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
                   changes: list[FieldChange], checked: Markup, summary: str,
                   generated_pin: str | None) -> None:
     notes = [pin_sent(asked, generated_pin)] if generated_pin else []
-    retire_card(deps.messenger, pending)
+    retire_card(deps, pending)
     reached = deps.notifier.change_through_bot(asked, changes)
     if reached:
         whom = "space or subscriber" if len(reached) == 1 else "spaces and subscribers"
@@ -159,10 +159,19 @@ def remember(snapshots: Snapshots, org_id: str, after: VoicemailRules, patch: di
     snapshots.save(org_id, rules)
 
 
-def retire_card(messenger: Messenger, pending: Pending) -> None:
-    """Delete the confirmation card: a card cannot be edited, and its buttons must not linger."""
-    if pending.card_message_id:
-        try:
-            messenger.delete(pending.card_message_id)
-        except WebexCallError as exc:
-            log.warning("confirmation card %s not deleted: %s", pending.card_message_id, exc)
+def retire_card(deps: ChangeFlowDeps, pending: Pending) -> None:
+    """Delete the confirmation card: a card cannot be edited, and its buttons must not linger.
+    Its id is read anew: ``pending`` may have been read before the card was remembered."""
+    current = deps.pending.get(pending.id)
+    card = current.card_message_id if current is not None else pending.card_message_id
+    if card:
+        retire(deps.messenger, card, "confirmation card")
+
+
+def retire(messenger: Messenger, message_id: str, what: str) -> None:
+    """Delete a card whose work is done. Its answer is already posted, so a failure is logged,
+    never raised: the card's buttons are answered as such if pressed."""
+    try:
+        messenger.delete(message_id)
+    except WebexCallError as exc:
+        log.warning("%s %s not deleted: %s", what, message_id, exc)

@@ -31,6 +31,7 @@ from bot.chat.deps import ChangeFlowDeps
 from bot.chat.retries import deliver
 from bot.domain import pin_policy
 from bot.domain.authorization import Permission, Requester, decide
+from bot.domain.forms import set_command
 from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
 from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus
 from bot.storage.pending import Pending
@@ -46,9 +47,9 @@ log = logging.getLogger(__name__)
 
 def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
             rules: VoicemailRules, generate_pin: bool = False,
-            kind: ChangeKind = ChangeKind.CHANGE) -> None:
-    """Store a pending change to ``rules`` (as just read) and post its confirmation card (or say
-    there is nothing to do)."""
+            kind: ChangeKind = ChangeKind.CHANGE) -> bool:
+    """Store a pending change to ``rules`` (as just read) and post its confirmation card; False
+    (and said so) when there is nothing to do."""
     asker, where = asked.requester, asked.where
     if generate_pin:
         try:
@@ -59,7 +60,7 @@ def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
     patch = build_patch(rules, change)
     if not patch:
         asked.reply(Reply("Nothing to change: the rules already read that way."))
-        return
+        return False
     pending = deps.pending.create(
         requester_id=asker.person_id, requester_name=asker.display_name,
         room_id=where.room_id, room_type=where.room_type, thread_id=where.thread_id,
@@ -67,15 +68,31 @@ def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
     card = cards.render("confirm", confirm_card(
         requester=asker.display_name, change_id=pending.id,
         expires_at=pending.expires_at, changes=diff(rules, patch)))
-    deps.pending.set_card(pending.id, asked.reply(Reply.of(card)))
+    _keep_card(deps, pending.id, asked.reply(Reply.of(card)))
     log.info("change %s proposed by %s: %s", pending.id, asker.person_id,
              sorted(k for k in patch if k != "defaultVoicemailPin"))
+    return True
+
+
+def _keep_card(deps: ChangeFlowDeps, change_id: str, message_id: str) -> None:
+    """Remember the confirmation card, to delete it when the request ends. A press can beat this
+    (the card is live once posted): a request that ended meanwhile may have found no card to
+    delete, so its card goes now."""
+    deps.pending.set_card(change_id, message_id)
+    current = deps.pending.get(change_id)
+    if current is not None and current.status not in _STILL_OPEN:
+        retire_card(deps, current)
+
+
+# A request whose card is still wanted (or will be retired by whoever ends it, reading its id anew).
+_STILL_OPEN = frozenset({ChangeStatus.PENDING, ChangeStatus.APPLYING, ChangeStatus.UNKNOWN})
 
 
 def _own_pending(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> Pending:
     pending = deps.pending.get(change_id) if change_id else None
     if pending is None:
-        raise UserError(Markup("I can't find that change request. Start again with `edit`."))
+        raise UserError(Markup("I can't find that change request. Start again with `edit` or "
+                               "`set`."))
     if pending.requester_id != asked.requester.person_id:
         raise UserError(f"Only {pending.requester_name}, who asked for this change, can confirm "
                         "or cancel it.", title="Not your change")
@@ -88,7 +105,7 @@ def cancel(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> None:
                                 from_status=ChangeStatus.PENDING):
         _used_before(deps, asked, pending.id)
         return
-    retire_card(deps.messenger, pending)
+    retire_card(deps, pending)
     asked.reply(Reply("Cancelled: nothing was changed."))
 
 
@@ -125,11 +142,25 @@ def _used_before(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> N
 
 def _already(deps: ChangeFlowDeps, change_id: str) -> Markup:
     current = deps.pending.get(change_id)
-    status = current.status if current else None
+    if current is None:
+        return Markup("This change request no longer exists.")
+    status = current.status
     if status == ChangeStatus.PENDING:  # claimable but expired
         deps.pending.expire_old()
         status = ChangeStatus.EXPIRED
-    return Markup(_WHAT_BECAME_OF.get(status, "This change request no longer exists."))
+    if status not in ANSWERED and status != ChangeStatus.UNKNOWN:  # ended: its buttons go too
+        retire_card(deps, current)
+    return Markup(_WHAT_BECAME_OF.get(status, "This change request is closed.")).format(
+        again=ask_again(current))
+
+
+def ask_again(pending: Pending) -> Markup:
+    """The command that asks for this change again: `undo`, the one `set` that says it, or
+    `edit` (never `edit` alone after a `set`, nor `set` for a PIN)."""
+    if pending.kind == ChangeKind.UNDO:
+        return Markup("`undo`")
+    command = None if pending.has_pin else set_command(pending.patch)
+    return Markup("`{command}`").format(command=command or "edit")
 
 
 _WHAT_BECAME_OF: dict[ChangeStatus | None, str] = {
@@ -139,12 +170,12 @@ _WHAT_BECAME_OF: dict[ChangeStatus | None, str] = {
                           "rules and will tell you here.",
     ChangeStatus.ALREADY: "The rules already read as this change asked.",
     ChangeStatus.CANCELLED: "This change was cancelled.",
-    ChangeStatus.EXPIRED: "This change request expired (they last 10 minutes). Start again with "
-                          "`edit`.",
+    ChangeStatus.EXPIRED: "This change request expired (they last 10 minutes). Ask again with "
+                          "{again}.",
     ChangeStatus.SUPERSEDED: "This change was not applied: the rules changed in the meantime.",
     ChangeStatus.INTERRUPTED: "Applying this change was interrupted; check the rules with `show` "
-                              "and start again with `edit` if they are not as you wanted.",
-    ChangeStatus.FAILED: "Webex refused this change; start again with `edit`.",
+                              "and ask again with {again} if they are not as you wanted.",
+    ChangeStatus.FAILED: "Webex refused this change; ask again with {again} if you still want it.",
 }
 
 
@@ -158,7 +189,7 @@ def _recheck(deps: ChangeFlowDeps, asked: Conversation,
     if not decision.allowed:
         rules_read.cancel()
         deps.pending.resolve(pending.id, ChangeStatus.CANCELLED)
-        retire_card(deps.messenger, pending)
+        retire_card(deps, pending)
         raise UserError(f"Not applied. {decision.reason}", title="Not allowed any more")
     return VoicemailRules.from_api(pending.before), VoicemailRules.from_api(rules_read.result())
 
@@ -173,16 +204,17 @@ def _decide(deps: ChangeFlowDeps, asked: Conversation, pending: Pending, before:
         return None, None
     if pending.status == ChangeStatus.UNKNOWN and pending.is_expired(datetime.now(UTC)):
         deps.pending.resolve(pending.id, ChangeStatus.EXPIRED)
-        retire_card(deps.messenger, pending)
+        retire_card(deps, pending)
         raise UserError(Markup("The rules do not read as this change asked, so it was not "
-                               "applied; the request has expired. Start again with `edit`."),
+                               "applied; the request has expired. Ask again with {again}.")
+                        .format(again=ask_again(pending)),
                         title="Not applied")
     if sections(now, pending.patch) != sections(before, pending.patch):
         _superseded(deps, asked, pending, now)
     pin = deps.pending.pin(pending.id) if pending.has_pin else None
     if pending.has_pin and pin is None:  # sealed with another BOT_SECRET_KEY: never apply half
         deps.pending.resolve(pending.id, ChangeStatus.FAILED)
-        retire_card(deps.messenger, pending)
+        retire_card(deps, pending)
         raise UserError(Markup("The new PIN of this request can no longer be read (the bot's "
                                "secret key changed), so nothing was applied. Start again with "
                                "`edit`."),
@@ -202,7 +234,7 @@ def _already_as_requested(deps: ChangeFlowDeps, asked: Conversation, pending: Pe
                        "rules now read as you asked.")
         return
     deps.pending.resolve(pending.id, ChangeStatus.ALREADY)
-    retire_card(deps.messenger, pending)
+    retire_card(deps, pending)
     asked.reply(Reply("Already applied: the rules already read as you asked, so nothing was sent "
                     "to Webex."))
 
@@ -210,12 +242,13 @@ def _already_as_requested(deps: ChangeFlowDeps, asked: Conversation, pending: Pe
 def _superseded(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
                 now: VoicemailRules) -> None:
     deps.pending.resolve(pending.id, ChangeStatus.SUPERSEDED)
-    retire_card(deps.messenger, pending)
+    retire_card(deps, pending)
     asked.reply(Reply.of(cards.render("rules", rules_card(now, can_change=True,
                                                         read_at=datetime.now(UTC)))))
     raise UserError(Markup("Someone changed these rules after you asked, so nothing was applied. "
-                           "The rules as they are now are shown above; start again with `edit` if "
-                           "you still want the change."), title="The rules changed meanwhile")
+                           "The rules as they are now are shown above; ask again with {again} if "
+                           "you still want the change.").format(again=ask_again(pending)),
+                    title="The rules changed meanwhile")
 
 
 def _put(deps: ChangeFlowDeps, asked: Conversation, pending: Pending, before: VoicemailRules,
@@ -274,6 +307,7 @@ def _webex_failed(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
     log.warning("change %s not applied: %s", pending.id, exc)
     if exc.is_refusal:
         deps.pending.resolve(pending.id, ChangeStatus.FAILED)
+        retire_card(deps, pending)
         asked.reply(Reply.of(cards.render("error", error_card(
             title="Webex refused the change",
             message=f"Nothing was changed. Webex said: {exc.description}",
@@ -319,8 +353,9 @@ def _settle(deps: ChangeFlowDeps, pending: Pending, before: VoicemailRules,
         return f"change {pending.id}: applied"
     if pending.is_expired(datetime.now(UTC)):
         deps.pending.resolve(pending.id, ChangeStatus.EXPIRED)
-        retire_card(deps.messenger, pending)
-        message = Markup("Start again with `edit` if you still want it.")
+        retire_card(deps, pending)
+        message = Markup("Ask again with {again} if you still want it.").format(
+            again=ask_again(pending))
     else:
         deps.pending.release(pending.id)
         message = Markup("You can press Confirm again until {until}.").format(

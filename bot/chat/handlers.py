@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.chat import change_flow
+from bot.chat.applied import retire
 from bot.chat.context import Context, UserError
 from bot.chat.deps import ChangeFlowDeps
 from bot.domain import forms
@@ -45,15 +46,36 @@ def edit(ctx: Context, _args: tuple[str, ...] = ()) -> None:
 
 
 def review(ctx: Context) -> None:
-    """The edit form was submitted: check it, then propose the change (or return the form)."""
+    """The edit form was submitted: check it against what it showed and the rules now. Then
+    propose the change (the form's work is done: it is deleted), or answer with a new form in its
+    place (the rules changed since it was made, or a field is wrong)."""
     rules = _rules(ctx)
-    result = forms.parse_form(ctx.inputs, rules)
-    if result.errors:
-        form = edit_form(rules, values=ctx.inputs, errors=result.errors)
-        ctx.reply(Reply.of(cards.render("edit", form)))
+    shown = forms.Shown.decode(ctx.inputs.get("shown"))
+    if shown is None or not shown.reads_as(rules):
+        changed = forms.changed_since(shown, rules) if shown is not None else []
+        _replace_form(ctx, edit_form(rules, changed_meanwhile=changed))
         return
-    change_flow.propose(_deps(ctx), ctx.conversation, result.change, rules=rules,
-                        generate_pin=result.generate_pin)
+    result = forms.parse_form(ctx.inputs, rules, shown)
+    if result.errors:
+        _replace_form(ctx, edit_form(rules, values=ctx.inputs, errors=result.errors))
+        return
+    if change_flow.propose(_deps(ctx), ctx.conversation, result.change, rules=rules,
+                           generate_pin=result.generate_pin):
+        _retire_form(ctx)
+
+
+def _replace_form(ctx: Context, form: dict) -> None:
+    """One live form per request: the new form first (a failed delete must not lose the answer),
+    then the one it answers. A process dying between the two leaves the old form; the event is
+    run again, which posts another form and deletes the old one, so at worst one spare form
+    stays: it says what it showed, like any form, so it can never put old values back."""
+    ctx.reply(Reply.of(cards.render("edit", form)))
+    _retire_form(ctx)
+
+
+def _retire_form(ctx: Context) -> None:
+    if ctx.card_message_id:
+        retire(ctx.services.messenger, ctx.card_message_id, "edit form")
 
 
 def set_(ctx: Context, args: tuple[str, ...]) -> None:
@@ -75,8 +97,7 @@ def cancel(ctx: Context) -> None:
 
 
 def cancel_edit(ctx: Context) -> None:
-    if ctx.card_message_id:
-        ctx.services.messenger.delete(ctx.card_message_id)
+    _retire_form(ctx)
     ctx.reply(Reply("Editing cancelled: nothing was changed."))
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.authorization import Permission, Requester
+from bot.domain.forms import Shown
 from bot.domain.rules import EXPIRY_DAYS, PIN_HIDDEN, FieldChange, VoicemailRules
 from bot.domain.vocabulary import ChangeKind
 from bot.storage.audit import Applied
@@ -73,9 +74,15 @@ def rules_card(rules: VoicemailRules, *, can_change: bool, read_at: datetime) ->
 
 
 def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
-              errors: list[str] | None = None) -> dict[str, Any]:
-    """The form prefilled with the current rules, or with what the admin typed (``values``)."""
-    data = {
+              errors: list[str] | None = None,
+              changed_meanwhile: list[FieldChange] | None = None) -> dict[str, Any]:
+    """The form prefilled with the current rules, or with what the admin typed (``values``).
+
+    Its Review button carries what the form showed of ``rules`` (``Shown``): on review, only the
+    fields the admin changed are a request. ``changed_meanwhile``: the rules changed after an
+    earlier form was filled, and this fresh one says what changed (empty: an earlier form that
+    did not say what it showed)."""
+    data: dict[str, Any] = {
         "expiryEnabled": _flag(rules.expire.enabled), "expiryDays": rules.expire.days,
         "changeEnabled": _flag(rules.change.enabled), "changeDays": rules.change.days,
         "previousEnabled": _flag(rules.block_previous.enabled),
@@ -96,7 +103,18 @@ def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
     data["pinLength"] = f"{rules.pin_rules.length.min}-{rules.pin_rules.length.max}"
     data["errors"] = [{"message": e} for e in errors or []]
     data["hasErrors"] = bool(errors)
+    data.update(_stale_notice(changed_meanwhile))
+    data["shown"] = Shown.of(rules).encode()
     return data
+
+
+def _stale_notice(changed: list[FieldChange] | None) -> dict[str, Any]:
+    notice = ("" if changed is None else
+              "The rules changed after your form was made, so nothing was proposed. What changed:"
+              if changed else
+              "Your form was made by an earlier version of the bot, so nothing was proposed.")
+    return {"hasNotice": bool(notice), "notice": notice,
+            "changedMeanwhile": change_rows(changed or [])}
 
 
 def _flag(value: bool) -> str:

@@ -72,7 +72,9 @@ def test_what_a_card_submit_sends_is_what_a_webex_client_sends(space):
         "action": "review", "expiry_enabled": "true", "expiry_days": "45",
         "change_enabled": "true", "change_days": "1", "previous_enabled": "false",
         "previous_count": "10", "default_pin_enabled": "true", "new_pin": "",
-        "generate_pin": "false"}
+        "generate_pin": "false",
+        # the button's own data: what the form showed (review asks only for what was changed)
+        "shown": "expiry=on:100;change-interval=on:1;block-previous=off:10;default-pin=on"}
 
 
 def test_read_only_admin_sees_the_rules_in_the_group_space_and_is_refused_edit(space):
@@ -108,7 +110,8 @@ def test_a_person_of_another_org_is_refused_without_rules_data(space):
 def test_card_side_validation_then_a_server_side_refusal_naming_the_rule(space):
     space.open("alice")
     space.say("edit")
-    form = space.card(space.next_bot_message())
+    form_message = space.next_bot_message()
+    form = space.card(form_message)
     space.number_input(form, "expiry_days").fill("150")
     space.press(form, "Review changes")
     expect(form).to_contain_text("Enter a number of days from 15 to 100.")
@@ -119,6 +122,8 @@ def test_card_side_validation_then_a_server_side_refusal_naming_the_rule(space):
     form.locator('[id="new_pin"] input').fill("121212")
     space.press(form, "Review changes")
     again = space.card(space.next_bot_message())
+    expect(form_message).to_have_count(0)  # one live form: the refused one is gone
+    expect(space.page.locator(".card-bubble", has_text="Review changes")).to_have_count(1)
     expect(again).to_contain_text("Please correct the following")
     expect(again).to_contain_text("repeated pattern")
     expect(space.number_input(again, "expiry_days")).to_have_value("60")  # the values are kept

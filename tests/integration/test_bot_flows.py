@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, button_data, card_of, card_text, start_bot
 from tests.support.waiting import wait_until
 
 
@@ -30,7 +30,7 @@ def submit_form(alice: Persona, form_message: dict, **changes) -> dict:
     inputs = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": "true",
               "change_days": "1", "previous_enabled": "false", "previous_count": "10",
               "default_pin_enabled": "true", "new_pin": "", "generate_pin": "false",
-              "action": "review"}
+              **button_data(form_message, "review")}
     inputs.update(changes)
     alice.submit(form_message, **inputs)
     return alice.wait_reply()

@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from bot.storage.models import AuditEntry, PendingChange
 from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
-from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, button_data, card_of, card_text, start_bot
 from tests.support.factories import envelope, signed
 from tests.support.rendering import card_markdown, visible
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def propose_a_pin(alice: Persona) -> tuple[dict, str]:
     """A change that sets a new default PIN (held encrypted in the pending change)."""
     alice.say("edit")
     form = alice.wait_reply()
-    alice.submit(form, action="review", expiry_enabled="true", expiry_days="100",
+    alice.submit(form, **button_data(form, "review"), expiry_enabled="true", expiry_days="100",
                  change_enabled="true", change_days="1", previous_enabled="false",
                  previous_count="10", default_pin_enabled="true", new_pin="908172",
                  generate_pin="false")
@@ -117,6 +118,8 @@ def test_a_webex_refusal_is_shown_with_its_tracking_id(emulator, bot):
                     if c["endpoint"] == "PUT /v1/telephony/config/voicemail/rules"]
     assert tracking_ids[-1] in shown
     assert "Confirm again" not in text  # a 4xx is not retried
+    wait_until(lambda: confirmation["id"] not in emulator.state.messages,
+               "the refused request's card deleted")
 
 
 def test_rate_limit_then_success(emulator, bot):
@@ -215,3 +218,67 @@ def test_confirm_on_rules_that_already_read_as_asked_is_already_applied(emulator
     assert emulator.calls()["PUT /v1/telephony/config/voicemail/rules"] == 1  # Fiona's alone
     with store(bot).session() as session:
         assert session.get(PendingChange, change_id).status == "already"
+
+
+def test_an_ended_request_after_a_set_asks_again_with_that_set(emulator, bot):
+    """Its buttons say nothing misleading: no "start again with edit" after a `set`."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    confirmation, change_id = propose(alice, "set expiry 40")
+    with store(bot).session() as session, session.begin():
+        session.execute(update(PendingChange).where(PendingChange.id == change_id)
+                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    text = card_text(alice.wait_reply())
+    assert "expired" in text and "Ask again with `set expiry 40`" in text and "`edit`" not in text
+    wait_until(lambda: confirmation["id"] not in emulator.state.messages,
+               "the expired request's card deleted")
+
+
+def test_a_second_confirm_while_applying_is_answered_quietly(emulator, bot):
+    alice = Persona(emulator, "alice", "dm-alice")
+    confirmation, change_id = propose(alice)
+    emulator.add_fault(method="PUT", path="/v1/telephony/*", latencyMs=2000, count=1)
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    wait_until(lambda: status_of(bot, change_id) == "applying", "the first Confirm applying")
+    for action in ("confirm", "cancel"):
+        alice.submit(confirmation, action=action, changeId=change_id)
+        quiet = alice.wait_reply()
+        assert "being applied right now" in quiet["markdown"] and not quiet.get("attachments")
+    assert "Change applied" in card_text(alice.wait_reply())
+    assert emulator.calls()["PUT /v1/telephony/config/voicemail/rules"] == 1
+    assert not [m for m in alice.bot_messages() if "did not work" in str(m)]
+
+
+def test_a_press_before_the_card_is_remembered_still_retires_it(emulator, bot):
+    """The confirmation card is live as soon as it is posted: a Confirm that ends the request
+    before the bot has stored the card's id must not leave its buttons behind."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    # the bot's post of the card is answered late (the first POST is Alice's own message)
+    emulator.add_fault(method="POST", path="/v1/messages", delayAfterMs=2000, skip=1, count=1)
+    alice.say("set expiry 40")
+    confirmation = alice.wait_reply()  # posted; the bot has not heard back yet
+    alice.submit(confirmation, action="confirm",
+                 changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    assert "Change applied" in card_text(alice.wait_reply())
+    wait_until(lambda: confirmation["id"] not in emulator.state.messages,
+               "the confirmation card deleted")
+
+
+def status_of(bot, change_id: str) -> str:
+    with store(bot).session() as session:
+        return session.get(PendingChange, change_id).status
+
+
+def test_a_confirmation_applies_only_its_own_fields_over_a_change_made_since(emulator, bot):
+    """A change to another field made after the request is kept: only the request's sections
+    are sent, so nothing of the rules it was made on is put back."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    first, first_id = propose(alice, "set change-interval 3")
+    second, second_id = propose(alice, "set expiry 60")
+    alice.submit(second, action="confirm", changeId=second_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    alice.submit(first, action="confirm", changeId=first_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    rules = rules_now(emulator)
+    assert rules["expirePasscode"]["numberOfDays"] == 60
+    assert rules["changePasscode"]["numberOfDays"] == 3

@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import inspect, text
 
-from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, button_data, card_of, card_text, start_bot
 
 PIN = "908172"
 CLEAN_FORM = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": "true",
@@ -16,7 +16,7 @@ CLEAN_FORM = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": 
 
 
 def submit(person: Persona, card: dict, **inputs) -> dict:
-    person.submit(card, **(CLEAN_FORM | inputs))
+    person.submit(card, **(CLEAN_FORM | button_data(card, inputs["action"]) | inputs))
     return person.wait_reply()
 
 

@@ -137,6 +137,12 @@ def card_of(message: dict) -> dict:
     return attachments[0]["content"]
 
 
+def button_data(message: dict, action: str) -> dict:
+    """What the card's button for ``action`` adds to the inputs, as a Webex client merges it."""
+    return next(dict(a["data"]) for a in card_of(message)["actions"]
+                if a.get("data", {}).get("action") == action)
+
+
 def card_text(message: dict) -> str:
     """All the text a person would read on the card (for assertions)."""
     import json

@@ -220,7 +220,7 @@ def test_settling_an_expired_unknown_change_closes_it(world):
     world.pending.age(change_id, by=timedelta(minutes=11))
     assert change_flow.settle_unknown(world.deps) == [f"change {change_id}: not applied"]
     assert world.pending.status(change_id) == ChangeStatus.EXPIRED
-    assert "Start again with `edit`" in world.messenger.last()
+    assert "Ask again with `set expiry 60`" in world.messenger.last()  # what asks for it again
 
 
 def test_settling_leaves_the_change_unknown_while_the_rules_cannot_be_read(world):
