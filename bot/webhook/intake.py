@@ -46,7 +46,8 @@ class InFlight:
 
     QUIET_GAP_SECONDS = 0.02
 
-    def __init__(self) -> None:
+    def __init__(self, quiet_gap: float = QUIET_GAP_SECONDS) -> None:
+        self._quiet_gap = quiet_gap
         self._count = 0
         self._last_began = float("-inf")
         self._quiet = threading.Condition()
@@ -69,7 +70,7 @@ class InFlight:
         with self._quiet:
             while True:
                 now = time.monotonic()
-                quiet_at = self._last_began + self.QUIET_GAP_SECONDS
+                quiet_at = self._last_began + self._quiet_gap
                 if (not self._count and now >= quiet_at) or now >= deadline:
                     return
                 self._quiet.wait(timeout=min(max(quiet_at - now, 0.001), deadline - now))

@@ -216,7 +216,7 @@ def test_an_event_without_a_wakeup_is_taken_by_the_next_sweep(inbox):
 def test_a_stream_of_requests_keeps_the_work_waiting_until_its_bound():
     """Between two requests of a burst none is in flight; under gevent that is every moment the
     work could look. The work goes on only after a gap with no new request, or at its bound."""
-    in_flight = InFlight()
+    in_flight = InFlight(quiet_gap=0.5)  # far above a loaded machine's scheduling hiccups
     stop = threading.Event()
 
     def stream():  # a request every 5 ms, each answered at once
@@ -237,4 +237,4 @@ def test_a_stream_of_requests_keeps_the_work_waiting_until_its_bound():
         thread.join()
     started = time.monotonic()
     in_flight.wait_quiet(5)
-    assert time.monotonic() - started < 1  # the stream stopped: quiet after a short gap
+    assert time.monotonic() - started < 2  # the stream stopped: quiet after the gap
