@@ -49,6 +49,11 @@ keepalive = 5         # idle keep-alive, and the deadline for each request's hea
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# X-Forwarded-Proto and the other scheme headers (and SCRIPT_NAME/PATH_INFO as headers) are believed
+# only from a proxy on this host, such as deploy/nginx/, which sets them and drops what clients send.
+# Set here, this also overrides gunicorn's FORWARDED_ALLOW_IPS variable. The bot builds every URL
+# from PUBLIC_URL and reads none of them; from anywhere else they are ignored. A proxy on another
+# host: GUNICORN_CMD_ARGS="--forwarded-allow-ips=ITS_ADDRESS".
 forwarded_allow_ips = "127.0.0.1"
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which two
 # instances on one host would fight over; the bot is run and stopped with signals and needs none.

@@ -12,6 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
@@ -19,6 +20,7 @@ import requests
 from tests.browser.space_page import SpacePage
 from tests.support.bot_process import REPO, BotProcess, bot_env, flask_cli, free_port, start_gunicorn
 from tests.support.emulator_server import EmulatorServer, start_emulator
+from tests.support.system import missing
 from tests.support.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,11 +34,8 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 SECRET = "browser-webhook-secret-2468"
 
 
-def _missing(what: str) -> None:
-    """Skip locally; under CI=true a missing system part is a failure, never a skip."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} (CI=true: the browser tests must run)", pytrace=False)
-    pytest.skip(what)
+def _missing(what: str) -> NoReturn:
+    missing(what, in_ci="CI=true: the browser tests must run")
 
 
 @pytest.fixture(scope="session")
