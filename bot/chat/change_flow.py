@@ -176,6 +176,8 @@ _WHAT_BECAME_OF: dict[ChangeStatus | None, str] = {
     ChangeStatus.INTERRUPTED: "Applying this change was interrupted; check the rules with `show` "
                               "and ask again with {again} if they are not as you wanted.",
     ChangeStatus.FAILED: "Webex refused this change; ask again with {again} if you still want it.",
+    ChangeStatus.UNDETERMINED: "Webex never said whether this new PIN was set, and a PIN cannot be "
+                               "read back. Set one again with {again} to be sure which PIN is set.",
 }
 
 
@@ -329,7 +331,10 @@ def settle_unknown(deps: ChangeFlowDeps) -> list[str]:
     for pending in deps.pending.unknown():
         before = VoicemailRules.from_api(pending.before)
         if not verifiable(before, pending.patch):
-            continue  # a PIN alone: only a Confirm (applying it again) can settle it
+            # A PIN alone: only a Confirm (applying it again) can settle it, while it may.
+            if pending.is_expired(datetime.now(UTC)) and deps.pending.claim_to_settle(pending.id):
+                outcomes.append(_close_undetermined(deps, pending))
+            continue
         if not deps.pending.claim_to_settle(pending.id):
             continue  # a Confirm or another round has it
         try:
@@ -364,6 +369,20 @@ def _settle(deps: ChangeFlowDeps, pending: Pending, before: VoicemailRules,
         "Your change was **not applied**: Webex had not answered, and the rules now read "
         "otherwise. ") + message)))
     return f"change {pending.id}: not applied"
+
+
+def _close_undetermined(deps: ChangeFlowDeps, pending: Pending) -> str:
+    """An expired unknown change of a PIN alone: nothing can tell any more whether it landed, so
+    its PIN is not kept for ever; its requester is told the truth, that nobody knows."""
+    deps.pending.resolve(pending.id, ChangeStatus.UNDETERMINED)
+    retire_card(deps, pending)
+    asked = Conversation(deps.messenger, _requester(deps, pending),
+                         Where(pending.room_id, pending.room_type, pending.thread_id))
+    deliver(f"the outcome of change {pending.id}", lambda: asked.reply(Reply(Markup(
+        "I can't tell whether your new default PIN was set: Webex did not answer, and it never "
+        "shows a PIN back. The request has ended and the PIN it carried is erased. To be sure "
+        "which PIN is set, set one again with {again}.").format(again=ask_again(pending)))))
+    return f"change {pending.id}: undetermined"
 
 
 def _requester(deps: ChangeFlowDeps, pending: Pending) -> Requester:

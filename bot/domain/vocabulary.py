@@ -20,6 +20,9 @@ class ChangeStatus(StrEnum):
     SUPERSEDED = "superseded"  # the rules changed after the request: nothing applied
     INTERRUPTED = "interrupted"  # the process applying it died
     FAILED = "failed"  # Webex refused it, or its PIN can no longer be read
+    # Unknown, a new PIN alone (never served, so reading the rules cannot tell), and expired: its
+    # PIN is erased, and its requester told that it may or may not have been set.
+    UNDETERMINED = "undetermined"
 
 
 # A repeated press on a request in one of these is told quietly what became of it (not an error).

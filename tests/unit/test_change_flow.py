@@ -229,3 +229,31 @@ def test_settling_leaves_the_change_unknown_while_the_rules_cannot_be_read(world
     with pytest.raises(WebexCallError):
         change_flow.settle_unknown(world.deps)
     assert world.pending.status(change_id) == ChangeStatus.UNKNOWN
+
+
+def unknown_pin_change(world: World) -> str:
+    change_id = propose(world, RulesChange(new_pin="908172"))
+    world.admin.puts.append((NO_ANSWER, False))
+    world.admin.reads.extend([None, NO_ANSWER])
+    confirm(world, change_id)
+    assert world.pending.status(change_id) == ChangeStatus.UNKNOWN
+    return change_id
+
+
+def test_an_unknown_new_pin_waits_for_confirm_again_while_the_request_lasts(world):
+    change_id = unknown_pin_change(world)
+    assert change_flow.settle_unknown(world.deps) == []  # reading the rules cannot tell
+    assert world.pending.status(change_id) == ChangeStatus.UNKNOWN
+    assert world.pending.pin(change_id) == "908172"  # Confirm again applies it
+
+
+def test_an_expired_unknown_new_pin_is_closed_as_undetermined_and_its_pin_erased(world):
+    change_id = unknown_pin_change(world)
+    world.pending.age(change_id, by=timedelta(minutes=11))
+    assert change_flow.settle_unknown(world.deps) == [f"change {change_id}: undetermined"]
+    assert world.pending.status(change_id) == ChangeStatus.UNDETERMINED
+    assert world.pending.pin(change_id) is None
+    told = world.messenger.last()
+    assert "can't tell whether your new default PIN was set" in told and "`edit`" in told
+    assert "908172" not in told
+    assert change_flow.settle_unknown(world.deps) == []  # closed once
