@@ -77,8 +77,9 @@ def _own_pending(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> P
     if pending is None:
         raise UserError(Markup("I can't find that change request. Start again with `edit`."))
     if pending.requester_id != asked.requester.person_id:
-        raise UserError(f"Only {pending.requester_name}, who asked for this change, can confirm "
-                        "or cancel it.", title="Not your change")
+        owner = pending.requester_name
+        raise UserError(f"Only {owner} can confirm or cancel {owner}'s change; your press "
+                        "changed nothing.", title="Not your change")
     return pending
 
 

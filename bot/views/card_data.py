@@ -13,7 +13,7 @@ from bot.domain.authorization import Permission, Requester
 from bot.domain.rules import EXPIRY_DAYS, PIN_HIDDEN, FieldChange, VoicemailRules
 from bot.domain.vocabulary import ChangeKind
 from bot.storage.audit import Applied
-from bot.views.markup import Markup
+from bot.views.markup import Markup, escape
 
 MINUTE = "%H:%M UTC"
 DAY_AND_MINUTE = "%Y-%m-%d %H:%M UTC"
@@ -131,8 +131,11 @@ def rules_diff(before: VoicemailRules, after: VoicemailRules) -> list[FieldChang
 
 
 def error_card(*, title: str, message: str, tracking_id: str | None = None,
-               retry_change_id: str | None = None) -> dict[str, Any]:
-    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change."""
+               retry_change_id: str | None = None, addressed_to: str | None = None) -> dict[str, Any]:
+    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change;
+    with ``addressed_to`` (a group space), the message starts with that person's name."""
+    if addressed_to:
+        message = escape(addressed_to) + Markup(": ") + message
     return {"title": title, "message": message,
             "hasTrackingId": bool(tracking_id), "trackingId": tracking_id or "",
             "canRetry": retry_change_id is not None,
