@@ -68,7 +68,9 @@ def _walk(node):
 
 
 def show(message: dict) -> None:
-    print(f"\n{message.get('markdown') or message.get('text')}")
+    """The message as a reader sees it: Webex's plain text of the markdown (a mention as the
+    name, escapes as the characters), then the card's buttons."""
+    print(f"\n{message.get('text') or message.get('markdown')}")
     for attachment in message.get("attachments") or []:
         buttons = [a.get("title") for a in attachment["content"].get("actions", [])]
         if buttons:

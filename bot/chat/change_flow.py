@@ -32,7 +32,8 @@ from bot.chat.retries import deliver
 from bot.domain import pin_policy
 from bot.domain.authorization import Permission, Requester, decide
 from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
-from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus
+from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus, PinWords
+from bot.storage.audit import Applied
 from bot.storage.pending import Pending
 from bot.views import cards
 from bot.views.card_data import MINUTE, confirm_card, error_card, rules_card
@@ -46,9 +47,9 @@ log = logging.getLogger(__name__)
 
 def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
             rules: VoicemailRules, generate_pin: bool = False,
-            kind: ChangeKind = ChangeKind.CHANGE) -> None:
+            undoes: Applied | None = None) -> None:
     """Store a pending change to ``rules`` (as just read) and post its confirmation card (or say
-    there is nothing to do)."""
+    there is nothing to do). ``undoes``: the recorded change this one reverts."""
     asker, where = asked.requester, asked.where
     if generate_pin:
         try:
@@ -63,10 +64,12 @@ def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
     pending = deps.pending.create(
         requester_id=asker.person_id, requester_name=asker.display_name,
         room_id=where.room_id, room_type=where.room_type, thread_id=where.thread_id,
-        before=rules.to_api(), patch=patch, kind=kind, pin_generated=generate_pin)
+        before=rules.to_api(), patch=patch,
+        kind=ChangeKind.UNDO if undoes else ChangeKind.CHANGE, pin_generated=generate_pin)
     card = cards.render("confirm", confirm_card(
-        requester=asker.display_name, change_id=pending.id,
-        expires_at=pending.expires_at, changes=diff(rules, patch)))
+        requester=asker.display_name, change_id=pending.id, expires_at=pending.expires_at,
+        changes=diff(rules, patch, pin_words=PinWords.TO_GENERATE if generate_pin
+                     else PinWords.TYPED), undoes=undoes))
     deps.pending.set_card(pending.id, asked.reply(Reply.of(card)))
     log.info("change %s proposed by %s: %s", pending.id, asker.person_id,
              sorted(k for k in patch if k != "defaultVoicemailPin"))

@@ -36,7 +36,7 @@ class Reply:
     def addressed_to(self, mention: Markup) -> Reply:
         """The same answer, its text starting with ``mention`` (a group space's reader sees whom
         it is for; Webex notifies them)."""
-        return Reply(Markup(f"{mention} {self.markdown}"), self.card)
+        return Reply(Markup(f"{mention}: {self.markdown}"), self.card)
 
 
 @dataclass(frozen=True)

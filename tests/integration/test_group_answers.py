@@ -28,7 +28,7 @@ def test_an_answer_in_a_group_space_mentions_the_requester(emulator, bot):
     alice.say("show")
     reply = alice.wait_reply()
     alice_id = emulator.id("alice")
-    assert reply["markdown"].startswith(f"<@personId:{alice_id}|Alice Fuller> ")
+    assert reply["markdown"].startswith(f"<@personId:{alice_id}|Alice Fuller>: ")
     assert reply["mentionedPeople"] == [alice_id]
     assert "Passcodes expire after 100 days" in card_text(reply)
 
@@ -49,7 +49,7 @@ def test_a_role_refusal_of_a_press_on_someone_elses_card_names_the_presser(emula
     refusal = rita.wait_reply()
     assert refusal["mentionedPeople"] == [emulator.id("rita")]  # not Alice
     assert refusal["text"].startswith(  # the plain text Webex derives, the mention as a name
-        "Rita Reed Your button press changed nothing. This needs a Full Administrator.")
+        "Rita Reed: Your button press changed nothing. This needs a Full Administrator.")
     assert refusal["parentId"] == confirmation["parentId"]  # in the thread of Alice's command
 
 
