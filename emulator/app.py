@@ -16,6 +16,7 @@ from . import (
     faults,
     messages,
     oauth_control,
+    organizations,
     people,
     rooms,
     space,
@@ -51,8 +52,8 @@ def create_app(state: State | None = None, *, seed_path: str | None = None) -> F
 
 
 def _register_blueprints(app: Flask) -> None:
-    for module in (people, rooms, messages, webhooks, voicemail, access_tokens, admin_audit,
-                   control, space):
+    for module in (people, organizations, rooms, messages, webhooks, voicemail, access_tokens,
+                   admin_audit, control, space):
         app.register_blueprint(module.blueprint)
     oauth_control.register_blueprints(app)  # /v1/authorize, applications token, control
 

@@ -7,7 +7,11 @@
     python scripts/talk.py rita --space admins show   # in the group space (the @mention is added)
 
 ``--press`` presses a button on the bot's latest card in the space, with the card's own input
-values (as prefilled) changed by ``name=value`` pairs. It prints what the bot answers.
+values (as prefilled) changed by ``name=value`` pairs (only the card's own input names: the edit
+form's are listed in README). It prints what the bot answers.
+
+Mistakes are answered in one line, never a traceback: the demo not running, a person or space the
+seed does not have, a button or a field the card does not have (each with the valid ones).
 """
 
 from __future__ import annotations
@@ -20,11 +24,20 @@ import time
 import requests
 
 EMULATOR = f"http://127.0.0.1:{os.environ.get('EMULATOR_PORT', '8900')}"
+NOT_RUNNING = "the demo is not running (start it with make demo)"
+
+
+def request(method: str, url: str, **kwargs) -> requests.Response:
+    """One call to the emulator; the demo not running is said in one line."""
+    try:
+        return requests.request(method, url, timeout=10, **kwargs)
+    except requests.ConnectionError:
+        sys.exit(f"{NOT_RUNNING}: nothing answers at {EMULATOR}")
 
 
 def api(method: str, path: str, token: str, **kwargs) -> dict:
-    response = requests.request(method, f"{EMULATOR}/v1/{path}", timeout=10,
-                                headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    response = request(method, f"{EMULATOR}/v1/{path}",
+                       headers={"Authorization": f"Bearer {token}"}, **kwargs)
     if response.status_code >= 400:
         sys.exit(f"Webex (the emulator) said {response.status_code}: {response.text}")
     return response.json() if response.content else {}
@@ -55,7 +68,9 @@ def _walk(node):
 
 
 def show(message: dict) -> None:
-    print(f"\n{message.get('markdown') or message.get('text')}")
+    """The message as a reader sees it: Webex's plain text of the markdown (a mention as the
+    name, escapes as the characters), then the card's buttons."""
+    print(f"\n{message.get('text') or message.get('markdown')}")
     for attachment in message.get("attachments") or []:
         buttons = [a.get("title") for a in attachment["content"].get("actions", [])]
         if buttons:
@@ -69,13 +84,13 @@ def main() -> None:
     parser.add_argument("--space", default=None, help="seed key of a group space (default: 1:1)")
     parser.add_argument("--press", default=None, help="a button title on the bot's latest card")
     args = parser.parse_intermixed_args()
-    directory = requests.get(f"{EMULATOR}/_emulator/directory", timeout=10).json()
+    directory = request("GET", f"{EMULATOR}/_emulator/directory").json()
     ids = directory["ids"]
-    token = f"{args.person}-token"
-    room_id = ids[args.space or f"dm-{args.person}"] if (args.space or f"dm-{args.person}") in ids \
-        else None
+    person = known_person(directory, args.person)
+    token = f"{person}-token"
+    room_id = ids.get(known_space(directory, args.space) or f"dm-{person}")
     if room_id is None:
-        sys.exit(f"{args.person} has no 1:1 space with the bot in the seed; use --space admins")
+        sys.exit(f"{person} has no 1:1 space with the bot in the seed; use --space admins")
     before = {m["id"] for m in bot_messages(room_id, token)}
     if args.press:
         press(room_id, token, ids["bot"], args.press, args.words)
@@ -90,6 +105,23 @@ def main() -> None:
     wait_and_show(room_id, token, ids["bot"], before)
 
 
+def known_person(directory: dict, key: str) -> str:
+    """A seeded person's key (any case); an unknown one is refused, naming the people there are."""
+    people = [p["key"] for p in directory["people"] if p["type"] == "person"]
+    if key.lower() not in people:
+        sys.exit(f"unknown person {key!r}: the seed has {', '.join(people)}")
+    return key.lower()
+
+
+def known_space(directory: dict, key: str | None) -> str | None:
+    """A seeded group space's key, or None for the 1:1 space; an unknown one is refused."""
+    group_ids = {room["id"] for room in directory["rooms"] if room["type"] == "group"}
+    spaces = [name for name, seeded_id in directory["ids"].items() if seeded_id in group_ids]
+    if key is not None and key not in spaces:
+        sys.exit(f"unknown space {key!r}: the group spaces are {', '.join(spaces)}")
+    return key
+
+
 def press(room_id: str, token: str, bot_id: str, title: str, pairs: list[str]) -> None:
     cards = [m for m in bot_messages(room_id, token) if m["personId"] == bot_id and m.get("attachments")]
     for message in cards:  # newest first
@@ -97,11 +129,25 @@ def press(room_id: str, token: str, bot_id: str, title: str, pairs: list[str]) -
         for action in content.get("actions", []):
             if action.get("title", "").lower() == title.lower():
                 inputs = card_inputs(content) | dict(action.get("data", {}))
-                inputs |= dict(pair.split("=", 1) for pair in pairs)
+                inputs |= typed_values(card_inputs(content), pairs)
                 api("POST", "attachment/actions", token,
                     json={"type": "submit", "messageId": message["id"], "inputs": inputs})
                 return
     sys.exit(f"no card in this space has a button called {title!r}")
+
+
+def typed_values(fields: dict[str, str], pairs: list[str]) -> dict[str, str]:
+    """``name=value`` pairs for the card's own inputs; anything else is refused by name."""
+    values = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            sys.exit(f"{pair!r} is not name=value")
+        if name not in fields:
+            valid = ", ".join(fields) or "none (this card has no fields)"
+            sys.exit(f"unknown field {name!r}: this card's fields are {valid}")
+        values[name] = value
+    return values
 
 
 def wait_and_show(room_id: str, token: str, bot_id: str, before: set[str]) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from bot.chat.context import Conversation
 from bot.chat.deps import ChangeFlowDeps
 from bot.chat.retries import deliver, durably
-from bot.domain.rules import PIN_HIDDEN, FieldChange, VoicemailRules, diff
-from bot.domain.vocabulary import ChangeStatus
+from bot.domain.rules import FieldChange, VoicemailRules, diff
+from bot.domain.vocabulary import ChangeStatus, PinWords
 from bot.ops import metrics
 from bot.storage.pending import Pending
 from bot.storage.snapshots import Snapshots
@@ -80,8 +80,9 @@ def finish(deps: ChangeFlowDeps, asked: Conversation, pending: Pending, before: 
     tell people. Nothing failing from here on may say it was not applied."""
     asker, where = asked.requester, asked.where
     after = VoicemailRules.from_api(after_api) if after_api else patched(before, pending.patch)
-    # The stored patch never holds the PIN itself; a placeholder marks that one was set.
-    touched = dict(pending.patch, **({"defaultVoicemailPin": PIN_HIDDEN} if pending.has_pin else {}))
+    # The stored patch never holds the PIN itself; a placeholder marks that one was set. These
+    # are everyone's words (history, notifications): a new PIN only as "new PIN (not shown)".
+    touched = dict(pending.patch, **({"defaultVoicemailPin": "set"} if pending.has_pin else {}))
     changes = diff(before, touched)
     org_id = deps.admin.managed_org_id()  # known since the role check: no Webex call
     durably(f"the audit entry of change {pending.id}", lambda: deps.audit.record(
@@ -115,6 +116,8 @@ def _tell_applied(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
                   changes: list[FieldChange], checked: Markup, summary: str,
                   generated_pin: str | None) -> None:
     notes = [pin_sent(asked, generated_pin)] if generated_pin else []
+    pin_words = (PinWords.TYPED if not pending.pin_generated
+                 else PinWords.NOT_SENT if notes and notes[0] else PinWords.GENERATED)
     retire_card(deps, pending)
     reached = deps.notifier.change_through_bot(asked, changes)
     if reached:
@@ -122,7 +125,9 @@ def _tell_applied(deps: ChangeFlowDeps, asked: Conversation, pending: Pending,
         notes.insert(0, escape(f"Notification sent to {len(reached)} {whom}."))
     notes.append(checked)
     detail = Markup(" ").join(note for note in notes if note)  # the bot's own sentences
-    result = Reply.of(cards.render("result", applied_card(summary=summary, changes=changes,
+    yours = [FieldChange(c.label, c.before, pin_words) if c.after == PinWords.SET else c
+             for c in changes]  # the requester knows how their PIN came about
+    result = Reply.of(cards.render("result", applied_card(summary=summary, changes=yours,
                                                           detail=detail)))
     deliver(f"the result of change {pending.id}", lambda: asked.reply(result))
 

@@ -33,7 +33,8 @@ from bot.domain import pin_policy
 from bot.domain.authorization import Permission, Requester, decide
 from bot.domain.forms import set_command
 from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
-from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus
+from bot.domain.vocabulary import ANSWERED, ChangeKind, ChangeStatus, PinWords
+from bot.storage.audit import Applied
 from bot.storage.pending import Pending
 from bot.views import cards
 from bot.views.card_data import MINUTE, confirm_card, error_card, rules_card
@@ -47,9 +48,9 @@ log = logging.getLogger(__name__)
 
 def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
             rules: VoicemailRules, generate_pin: bool = False,
-            kind: ChangeKind = ChangeKind.CHANGE) -> bool:
+            undoes: Applied | None = None) -> bool:
     """Store a pending change to ``rules`` (as just read) and post its confirmation card; False
-    (and said so) when there is nothing to do."""
+    (and said so) when there is nothing to do. ``undoes``: the recorded change this one reverts."""
     asker, where = asked.requester, asked.where
     if generate_pin:
         try:
@@ -64,10 +65,12 @@ def propose(deps: ChangeFlowDeps, asked: Conversation, change: RulesChange, *,
     pending = deps.pending.create(
         requester_id=asker.person_id, requester_name=asker.display_name,
         room_id=where.room_id, room_type=where.room_type, thread_id=where.thread_id,
-        before=rules.to_api(), patch=patch, kind=kind, pin_generated=generate_pin)
+        before=rules.to_api(), patch=patch,
+        kind=ChangeKind.UNDO if undoes else ChangeKind.CHANGE, pin_generated=generate_pin)
     card = cards.render("confirm", confirm_card(
-        requester=asker.display_name, change_id=pending.id,
-        expires_at=pending.expires_at, changes=diff(rules, patch)))
+        requester=asker.display_name, change_id=pending.id, expires_at=pending.expires_at,
+        changes=diff(rules, patch, pin_words=PinWords.TO_GENERATE if generate_pin
+                     else PinWords.TYPED), undoes=undoes))
     _keep_card(deps, pending.id, asked.reply(Reply.of(card)))
     log.info("change %s proposed by %s: %s", pending.id, asker.person_id,
              sorted(k for k in patch if k != "defaultVoicemailPin"))
@@ -94,8 +97,9 @@ def _own_pending(deps: ChangeFlowDeps, asked: Conversation, change_id: str) -> P
         raise UserError(Markup("I can't find that change request. Start again with `edit` or "
                                "`set`."))
     if pending.requester_id != asked.requester.person_id:
-        raise UserError(f"Only {pending.requester_name}, who asked for this change, can confirm "
-                        "or cancel it.", title="Not your change")
+        owner = pending.requester_name
+        raise UserError(f"Only {owner} can confirm or cancel {owner}'s change; your press "
+                        "changed nothing.", title="Not your change")
     return pending
 
 

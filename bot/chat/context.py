@@ -12,6 +12,7 @@ from bot.domain.vocabulary import RoomType
 from bot.storage.audit import AuditLog, Subscriptions
 from bot.storage.pending import PendingChanges
 from bot.storage.snapshots import Snapshots
+from bot.views.markup import mention
 from bot.webex.admin import AdminAccess
 from bot.webex.directory import Directory
 from bot.webex.messenger import Messenger, Reply
@@ -57,8 +58,19 @@ class Conversation:
     where: Where
 
     def reply(self, reply: Reply) -> str:
-        """Answer where the request came from: in its thread in a group space."""
-        return self.where.post(self.messenger, reply)
+        """Answer where the request came from: in a group space, in its thread and naming the
+        requester (a mention), so nobody else there takes it for an answer to them."""
+        return self.where.post(self.messenger, self.addressed(reply))
+
+    def addressed(self, reply: Reply) -> Reply:
+        if self.where.room_type != RoomType.GROUP:
+            return reply  # a 1:1 space: the answer can only be for the one person there
+        return reply.addressed_to(mention(self.requester.person_id, self.requester.display_name))
+
+    @property
+    def names_requester(self) -> bool:
+        """Whether answers here name the requester (a group space)."""
+        return self.where.room_type == RoomType.GROUP
 
     def tell_privately(self, reply: Reply) -> str:
         """A direct message to the requester, whatever space the request came from."""

@@ -32,7 +32,7 @@ from bot.domain.vocabulary import RoomType
 from bot.ops import metrics
 from bot.views import cards
 from bot.views.card_data import error_card
-from bot.views.markup import Markup
+from bot.views.markup import Markup, escape
 from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
@@ -213,8 +213,16 @@ def authorize(received: Received) -> str | None:
     if decision.allowed:
         return None
     metrics.command(received.name, "refused")
-    ctx.reply(Reply(decision.reason))
+    ctx.reply(Reply(_refusal(received, decision.reason)))
     return f"{received.name}: refused"
+
+
+def _refusal(received: Received, reason: str) -> Markup:
+    """A refused button press says it was this press that changed nothing (in a group space the
+    card may be someone else's, who must not take the refusal for their own)."""
+    if received.is_submit:
+        return Markup("Your button press changed nothing. ") + reason
+    return escape(reason)
 
 
 def run_handler(received: Received) -> str | None:
@@ -281,5 +289,13 @@ def _answer_error(received: Received, where: Where, exc: Exception) -> str:
 
 def _error_card(received: Received, where: Where, title: str, message: str,
                 tracking_id: str | None) -> None:
-    where.post(received.services.messenger, Reply.of(cards.render("error", error_card(
-        title=title, message=message, tracking_id=tracking_id))))
+    """Through the requester's conversation when known: in a group space it names them, on the
+    card too (the card is what Webex shows; its text fallback carries the mention)."""
+    conversation = received.context.conversation if received.context is not None else None
+    if conversation is None or not conversation.names_requester:
+        where.post(received.services.messenger, Reply.of(cards.render("error", error_card(
+            title=title, message=message, tracking_id=tracking_id))))
+        return
+    conversation.reply(Reply.of(cards.render("error", error_card(
+        title=title, message=message, tracking_id=tracking_id,
+        addressed_to=conversation.requester.display_name))))

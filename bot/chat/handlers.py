@@ -11,10 +11,11 @@ from bot.chat.context import Context, UserError
 from bot.chat.deps import ChangeFlowDeps
 from bot.domain import forms
 from bot.domain.authorization import Permission, decide
-from bot.domain.rules import SETTINGS, RulesChange, VoicemailRules, current_value
-from bot.domain.vocabulary import ChangeKind
+from bot.domain.rules import SETTINGS, OutOfRange, RulesChange, VoicemailRules, current_value
+from bot.domain.vocabulary import ChangeKind, SettingName
+from bot.storage.audit import Applied
 from bot.views import cards
-from bot.views.card_data import edit_form, help_card, rules_card, whoami_card
+from bot.views.card_data import DAY_AND_MINUTE, edit_form, help_card, rules_card, whoami_card
 from bot.views.card_data import history as history_view
 from bot.views.markup import Markup
 from bot.webex.messenger import Reply
@@ -84,7 +85,8 @@ def set_(ctx: Context, args: tuple[str, ...]) -> None:
     except ValueError as exc:
         # The domain's own words (usage in `code`); a typed setting is echoed only when it is a
         # plausible word (``forms.plausible_word``), never digits.
-        raise UserError(Markup(str(exc).rstrip(".") + "."), title="I could not read that") from None
+        title = "Out of range" if isinstance(exc, OutOfRange) else "I could not read that"
+        raise UserError(Markup(str(exc).rstrip(".") + "."), title=title) from None
     change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx))
 
 
@@ -111,28 +113,42 @@ def history(ctx: Context, args: tuple[str, ...] = ()) -> None:
 
 
 def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    """Propose reverting the sections the last change through the bot touched."""
-    entries = ctx.services.audit.recent(1)
-    if not entries:
+    """Propose reverting the sections the last change through the bot touched. An undo is not
+    undone: that would quietly apply the undone change again (a redo nobody asked for by name)."""
+    last = ctx.services.audit.last_through_bot()
+    if last is None:
         raise UserError("There is no change made through the bot to undo.")
-    last = VoicemailRules.from_api(entries[0].before)
-    change = RulesChange()
-    touched = {c.label for c in entries[0].changes}
-    for key, setting in SETTINGS.items():
-        if setting.label in touched:
-            change.values[key] = current_value(last, key)
-    if "Default voicemail PIN" in touched:
-        change.default_pin_enabled = last.pin_rules.default_pin_enabled
+    when = last.applied_at.strftime(DAY_AND_MINUTE)
+    if last.kind == ChangeKind.UNDO:
+        raise UserError(Markup("The last change through the bot was itself an undo ({who}, "
+                               "{when}); undoing it would apply the undone change again. Set the "
+                               "values you want with `set` or `edit`.").format(
+                                   who=last.actor_name, when=when), title="Nothing to undo")
+    change = _reverting(last)
     if change.is_empty():
         raise UserError(Markup("The last change only set a new default PIN, which cannot be "
                                "undone (the previous PIN is not known). Set another one with "
                                "`edit`."))
-    change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx), kind=ChangeKind.UNDO)
+    change_flow.propose(_deps(ctx), ctx.conversation, change, rules=_rules(ctx), undoes=last)
+
+
+def _reverting(entry: Applied) -> RulesChange:
+    """The change that puts back what ``entry`` changed, as it read before."""
+    before = VoicemailRules.from_api(entry.before)
+    change = RulesChange()
+    touched = {c.label for c in entry.changes}
+    for key, setting in SETTINGS.items():
+        if setting.label in touched:
+            change.values[key] = current_value(before, key)
+    if SettingName.DEFAULT_PIN_ENABLED in touched or "Default voicemail PIN" in touched:
+        change.default_pin_enabled = before.pin_rules.default_pin_enabled  # (the older name too)
+    return change
 
 
 def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     in_org = ctx.requester.org_id == ctx.services.admin.managed_org_id()
-    card = whoami_card(ctx.requester, in_org=in_org, may=lambda permission: _may(ctx, permission))
+    card = whoami_card(ctx.requester, in_org=in_org, may=lambda permission: _may(ctx, permission),
+                       org_name=ctx.services.admin.managed_org_name() if in_org else None)
     ctx.reply(Reply.of(cards.render("whoami", card)))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PIN_HIDDEN = "set, hidden"  # how a new PIN shows on a confirmation card: never its digits
+from bot.domain.vocabulary import PinWords, SettingName
 
 # The PUT page's ranges: what the bot may send.
 EXPIRY_DAYS = (15, 100)
@@ -90,11 +90,11 @@ class Setting:
 
 
 SETTINGS = {
-    "expiry": Setting("expiry", "Passcode expiry", "expirePasscode", "numberOfDays",
+    "expiry": Setting("expiry", SettingName.EXPIRY, "expirePasscode", "numberOfDays",
                       EXPIRY_DAYS, "days"),
-    "change-interval": Setting("change-interval", "Minimum days between passcode changes",
+    "change-interval": Setting("change-interval", SettingName.CHANGE_INTERVAL,
                                "changePasscode", "numberOfDays", CHANGE_INTERVAL_DAYS, "days"),
-    "block-previous": Setting("block-previous", "Previous passcodes that cannot be reused",
+    "block-previous": Setting("block-previous", SettingName.BLOCK_PREVIOUS,
                               "blockPreviousPasscodes", "numberOfPasscodes", PREVIOUS_PASSCODES,
                               "passcodes"),
 }
@@ -160,8 +160,10 @@ def build_patch(rules: VoicemailRules, change: RulesChange) -> dict[str, Any]:
     return patch
 
 
-def diff(rules: VoicemailRules, patch: dict[str, Any]) -> list[FieldChange]:
-    """Field, before and after for each change in ``patch``; a PIN is only ever "set, hidden"."""
+def diff(rules: VoicemailRules, patch: dict[str, Any], *,
+         pin_words: PinWords = PinWords.SET) -> list[FieldChange]:
+    """Field, before and after for each change in ``patch``; a new PIN only ever as ``pin_words``
+    (what the reader may know of it), never its digits."""
     changes = []
     for key, setting in SETTINGS.items():
         if setting.section in patch:
@@ -169,12 +171,31 @@ def diff(rules: VoicemailRules, patch: dict[str, Any]) -> list[FieldChange]:
             after = section.get(setting.number_field) if section["enabled"] else None
             changes.append(FieldChange(setting.label, describe_value(key, current_value(rules, key)),
                                        describe_value(key, after)))
-    if "defaultVoicemailPinEnabled" in patch and \
-            patch["defaultVoicemailPinEnabled"] != rules.pin_rules.default_pin_enabled:
-        changes.append(FieldChange("Default voicemail PIN", _on_off(rules.pin_rules.default_pin_enabled),
-                                   _on_off(patch["defaultVoicemailPinEnabled"])))
+    enabling = patch.get("defaultVoicemailPinEnabled")
+    if enabling is not None and enabling != rules.pin_rules.default_pin_enabled:
+        changes.append(FieldChange(SettingName.DEFAULT_PIN_ENABLED,
+                                   _on_off(rules.pin_rules.default_pin_enabled), _on_off(enabling)))
+        if enabling and "defaultVoicemailPin" not in patch:  # the PIN Webex holds comes back
+            changes.append(FieldChange(SettingName.DEFAULT_PIN, PinWords.CURRENT,
+                                       PinWords.UNCHANGED))
     if "defaultVoicemailPin" in patch:
-        changes.append(FieldChange("Default PIN value", "hidden", PIN_HIDDEN))
+        changes.append(FieldChange(SettingName.DEFAULT_PIN, PinWords.CURRENT, pin_words))
+    return changes
+
+
+def setting_changes(before: VoicemailRules, after: VoicemailRules) -> list[FieldChange]:
+    """The changeable settings that differ between two readings, in the words of ``diff``
+    ("60 days → 90 days"): how a change made outside the bot is told."""
+    changes = []
+    for key, setting in SETTINGS.items():
+        old, new = current_value(before, key), current_value(after, key)
+        if old != new:
+            changes.append(FieldChange(setting.label, describe_value(key, old),
+                                       describe_value(key, new)))
+    old_pin, new_pin = before.pin_rules.default_pin_enabled, after.pin_rules.default_pin_enabled
+    if old_pin != new_pin:
+        changes.append(FieldChange(SettingName.DEFAULT_PIN_ENABLED, _on_off(old_pin),
+                                   _on_off(new_pin)))
     return changes
 
 
@@ -193,6 +214,10 @@ def validate_value(key: str, raw: str) -> int | None:
         raise ValueError(f"{setting.label} must be a whole number from {low} to {high}, or off")
     value = int(text)
     if not low <= value <= high:
-        raise ValueError(f"{setting.label} must be from {low} to {high} {setting.unit} "
+        raise OutOfRange(f"{setting.label} must be {low} to {high} {setting.unit} "
                          f"(you gave {value})")
     return value
+
+
+class OutOfRange(ValueError):
+    """A number read, but outside the range Webex's PUT takes."""

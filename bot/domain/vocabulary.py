@@ -1,6 +1,6 @@
-"""The words the bot stores and compares: a change request's status, a change's kind, a space's
-type. ``StrEnum``: each member equals the string it always was, so database rows, logs and JSON
-are unchanged (no migration)."""
+"""The words the bot stores, compares and shows: a change request's status, a change's kind, a
+space's type, and the one name of each setting. ``StrEnum``: each member equals the string it
+always was, so database rows, logs and JSON are unchanged (no migration)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ ANSWERED = frozenset({ChangeStatus.APPLIED, ChangeStatus.APPLYING, ChangeStatus.
 class ChangeKind(StrEnum):
     CHANGE = "change"
     UNDO = "undo"
+    OUTSIDE = "outside"  # found by the change watcher: made in Control Hub or through the API
 
 
 class RoomType(StrEnum):
@@ -45,3 +46,26 @@ class RoomType(StrEnum):
     def of(cls, webex_room_type: str | None) -> RoomType:
         """Webex's ``roomType``; anything but ``group`` is answered as a 1:1 space."""
         return cls.GROUP if webex_room_type == cls.GROUP else cls.DIRECT
+
+
+class SettingName(StrEnum):
+    """The one name of each setting, on every surface: the rules card, the edit form, the
+    confirmation, the result, notifications, history and the outside-change notice."""
+
+    EXPIRY = "Passcode expiry"
+    CHANGE_INTERVAL = "Minimum days between changes"
+    BLOCK_PREVIOUS = "Previous passcodes that cannot be reused"
+    DEFAULT_PIN_ENABLED = "Default PIN for new users"
+    DEFAULT_PIN = "Default PIN"
+
+
+class PinWords(StrEnum):
+    """How a default PIN shows: never its digits, never "hidden"."""
+
+    CURRENT = "current PIN"  # before a new one: the bot never knows the PIN Webex holds
+    UNCHANGED = "unchanged"  # turned on again without a new one: the one Webex holds is kept
+    TYPED = "new PIN (typed)"
+    GENERATED = "new PIN (generated, sent to you privately)"
+    TO_GENERATE = "new PIN (generated, sent to you privately once applied)"
+    NOT_SENT = "new PIN (generated; it could not be sent to you)"
+    SET = "new PIN (not shown)"  # what everyone else reads: notifications, history

@@ -1,9 +1,10 @@
 """The change watcher: notice rule changes made outside the bot (Control Hub, other tools).
 
 Every ``WATCH_INTERVAL_SECONDS``, in one process at a time, it reads the rules and compares them
-with the last rules the bot knows. A difference the bot did not make is reported to the notify
-spaces and the subscribers, naming the admin when the Admin Audit Events API can tell (it needs
-``spark-admin:audit_events_read``), then remembered. A round that cannot read the rules reports
+with the last rules the bot knows. A difference the bot did not make is remembered, written to the
+history (the audit log, as made outside the bot) and reported to the notify spaces and the
+subscribers, naming the admin when the Admin Audit Events API can tell (it needs
+``spark-admin:audit_events_read``). A round that cannot read the rules reports
 nothing: a change nobody saw is never announced. Each round first settles the bot's own changes
 whose PUT went unanswered (``unknown``): applied if the rules now read as asked, else not.
 
@@ -25,7 +26,9 @@ from bot.chat.change_flow import settle_unknown
 from bot.chat.context import Services
 from bot.chat.deps import ChangeFlowDeps
 from bot.chat.notifications import Notifier
+from bot.chat.retries import durably
 from bot.domain.rules import VoicemailRules
+from bot.storage.audit import Actor
 from bot.storage.reports import save_report
 from bot.storage.snapshots import Snapshot
 from bot.storage.store import Store
@@ -35,7 +38,7 @@ from bot.webex.errors import WebexCallError
 log = logging.getLogger(__name__)
 REPORT = "watcher"
 AUDIT_SLACK = timedelta(minutes=2)  # audit events can carry a slightly earlier time
-NOBODY_NAMED = "Someone changed them outside the bot"
+NOBODY_NAMED = "They were changed"  # "... outside the bot at <when>."
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,11 @@ class Watcher:
             return "not announced: the rules were remembered meanwhile (by the bot or a round)"
         changes = rules_diff(VoicemailRules.from_api(known.rules), VoicemailRules.from_api(current))
         if changes:
-            who = self._actor(org_id, known.seen_at)
+            actor = self._actor(org_id, known.seen_at)
+            durably("the history entry of a change outside the bot",
+                    lambda: services.audit.record_outside(actor=actor, changes=changes,
+                                                          before=known.rules, after=current))
+            who = f"{actor.name} ({actor.email}) changed them" if actor else NOBODY_NAMED
             Notifier.of(services).broadcast(who=who, where="outside the bot", changes=changes)
             log.info("voicemail rules changed outside the bot (%s): %d field(s)", who, len(changes))
         return f"reported {len(changes)} change(s)"
@@ -99,9 +106,9 @@ class Watcher:
     def _made_by_bot(self, current: dict, since: datetime) -> bool:
         """A change the bot applied after the last look: already announced by the change flow."""
         return any(_same(entry.after, current) and entry.applied_at >= since - AUDIT_SLACK
-                   for entry in self._services.audit.recent(5))
+                   for entry in self._services.audit.recent(5, through_bot=True))
 
-    def _actor(self, org_id: str, since: datetime) -> str:
+    def _actor(self, org_id: str, since: datetime) -> Actor | None:
         """The admin who changed the rules, from the Admin Audit Events, when the token may see them."""
         now = datetime.now(UTC)
         try:
@@ -111,12 +118,13 @@ class Watcher:
         except WebexCallError as exc:
             log.info("admin audit events unavailable (%s); the change is reported without a name",
                      exc.status)
-            return NOBODY_NAMED
+            return None
         event = latest_rules_event([e.to_dict() for e in events], bot_admin=bot_admin)
         if event is None:
-            return NOBODY_NAMED
+            return None
         data = event["data"]
-        return f"{data.get('actorName', 'An admin')} ({data.get('actorEmail', '')}) changed them"
+        return Actor(str(event.get("actorId", "")), str(data.get("actorName", "An admin")),
+                     str(data.get("actorEmail", "")))
 
     def _admin_identity(self) -> BotAdmin:
         """Who the admin token acts as (asked once per watcher)."""

@@ -1,8 +1,10 @@
-"""The audit log of changes applied through the bot, and who subscribed to hear of changes."""
+"""The audit log of changes (applied through the bot, or found by the change watcher), and who
+subscribed to hear of changes."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,15 @@ from bot.domain.rules import FieldChange
 from bot.domain.vocabulary import ChangeKind, RoomType
 from bot.storage.models import AuditEntry, NotifySpace, Subscription
 from bot.storage.store import Store, rows_matched
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change outside the bot, as the admin audit events name them."""
+
+    person_id: str
+    name: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -49,16 +60,39 @@ class AuditLog:
             if not self.has(change_id):
                 raise
 
+    def record_outside(self, *, actor: Actor | None, changes: list[FieldChange],
+                       before: dict[str, Any], after: dict[str, Any]) -> str:
+        """Record a change the watcher found (Control Hub, the API), with its admin when the
+        audit events named one; return its id. It has no space: it was not made in one."""
+        change_id = f"outside-{uuid.uuid4().hex}"
+        entry = AuditEntry(
+            change_id=change_id, actor_id=actor.person_id if actor else "",
+            actor_name=(actor.name if actor else "")[:255],
+            actor_email=(actor.email if actor else "")[:255], room_id="", room_type="",
+            kind=ChangeKind.OUTSIDE, changes=json.dumps([c.__dict__ for c in changes]),
+            before=json.dumps(before), after=json.dumps(after), applied_at=datetime.now(UTC))
+        with self._store.session() as session, session.begin():
+            session.add(entry)
+        return change_id
+
     def has(self, change_id: str) -> bool:
         with self._store.session() as session:
             return session.scalar(select(AuditEntry.id).where(AuditEntry.change_id == change_id)
                                   .limit(1)) is not None
 
-    def recent(self, count: int) -> list[Applied]:
+    def recent(self, count: int, *, through_bot: bool = False) -> list[Applied]:
+        """The latest ``count`` changes, newest first: all of them (the history), or only those
+        made through the bot (``through_bot``: what ``undo`` and the watcher look for)."""
+        query = select(AuditEntry)
+        if through_bot:
+            query = query.where(AuditEntry.kind != ChangeKind.OUTSIDE)
         with self._store.session() as session:
-            rows = session.scalars(select(AuditEntry).order_by(AuditEntry.applied_at.desc(),
-                                                               AuditEntry.id.desc()).limit(count))
+            rows = session.scalars(query.order_by(AuditEntry.applied_at.desc(),
+                                                  AuditEntry.id.desc()).limit(count))
             return [self._view(row) for row in rows]
+
+    def last_through_bot(self) -> Applied | None:
+        return next(iter(self.recent(1, through_bot=True)), None)
 
     @staticmethod
     def _view(row: AuditEntry) -> Applied:

@@ -115,7 +115,9 @@ class PendingChange(Base):
 
 
 class AuditEntry(Base):
-    """A change applied through the bot: who, when, from where, what (never a PIN)."""
+    """A change applied through the bot, or one the change watcher found made outside it (kind
+    ``outside``: no space, the actor only when the admin audit events named one): who, when, from
+    where, what (never a PIN)."""
 
     __tablename__ = "audit_entries"
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from bot.domain.authorization import Permission, Requester
 from bot.domain.forms import Shown
-from bot.domain.rules import EXPIRY_DAYS, PIN_HIDDEN, FieldChange, VoicemailRules
-from bot.domain.vocabulary import ChangeKind
+from bot.domain.rules import EXPIRY_DAYS, FieldChange, VoicemailRules, setting_changes
+from bot.domain.vocabulary import ChangeKind, SettingName
 from bot.storage.audit import Applied
-from bot.views.markup import Markup
+from bot.views.markup import Markup, escape
 
 MINUTE = "%H:%M UTC"
 DAY_AND_MINUTE = "%Y-%m-%d %H:%M UTC"
@@ -25,20 +25,19 @@ def _plural(count: int, word: str) -> str:
 
 
 def policy_rows(rules: VoicemailRules) -> list[dict[str, str]]:
-    """Every changeable setting, with its number even when it is off (Webex keeps it)."""
+    """Every changeable setting, by its one name (``SettingName``), in a sentence."""
     expire, change, previous = rules.expire, rules.change, rules.block_previous
     return [
-        {"label": "Passcode expiry",
+        {"label": SettingName.EXPIRY,
          "value": f"Passcodes expire after {_plural(expire.days, 'day')}" if expire.enabled
-         else f"Passcodes never expire (off; set to {_plural(expire.days, 'day')})"},
-        {"label": "Changing a passcode",
+         else "Off: passcodes never expire"},
+        {"label": SettingName.CHANGE_INTERVAL,
          "value": f"At most once every {_plural(change.days, 'day')}" if change.enabled
-         else f"No minimum time between changes (off; set to {_plural(change.days, 'day')})"},
-        {"label": "Reusing passcodes",
-         "value": f"The last {_plural(previous.count, 'passcode')} cannot be reused"
-         if previous.enabled else
-         f"Allowed (blocking is off; it would cover the last {_plural(previous.count, 'passcode')})"},
-        {"label": "Default PIN for new users",
+         else "Off: no minimum time between changes"},
+        {"label": SettingName.BLOCK_PREVIOUS,
+         "value": f"The last {_plural(previous.count, 'passcode')}" if previous.enabled
+         else "Off: earlier passcodes may be reused"},
+        {"label": SettingName.DEFAULT_PIN_ENABLED,
          "value": "On: new users start with the default PIN" if rules.pin_rules.default_pin_enabled
          else "Off: each new user sets their own PIN"},
     ]
@@ -132,25 +131,33 @@ def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
 
 def history(entries: list[Applied]) -> dict[str, Any]:
     return {"isEmpty": not entries, "entries": [
-        {"when": e.applied_at.strftime(DAY_AND_MINUTE),
-         "who": f"{e.actor_name}{' (undo)' if e.kind == ChangeKind.UNDO else ''}",
+        {"when": e.applied_at.strftime(DAY_AND_MINUTE), "who": _who(e),
          "what": "; ".join(f"{c.label}: {c.before} → {c.after}" for c in e.changes)}
         for e in entries]}
 
 
+def _who(entry: Applied) -> str:
+    if entry.kind == ChangeKind.OUTSIDE:
+        return f"{entry.actor_name or 'Someone'}, outside the bot"
+    return f"{entry.actor_name}{' (undo)' if entry.kind == ChangeKind.UNDO else ''}"
+
+
 def rules_diff(before: VoicemailRules, after: VoicemailRules) -> list[FieldChange]:
-    """Every field, changeable or read-only, that reads differently, in the card's own words."""
-    changes = []
-    for rows_of in (policy_rows, pin_rule_rows):
-        for old, new in zip(rows_of(before), rows_of(after), strict=False):
-            if old["value"] != new["value"]:
-                changes.append(FieldChange(old["label"], old["value"], new["value"]))
+    """Every field, changeable or read-only, that reads differently: the settings as the bot's
+    own changes show them ("60 days → 90 days"), the PIN rules in the rules card's words."""
+    changes = setting_changes(before, after)
+    for old, new in zip(pin_rule_rows(before), pin_rule_rows(after), strict=True):
+        if old["value"] != new["value"]:
+            changes.append(FieldChange(old["label"], old["value"], new["value"]))
     return changes
 
 
 def error_card(*, title: str, message: str, tracking_id: str | None = None,
-               retry_change_id: str | None = None) -> dict[str, Any]:
-    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change."""
+               retry_change_id: str | None = None, addressed_to: str | None = None) -> dict[str, Any]:
+    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change;
+    with ``addressed_to`` (a group space), the message starts with that person's name."""
+    if addressed_to:
+        message = escape(addressed_to) + Markup(": ") + message
     return {"title": title, "message": message,
             "hasTrackingId": bool(tracking_id), "trackingId": tracking_id or "",
             "canRetry": retry_change_id is not None,
@@ -160,7 +167,11 @@ def error_card(*, title: str, message: str, tracking_id: str | None = None,
 
 
 def confirm_card(*, requester: str, change_id: str, expires_at: datetime,
-                 changes: list[FieldChange]) -> dict[str, Any]:
+                 changes: list[FieldChange], undoes: Applied | None = None) -> dict[str, Any]:
+    """With ``undoes``, the card says which change it undoes (when, and whose)."""
+    if undoes is not None:
+        requester = (f"{requester}, to undo the change {undoes.actor_name} made at "
+                     f"{undoes.applied_at.strftime(DAY_AND_MINUTE)}")
     return {"requester": requester, "changeId": change_id,
             "expiresAt": expires_at.strftime(MINUTE), "changes": change_rows(changes)}
 
@@ -176,22 +187,19 @@ def notification_card(*, who: str, where: str, when: datetime,
                       changes: list[FieldChange]) -> dict[str, Any]:
     """A change, for everyone told of it: a new PIN appears only as "changed"."""
     return {"who": who, "where": where, "when": when.strftime(DAY_AND_MINUTE),
-            "changes": change_rows([_pin_as_changed(c) for c in changes])}
+            "changes": change_rows(changes)}
 
 
-def _pin_as_changed(change: FieldChange) -> FieldChange:
-    if change.after == PIN_HIDDEN:
-        return FieldChange(change.label, "hidden", "changed")
-    return change
-
-
-def whoami_card(person: Requester, *, in_org: bool, may: Callable[[Permission], bool]) -> dict[str, Any]:
-    """Who the bot thinks ``person`` is, and what ``may`` (their permission check) lets them do."""
+def whoami_card(person: Requester, *, in_org: bool, may: Callable[[Permission], bool],
+                org_name: str | None = None) -> dict[str, Any]:
+    """Who the bot thinks ``person`` is, and what ``may`` (their permission check) lets them do;
+    ``org_name``: the managed org's display name, when Webex said it."""
     what = ("view and change the rules" if may(Permission.CHANGE) else
             "view the rules" if may(Permission.VIEW) else
             Markup("use `help` and `whoami`") if in_org else "nothing here: the bot manages another org")
     return {"name": person.display_name, "email": person.email,
-            "org": "the organization this bot manages" if in_org else "another organization",
+            "org": (f"{org_name} (the organization this bot manages)" if in_org and org_name
+                    else "the organization this bot manages" if in_org else "another organization"),
             "roles": ", ".join(sorted(person.role_names)) or "none", "may": what}
 
 
@@ -200,7 +208,7 @@ COMMAND_HELP = (
     ("help", "what you can do here", Permission.ANYONE),
     ("whoami", "who the bot thinks you are, and your admin roles", Permission.ANYONE),
     ("show", "the current rules (also: rules)", Permission.VIEW),
-    ("history [n]", "the last n changes made through the bot (default 5, at most 20)",
+    ("history [n]", "the last n changes, through the bot or outside it (default 5, at most 20)",
      Permission.VIEW),
     ("subscribe / unsubscribe", "a direct message for every change", Permission.VIEW),
     ("edit", "change the rules in a form", Permission.CHANGE),

@@ -70,3 +70,19 @@ def escape(value: Any) -> Markup:
 def _escape_start(token: str) -> str:
     """``#`` → ``\\#``; ``12`` (before ``.`` or ``)``) → ``12\\`` so the list marker is escaped."""
     return "\\" + token if not token.isdigit() else token + "\\"
+
+
+# What may not appear in a mention's label: what would close it or start another mention
+# (``<``, ``>``, ``|``), markdown punctuation, a link's scheme and path (``:``, ``/``), line breaks.
+_MENTION_UNSAFE = re.compile(r"[<>|\\\[\]*_~`:/\x00-\x1f\x7f\x85\u2028\u2029]+")
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_=+/-]")
+
+
+def mention(person_id: str, display_name: str) -> Markup:
+    """A Webex mention of one person, ``<@personId:ID|Name>``: Webex notifies them and shows the
+    label as their name, as text. Characters of the name that could end the mention, start
+    another (``<@all>``) or read as markdown are left out of the label; a name with nothing left
+    is a mention with no label (Webex shows the person's own name)."""
+    label = " ".join(_MENTION_UNSAFE.sub(" ", display_name or "").split())[:100]
+    safe_id = _ID_UNSAFE.sub("", person_id)
+    return Markup(f"<@personId:{safe_id}|{label}>" if label else f"<@personId:{safe_id}>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from bot.webex.errors import WebexCallError
 from bot.webex.rules_client import RulesClient
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AdminAccess:
@@ -28,6 +30,7 @@ class AdminAccess:
         self._lock = threading.Lock()
         self._org_lock = threading.Lock()
         self._org_id = settings.webex_org_id
+        self._org_name: str | None = None
 
     def run(self, action: Callable[[str], T]) -> T:
         """``action(token)``; on a 401, again with a refreshed token (or AdminTokenExpired).
@@ -61,6 +64,17 @@ class AdminAccess:
                 if self._org_id is None:
                     self._org_id = self.sdk(lambda api: api.people.me()).orgId
         return self._org_id
+
+    def managed_org_name(self) -> str | None:
+        """The managed org's display name (Webex's Organizations API), asked until Webex says it,
+        then kept; None while it cannot (the token may not read organizations)."""
+        if self._org_name is None:
+            org_id = self.managed_org_id()
+            try:
+                self._org_name = self.sdk(lambda api: api.organizations.get(org_id)).displayName
+            except WebexCallError as exc:
+                log.info("the managed org's name is not known: %s", exc)
+        return self._org_name
 
     def _api(self, token: str) -> WebexAPI:
         with self._lock:

@@ -33,6 +33,11 @@ class Reply:
     def of(cls, card: RenderedCard) -> Reply:
         return cls(card.markdown, card)
 
+    def addressed_to(self, mention: Markup) -> Reply:
+        """The same answer, its text starting with ``mention`` (a group space's reader sees whom
+        it is for; Webex notifies them)."""
+        return Reply(Markup(f"{mention}: {self.markdown}"), self.card)
+
 
 @dataclass(frozen=True)
 class BotIdentity:

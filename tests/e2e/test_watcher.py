@@ -101,7 +101,8 @@ def test_without_the_audit_scope_the_change_is_anonymous(emulator, tmp_path):
                   {"changePasscode": {"enabled": True, "numberOfDays": 6}})
         notice = wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
                             timeout=WAIT)[0]
-        assert "Someone changed them outside the bot" in notice and "Fiona" not in notice
+        assert "They were changed outside the bot at" in notice and "Fiona" not in notice
+        assert "outside the bot outside the bot" not in notice
         assert "6 days" in notice
     finally:
         bot.stop()
@@ -167,7 +168,7 @@ def test_failed_checks_announce_nothing_until_a_good_one(emulator, tmp_path):
         emulator.control("DELETE", "faults")
         notice = wait_until(lambda: notices(emulator, "notify"), "a notice in the notify space",
                             timeout=WAIT)[0]
-        assert "Passcodes expire after 100 days" in notice and "never expire" in notice
+        assert "100 days → off" in notice and "Passcode expiry" in notice  # before → after
         assert requests.get(f"{bot.url}/healthz", timeout=5).json()["components"]["watcher"]["ok"]
     finally:
         bot.stop()
@@ -285,7 +286,7 @@ def test_a_change_by_the_bots_own_admin_alone_names_nobody(emulator, watchers):
     put_rules(emulator, "admin-token", {"expirePasscode": {"enabled": True, "numberOfDays": 30}})
     watcher.check()
     notice = outside_notices(emulator)[0]
-    assert "Someone changed them outside the bot" in notice and "Alice" not in notice
+    assert "They were changed outside the bot" in notice and "Alice" not in notice
 
 
 def test_the_latest_event_about_the_rules_is_chosen_whatever_the_order():

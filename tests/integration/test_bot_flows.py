@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.support.bot_server import Persona, button_data, card_of, card_text, start_bot
+from tests.support.bot_server import Persona, card_of, card_text, start_bot, submit_form
 from tests.support.waiting import wait_until
 
 
@@ -25,15 +25,6 @@ def persona(emulator, key: str, room: str | None = None) -> Persona:
 def rules_now(emulator) -> dict:
     return emulator.control("GET", "voicemail-rules").json()["rules"]
 
-
-def submit_form(alice: Persona, form_message: dict, **changes) -> dict:
-    inputs = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": "true",
-              "change_days": "1", "previous_enabled": "false", "previous_count": "10",
-              "default_pin_enabled": "true", "new_pin": "", "generate_pin": "false",
-              **button_data(form_message, "review")}
-    inputs.update(changes)
-    alice.submit(form_message, **inputs)
-    return alice.wait_reply()
 
 
 def test_full_admin_sees_the_rules_card(emulator, bot):
@@ -118,8 +109,8 @@ def test_invalid_form_comes_back_with_one_message_per_field(emulator, bot):
     again = submit_form(alice, alice.wait_reply(), expiry_days="120", change_days="9",
                         new_pin="121212")
     text = card_text(again)
-    assert "from 15 to 100 days (you gave 120)" in text
-    assert "from 1 to 7 days (you gave 9)" in text
+    assert "Passcode expiry must be 15 to 100 days (you gave 120)" in text
+    assert "Minimum days between changes must be 1 to 7 days (you gave 9)" in text
     assert "repeated pattern" in text
     assert '"value": 120' in text  # the admin's values are kept
     assert emulator.calls().get("PUT /v1/telephony/config/voicemail/rules", 0) == 0
@@ -173,7 +164,7 @@ def test_generated_pin_goes_only_to_the_requester_privately(emulator, bot):
     alice_direct = persona(emulator, "alice", "dm-alice")
     alice.say("edit")
     confirmation = submit_form(alice, alice.wait_reply(), generate_pin="true")
-    assert "set, hidden" in card_text(confirmation)
+    assert "new PIN (generated, sent to you privately once applied)" in card_text(confirmation)
     alice.submit(confirmation, action="confirm",
                  changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
     assert "Change applied" in card_text(alice.wait_reply())

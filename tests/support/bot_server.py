@@ -143,6 +143,19 @@ def button_data(message: dict, action: str) -> dict:
                 if a.get("data", {}).get("action") == action)
 
 
+# The edit form's inputs as the seed's rules fill them: a submit that changes nothing.
+UNCHANGED_FORM = {"expiry_enabled": "true", "expiry_days": "100", "change_enabled": "true",
+                  "change_days": "1", "previous_enabled": "false", "previous_count": "10",
+                  "default_pin_enabled": "true", "new_pin": "", "generate_pin": "false"}
+
+
+def submit_form(person: Persona, form_message: dict, **changes) -> dict:
+    """Press "Review changes" on the edit form with ``changes`` over the seed's values, as a Webex
+    client sends it (the inputs and the button's data); the bot's answer."""
+    person.submit(form_message, **(UNCHANGED_FORM | button_data(form_message, "review") | changes))
+    return person.wait_reply()
+
+
 def card_text(message: dict) -> str:
     """All the text a person would read on the card (for assertions)."""
     import json

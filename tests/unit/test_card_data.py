@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from bot.domain.authorization import Permission, Requester
-from bot.domain.rules import PIN_HIDDEN, FieldChange
+from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
+from bot.domain.vocabulary import SettingName
 from bot.views import cards
-from bot.views.card_data import error_card, help_card, notification_card, whoami_card
+from bot.views.card_data import (
+    edit_form,
+    error_card,
+    help_card,
+    notification_card,
+    policy_rows,
+    rules_diff,
+    whoami_card,
+)
 from bot.views.markup import Markup
+from tests.support.paths import REPO
+
+RULES = VoicemailRules.from_api(
+    json.loads((REPO / "emulator" / "seed.json").read_text())["voicemailRules"])
 
 
 def test_an_error_card_offers_confirm_again_only_for_a_change():
@@ -35,9 +49,40 @@ def test_whoami_keeps_a_name_from_outside_as_text():
     assert "<@all>" not in str(cards.render("whoami", card).attachment())
 
 
-def test_a_notification_shows_a_new_pin_only_as_changed():
+def test_a_notification_shows_a_new_pin_only_as_set_and_not_shown():
+    patch = build_patch(RULES, RulesChange(new_pin="908172"))
     card = notification_card(who="Alice", where="here", when=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
-                             changes=[FieldChange("Default voicemail PIN", "", PIN_HIDDEN)])
-    assert card["changes"] == [{"label": "Default voicemail PIN", "before": "hidden",
-                                "after": "changed"}]
+                             changes=diff(RULES, patch))
+    assert card["changes"] == [{"label": "Default PIN", "before": "current PIN",
+                                "after": "new PIN (not shown)"}]
     assert card["when"] == "2026-01-02 03:04 UTC"
+
+
+def test_every_surface_names_a_setting_the_same_way():
+    """The rules card, the form, the diff (confirmation, result, notification, history) and the
+    outside-change notice use the one name of each setting."""
+    names = {name.value for name in SettingName}
+    assert [row["label"] for row in policy_rows(RULES)] == [
+        SettingName.EXPIRY, SettingName.CHANGE_INTERVAL, SettingName.BLOCK_PREVIOUS,
+        SettingName.DEFAULT_PIN_ENABLED]
+    form_titles = {e.get("title") for e in cards.render("edit", edit_form(RULES)).content["body"]}
+    assert names - {SettingName.DEFAULT_PIN} <= form_titles
+    everything = build_patch(RULES, RulesChange(values={"expiry": 60, "change-interval": 3,
+                                                        "block-previous": 4},
+                                                default_pin_enabled=False))
+    assert {c.label for c in diff(RULES, everything)} <= names
+    after = RULES.model_copy(update={"expire": RULES.expire.model_copy(update={"days": 90})})
+    assert [(c.label, c.before, c.after) for c in rules_diff(RULES, after)] == [
+        ("Passcode expiry", "100 days", "90 days")]
+
+
+def test_reusing_passcodes_reads_plainly():
+    off = {row["label"]: row["value"] for row in policy_rows(RULES)}
+    assert off["Previous passcodes that cannot be reused"] == "Off: earlier passcodes may be reused"
+
+
+def test_whoami_names_the_organization():
+    person = Requester("p1", "Alice", "a@example.com", "org", "person", frozenset())
+    card = whoami_card(person, in_org=True, may=lambda _p: True, org_name="Acme <Telephony>")
+    assert card["org"] == "Acme <Telephony> (the organization this bot manages)"
+    assert "Acme &lt;Telephony&gt;" in cards.render("whoami", card).markdown

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.domain import pin_policy
 from bot.domain.rules import PinRules, RulesChange, VoicemailRules, build_patch, diff, validate_value
+from bot.domain.vocabulary import PinWords
 
 SEED = json.loads((Path(__file__).resolve().parents[2] / "emulator" / "seed.json").read_text())
 RULES = VoicemailRules.from_api(SEED["voicemailRules"])
@@ -52,7 +53,17 @@ def test_turning_off_sends_only_enabled_false():
 def test_pin_is_never_shown_in_the_diff():
     patch = build_patch(RULES, RulesChange(new_pin="908172"))
     shown = " ".join(f"{c.label} {c.before} {c.after}" for c in diff(RULES, patch))
-    assert "908172" not in shown and "set, hidden" in shown
+    assert "908172" not in shown and "hidden" not in shown
+    assert [(c.label, c.before, c.after) for c in diff(RULES, patch, pin_words=PinWords.TYPED)] \
+        == [("Default PIN", "current PIN", "new PIN (typed)")]
+
+
+def test_turning_the_default_pin_on_again_keeps_the_pin_webex_holds():
+    off = RULES.model_copy(update={"pin_rules": RULES.pin_rules.model_copy(
+        update={"default_pin_enabled": False})})
+    patch = build_patch(off, RulesChange(default_pin_enabled=True))
+    assert [(c.label, c.before, c.after) for c in diff(off, patch)] == [
+        ("Default PIN for new users", "off", "on"), ("Default PIN", "current PIN", "unchanged")]
 
 
 @pytest.mark.parametrize("pin, broken", [
