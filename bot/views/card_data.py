@@ -6,7 +6,7 @@ is ``Markup``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.authorization import Permission, Requester
@@ -17,6 +17,20 @@ from bot.views.markup import Markup
 
 MINUTE = "%H:%M UTC"
 DAY_AND_MINUTE = "%Y-%m-%d %H:%M UTC"
+
+
+def moment(when: datetime, *, with_date: bool = True) -> dict[str, str]:
+    """``when`` for a card and for its text fallback: ``{"local": ..., "utc": ...}``.
+
+    ``local`` is for card TextBlocks: Adaptive Cards' ``{{DATE()}}``/``{{TIME()}}`` functions, which
+    Webex clients show in the reader's own time zone (RFC 3339 with ``Z``, seconds included, as the
+    functions require). ``utc`` is for text, where nothing converts it: marked as UTC.
+    """
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    local = f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" if with_date \
+        else f"{{{{TIME({stamp})}}}}"
+    return {"local": Markup(local), "utc": when.strftime(DAY_AND_MINUTE if with_date else MINUTE)}
 
 
 def _plural(count: int, word: str) -> str:
@@ -69,7 +83,7 @@ def rules_card(rules: VoicemailRules, *, can_change: bool, read_at: datetime) ->
     return {"orgName": "Webex Calling, for the whole organization",
             "policy": policy_rows(rules), "pinRules": pin_rule_rows(rules),
             "hasFootnote": bool(footnote), "footnote": footnote,
-            "readAt": read_at.strftime(DAY_AND_MINUTE), "canChange": can_change}
+            "readAt": moment(read_at), "canChange": can_change}
 
 
 def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
@@ -114,7 +128,7 @@ def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
 
 def history(entries: list[Applied]) -> dict[str, Any]:
     return {"isEmpty": not entries, "entries": [
-        {"when": e.applied_at.strftime(DAY_AND_MINUTE),
+        {"when": moment(e.applied_at),
          "who": f"{e.actor_name}{' (undo)' if e.kind == ChangeKind.UNDO else ''}",
          "what": "; ".join(f"{c.label}: {c.before} → {c.after}" for c in e.changes)}
         for e in entries]}
@@ -144,7 +158,7 @@ def error_card(*, title: str, message: str, tracking_id: str | None = None,
 def confirm_card(*, requester: str, change_id: str, expires_at: datetime,
                  changes: list[FieldChange]) -> dict[str, Any]:
     return {"requester": requester, "changeId": change_id,
-            "expiresAt": expires_at.strftime(MINUTE), "changes": change_rows(changes)}
+            "expiresAt": moment(expires_at, with_date=False), "changes": change_rows(changes)}
 
 
 def applied_card(*, summary: str, changes: list[FieldChange], detail: Markup) -> dict[str, Any]:
@@ -157,7 +171,7 @@ def applied_card(*, summary: str, changes: list[FieldChange], detail: Markup) ->
 def notification_card(*, who: str, where: str, when: datetime,
                       changes: list[FieldChange]) -> dict[str, Any]:
     """A change, for everyone told of it: a new PIN appears only as "changed"."""
-    return {"who": who, "where": where, "when": when.strftime(DAY_AND_MINUTE),
+    return {"who": who, "where": where, "when": moment(when),
             "changes": change_rows([_pin_as_changed(c) for c in changes])}
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from bot.domain.authorization import Permission, Requester
 from bot.domain.rules import PIN_HIDDEN, FieldChange
 from bot.views import cards
-from bot.views.card_data import error_card, help_card, notification_card, whoami_card
+from bot.views.card_data import confirm_card, error_card, help_card, notification_card, whoami_card
 from bot.views.markup import Markup
 
 
@@ -40,4 +40,23 @@ def test_a_notification_shows_a_new_pin_only_as_changed():
                              changes=[FieldChange("Default voicemail PIN", "", PIN_HIDDEN)])
     assert card["changes"] == [{"label": "Default voicemail PIN", "before": "hidden",
                                 "after": "changed"}]
-    assert card["when"] == "2026-01-02 03:04 UTC"
+    assert card["when"]["utc"] == "2026-01-02 03:04 UTC"
+
+
+def test_a_moment_is_local_in_the_card_and_utc_marked_in_the_text():
+    """The card carries Adaptive Cards' DATE/TIME functions (the client shows the reader's own
+    time), unescaped; the text fallback says the time in UTC, marked."""
+    paris = timezone(timedelta(hours=1))
+    card = notification_card(who="Alice", where="here", when=datetime(2026, 1, 2, 4, 4, tzinfo=paris),
+                             changes=[FieldChange("Passcode expiry", "100 days", "60 days")])
+    rendered = cards.render("notification", card)
+    text = rendered.content["body"][1]["text"]
+    assert "{{DATE(2026-01-02T03:04:00Z, SHORT)}} {{TIME(2026-01-02T03:04:00Z)}}" in text
+    assert "at 2026-01-02 03\\:04 UTC." in rendered.markdown  # CommonMark shows 03:04
+    assert "DATE" not in rendered.markdown
+
+
+def test_the_expiry_of_a_confirmation_is_a_time_of_day():
+    card = confirm_card(requester="Alice", change_id="c1",
+                        expires_at=datetime(2026, 1, 2, 3, 14, 59, tzinfo=UTC), changes=[])
+    assert card["expiresAt"] == {"local": "{{TIME(2026-01-02T03:14:59Z)}}", "utc": "03:14 UTC"}
