@@ -96,17 +96,15 @@ def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
         "previousCount": rules.block_previous.count,
         "defaultPinEnabled": _flag(rules.pin_rules.default_pin_enabled),
     }
-    for field, key, number in (("expiry_enabled", "expiryEnabled", False),
-                               ("expiry_days", "expiryDays", True),
-                               ("change_enabled", "changeEnabled", False),
-                               ("change_days", "changeDays", True),
-                               ("previous_enabled", "previousEnabled", False),
-                               ("previous_count", "previousCount", True),
-                               ("default_pin_enabled", "defaultPinEnabled", False)):
+    for field, key in (("expiry_enabled", "expiryEnabled"), ("expiry_days", "expiryDays"),
+                       ("change_enabled", "changeEnabled"), ("change_days", "changeDays"),
+                       ("previous_enabled", "previousEnabled"), ("previous_count", "previousCount"),
+                       ("default_pin_enabled", "defaultPinEnabled")):
         if values and field in values:
-            data[key] = _number_or_text(values[field]) if number else str(values[field])
-    expiry_days = data["expiryDays"] if isinstance(data["expiryDays"], int) else 0
-    data["expiryMax"] = max(EXPIRY_DAYS[1], expiry_days)
+            data[key] = values[field]
+    data = {key: str(value) for key, value in data.items()}  # text inputs and toggles take text
+    data["expiryPattern"] = _whole_numbers_pattern(EXPIRY_DAYS[0],
+                                                   max(EXPIRY_DAYS[1], rules.expire.days))
     data["pinLength"] = f"{rules.pin_rules.length.min}-{rules.pin_rules.length.max}"
     data["errors"] = [{"message": e} for e in errors or []]
     data["hasErrors"] = bool(errors)
@@ -117,9 +115,15 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _number_or_text(value: Any) -> Any:
-    text = str(value).strip()
-    return int(text) if text.isascii() and text.isdigit() else text
+def _whole_numbers_pattern(low: int, high: int) -> str:
+    """A card-side check of ``low``-``high`` that lets the field be empty.
+
+    The numbers are text inputs with this pattern, not ``Input.Number`` with min and max: the
+    JavaScript renderer refuses an empty optional ``Input.Number`` that has a min or max
+    (microsoft/AdaptiveCards#8347), and a number of a rule switched off may be left empty. Up to
+    the expiry Control Hub may have set (180), so a value kept unchanged is never refused.
+    """
+    return "^(" + "|".join(str(n) for n in range(low, high + 1)) + ")?$"
 
 
 def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
