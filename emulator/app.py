@@ -73,7 +73,7 @@ def _before():
     state: State = app_state()
     with state.lock:
         state.calls[endpoint_name()] += 1
-        chosen = faults.matching(state.faults, request.method, request.path)
+        chosen = faults.matching(state.faults, state.spent_faults, request.method, request.path)
     g.faults = [f["id"] for f in chosen]
     g.late = [f for f in chosen if f["delayAfterMs"]]
     faults.apply(chosen)

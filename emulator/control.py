@@ -3,7 +3,8 @@
 - ``GET /_emulator/directory``: seed keys to ids, and the tokens of each person
 - ``POST /_emulator/faults`` ``{method, path, status, retryAfter, latencyMs, delayAfterMs, drop,
   count, skip}`` (``delayAfterMs``: carried out, then answered late);
-  ``GET`` lists them; ``DELETE`` clears them all. Any status is answered in Webex's error shape
+  ``GET`` lists them (``items``; ``spent``: counted faults already used up, with their hits);
+  ``DELETE`` clears them all. Any status is answered in Webex's error shape
   (``{message, errors, trackingId}``): e.g. ``{"method": "GET", "path": "/v1/messages/*",
   "status": 404}`` makes a message look deleted, ``/v1/attachment/actions/*`` a submit gone
 - ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``
@@ -48,7 +49,8 @@ def directory():
 @blueprint.get("/faults")
 def list_faults():
     with app_state().lock:
-        return jsonify({"items": list(app_state().faults)})
+        return jsonify({"items": list(app_state().faults),
+                        "spent": list(app_state().spent_faults)})
 
 
 @blueprint.post("/faults")
@@ -56,7 +58,10 @@ def add_fault():
     spec = request.get_json(silent=True)
     if not isinstance(spec, dict):
         raise bad_request("A fault is a JSON object.")
-    fault = faults.new_fault(spec)
+    try:
+        fault = faults.new_fault(spec)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
     with app_state().lock:
         app_state().faults.append(fault)
     return jsonify(fault), 201
@@ -66,6 +71,7 @@ def add_fault():
 def clear_faults():
     with app_state().lock:
         app_state().faults.clear()
+        app_state().spent_faults.clear()
     return "", 204
 
 

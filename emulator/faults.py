@@ -43,30 +43,45 @@ class DroppedConnection(Exception):
 
 
 def new_fault(spec: dict) -> dict:
-    """Validate a fault from the control API and give it an id."""
+    """Validate a fault from the control API and give it an id; ValueError says what is wrong."""
     fault = {
-        "id": next(_ids),
+        "id": 0,
         "method": str(spec.get("method", "*")).upper(),
         "path": str(spec.get("path", "*")),
-        "status": spec.get("status"),
+        "status": _whole(spec, "status", low=100, high=599),
         "retryAfter": spec.get("retryAfter"),
-        "latencyMs": int(spec.get("latencyMs", 0) or 0),
-        "delayAfterMs": int(spec.get("delayAfterMs", 0) or 0),
+        "latencyMs": _whole(spec, "latencyMs", low=0) or 0,
+        "delayAfterMs": _whole(spec, "delayAfterMs", low=0) or 0,
         "drop": bool(spec.get("drop", False)),
-        "count": spec.get("count"),
-        "skip": int(spec.get("skip", 0) or 0),
+        "count": _whole(spec, "count", low=1),
+        "skip": _whole(spec, "skip", low=0) or 0,
         "seen": 0,
         "hits": 0,
     }
-    if fault["status"] is not None:
-        fault["status"] = int(fault["status"])
-    if fault["count"] is not None:
-        fault["count"] = int(fault["count"])
+    fault["id"] = next(_ids)  # only a valid fault uses up an id
     return fault
 
 
-def matching(faults: list[dict], method: str, path: str) -> list[dict]:
-    """Faults that apply to this call, consuming one use of each counted fault."""
+def _whole(spec: dict, name: str, *, low: int, high: int | None = None) -> int | None:
+    """``spec[name]`` as a whole number in range, or None when absent (null or empty)."""
+    raw = spec.get(name)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not str(raw).strip().isdigit():
+        raise ValueError(f"{name} must be a whole number, not {raw!r}.")
+    value = int(str(raw).strip())
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be {bounds}, not {value}.")
+    return value
+
+
+def matching(faults: list[dict], spent: list[dict], method: str, path: str) -> list[dict]:
+    """Faults that apply to this call, consuming one use of each counted fault.
+
+    A counted fault that has been used up moves from ``faults`` to ``spent``, so that every call
+    the call log shows as faulted stays explained by a fault someone can still see.
+    """
     chosen = []
     for fault in faults:
         if fault["method"] not in ("*", method) or not fnmatchcase(path, fault["path"]):
@@ -78,8 +93,17 @@ def matching(faults: list[dict], method: str, path: str) -> list[dict]:
             continue
         fault["hits"] += 1
         chosen.append(fault)
-    faults[:] = [f for f in faults if f["count"] is None or f["hits"] < f["count"]]
+    spent.extend(f for f in faults if _used_up(f))
+    del spent[:-SPENT_KEPT]
+    faults[:] = [f for f in faults if not _used_up(f)]
     return chosen
+
+
+SPENT_KEPT = 200
+
+
+def _used_up(fault: dict) -> bool:
+    return fault["count"] is not None and fault["hits"] >= fault["count"]
 
 
 def apply(chosen: list[dict]) -> None:

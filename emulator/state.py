@@ -70,6 +70,7 @@ class State:
     calls: Counter = field(default_factory=Counter)  # "GET /v1/people/{personId}" -> count
     call_log: list[dict] = field(default_factory=list)
     faults: list[dict] = field(default_factory=list)
+    spent_faults: list[dict] = field(default_factory=list)  # counted faults used up, newest last
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
     oauth: OAuthState = field(default_factory=OAuthState)  # Integrations, Service Apps, codes
 

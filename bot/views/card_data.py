@@ -6,7 +6,7 @@ is ``Markup``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.authorization import Permission, Requester
@@ -18,6 +18,20 @@ from bot.views.markup import Markup, escape
 
 MINUTE = "%H:%M UTC"
 DAY_AND_MINUTE = "%Y-%m-%d %H:%M UTC"
+
+
+def moment(when: datetime, *, with_date: bool = True) -> dict[str, str]:
+    """``when`` for a card and for its text fallback: ``{"local": ..., "utc": ...}``.
+
+    ``local`` is for card TextBlocks: Adaptive Cards' ``{{DATE()}}``/``{{TIME()}}`` functions, which
+    Webex clients show in the reader's own time zone (RFC 3339 with ``Z``, seconds included, as the
+    functions require). ``utc`` is for text, where nothing converts it: marked as UTC.
+    """
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    local = f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" if with_date \
+        else f"{{{{TIME({stamp})}}}}"
+    return {"local": Markup(local), "utc": when.strftime(DAY_AND_MINUTE if with_date else MINUTE)}
 
 
 def _plural(count: int, word: str) -> str:
@@ -69,7 +83,7 @@ def rules_card(rules: VoicemailRules, *, can_change: bool, read_at: datetime) ->
     return {"orgName": "Webex Calling, for the whole organization",
             "policy": policy_rows(rules), "pinRules": pin_rule_rows(rules),
             "hasFootnote": bool(footnote), "footnote": footnote,
-            "readAt": read_at.strftime(DAY_AND_MINUTE), "canChange": can_change}
+            "readAt": moment(read_at), "canChange": can_change}
 
 
 def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
@@ -88,17 +102,15 @@ def edit_form(rules: VoicemailRules, *, values: dict[str, Any] | None = None,
         "previousCount": rules.block_previous.count,
         "defaultPinEnabled": _flag(rules.pin_rules.default_pin_enabled),
     }
-    for field, key, number in (("expiry_enabled", "expiryEnabled", False),
-                               ("expiry_days", "expiryDays", True),
-                               ("change_enabled", "changeEnabled", False),
-                               ("change_days", "changeDays", True),
-                               ("previous_enabled", "previousEnabled", False),
-                               ("previous_count", "previousCount", True),
-                               ("default_pin_enabled", "defaultPinEnabled", False)):
+    for field, key in (("expiry_enabled", "expiryEnabled"), ("expiry_days", "expiryDays"),
+                       ("change_enabled", "changeEnabled"), ("change_days", "changeDays"),
+                       ("previous_enabled", "previousEnabled"), ("previous_count", "previousCount"),
+                       ("default_pin_enabled", "defaultPinEnabled")):
         if values and field in values:
-            data[key] = _number_or_text(values[field]) if number else str(values[field])
-    expiry_days = data["expiryDays"] if isinstance(data["expiryDays"], int) else 0
-    data["expiryMax"] = max(EXPIRY_DAYS[1], expiry_days)
+            data[key] = values[field]
+    data = {key: str(value) for key, value in data.items()}  # text inputs and toggles take text
+    data["expiryPattern"] = _whole_numbers_pattern(EXPIRY_DAYS[0],
+                                                   max(EXPIRY_DAYS[1], rules.expire.days))
     data["pinLength"] = f"{rules.pin_rules.length.min}-{rules.pin_rules.length.max}"
     data["errors"] = [{"message": e} for e in errors or []]
     data["hasErrors"] = bool(errors)
@@ -120,9 +132,15 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _number_or_text(value: Any) -> Any:
-    text = str(value).strip()
-    return int(text) if text.isascii() and text.isdigit() else text
+def _whole_numbers_pattern(low: int, high: int) -> str:
+    """A card-side check of ``low``-``high`` that lets the field be empty.
+
+    The numbers are text inputs with this pattern, not ``Input.Number`` with min and max: the
+    JavaScript renderer refuses an empty optional ``Input.Number`` that has a min or max
+    (microsoft/AdaptiveCards#8347), and a number of a rule switched off may be left empty. Up to
+    the expiry Control Hub may have set (180), so a value kept unchanged is never refused.
+    """
+    return "^(" + "|".join(str(n) for n in range(low, high + 1)) + ")?$"
 
 
 def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
@@ -131,7 +149,7 @@ def change_rows(changes: list[FieldChange]) -> list[dict[str, str]]:
 
 def history(entries: list[Applied]) -> dict[str, Any]:
     return {"isEmpty": not entries, "entries": [
-        {"when": e.applied_at.strftime(DAY_AND_MINUTE), "who": _who(e),
+        {"when": moment(e.applied_at), "who": _who(e),
          "what": "; ".join(f"{c.label}: {c.before} → {c.after}" for c in e.changes)}
         for e in entries]}
 
@@ -173,7 +191,7 @@ def confirm_card(*, requester: str, change_id: str, expires_at: datetime,
         requester = (f"{requester}, to undo the change {undoes.actor_name} made at "
                      f"{undoes.applied_at.strftime(DAY_AND_MINUTE)}")
     return {"requester": requester, "changeId": change_id,
-            "expiresAt": expires_at.strftime(MINUTE), "changes": change_rows(changes)}
+            "expiresAt": moment(expires_at, with_date=False), "changes": change_rows(changes)}
 
 
 def applied_card(*, summary: str, changes: list[FieldChange], detail: Markup) -> dict[str, Any]:
@@ -186,7 +204,7 @@ def applied_card(*, summary: str, changes: list[FieldChange], detail: Markup) ->
 def notification_card(*, who: str, where: str, when: datetime,
                       changes: list[FieldChange]) -> dict[str, Any]:
     """A change, for everyone told of it: a new PIN appears only as "changed"."""
-    return {"who": who, "where": where, "when": when.strftime(DAY_AND_MINUTE),
+    return {"who": who, "where": where, "when": moment(when),
             "changes": change_rows(changes)}
 
 

@@ -38,6 +38,13 @@
     });
   }
 
+  // How long a fault lasts: until cleared, or the calls of its count still to come.
+  function lasts(fault) {
+    if (fault.count === null) return "until cleared";
+    const left = fault.count - fault.hits;
+    return left > 0 ? `${left} of ${fault.count} left` : `used up (${fault.count})`;
+  }
+
   function statusClass(status) {
     if (status === null || status === undefined) return "status-bad";
     return status < 300 ? "status-ok" : status < 500 ? "status-warn" : "status-bad";
@@ -64,11 +71,12 @@
         <td class="${d.ok ? "status-ok" : "status-bad"}" title="${escapeHtml(d.error || "")}">${d.status ?? escapeHtml(d.error || "failed")}</td><td>${d.ms}</td></tr>`));
     },
     async faults() {
-      const items = (await get("faults")).items;
-      const rows = items.map((f) => `
-        <tr><td>${f.id}</td><td>${escapeHtml(f.method)} ${escapeHtml(f.path)}</td>
+      const answer = await get("faults");
+      // Used-up faults stay listed, so every "fault N" in the call log names a row here.
+      const rows = answer.items.concat(answer.spent.slice().reverse()).map((f) => `
+        <tr data-fault="${f.id}"><td>${f.id}</td><td>${escapeHtml(f.method)} ${escapeHtml(f.path)}${f.skip ? ` (after ${f.skip} calls)` : ""}</td>
         <td>${f.drop ? "drop" : escapeHtml(f.status ?? "")}${f.retryAfter ? ` (Retry-After ${escapeHtml(f.retryAfter)})` : ""}${f.latencyMs ? ` +${f.latencyMs} ms` : ""}</td>
-        <td>${f.count === null ? "until cleared" : `${f.count} left`}</td><td>${f.hits ?? 0}</td></tr>`);
+        <td>${lasts(f)}</td><td>${f.hits}</td></tr>`);
       return `
         <form class="fault-form" id="fault-form">
           <select name="method" aria-label="Method"><option>*</option><option>GET</option><option>PUT</option><option>POST</option><option>DELETE</option></select>
@@ -77,6 +85,7 @@
           <input name="count" value="1" size="3" aria-label="How many calls (empty: until cleared)">
           <button type="submit" class="small-button">Inject</button>
           <button type="button" class="small-button" id="faults-clear">Clear all</button>
+          <span class="fault-error" id="fault-error" role="alert"></span>
         </form>
         ${table(["id", "calls", "answer", "lasts", "hits"], rows)}`;
     },
@@ -152,9 +161,16 @@
     $("fault-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = new FormData(event.target);
-      const spec = { method: form.get("method"), path: form.get("path"), status: Number(form.get("status")) };
-      if (form.get("count")) spec.count = Number(form.get("count"));
-      await fetch("/_emulator/faults", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec) });
+      const spec = { method: form.get("method"), path: form.get("path") };
+      // Sent as typed: the emulator checks them and says what is wrong.
+      if (form.get("status").trim()) spec.status = form.get("status").trim();
+      if (form.get("count").trim()) spec.count = form.get("count").trim();
+      const response = await fetch("/_emulator/faults", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec) });
+      let problem = "";
+      if (!response.ok) {
+        try { problem = (await response.json()).message; } catch (_) { problem = `${response.status}`; }
+      }
+      $("fault-error").textContent = problem ? `Not injected: ${problem}` : "";
       refresh();
     });
     $("faults-clear").addEventListener("click", async () => {
@@ -196,17 +212,33 @@
     show(true);
   }
 
-  function start(options) {
-    onReset = options.onReset || onReset;
-    $("panel-toggle").addEventListener("click", () => show($("panel").hidden));
-    for (const button of document.querySelectorAll(".tabs [data-tab]")) {
-      button.addEventListener("click", () => choose(button.dataset.tab));
-    }
-    $("reset").addEventListener("click", async () => {
+  // Reset asks first, and says what it does not reset (the bot's own database).
+  function wireReset() {
+    const ask = (open) => {
+      $("reset-confirm").hidden = !open;
+      $("reset").setAttribute("aria-expanded", String(open));
+    };
+    $("reset").addEventListener("click", () => {
+      ask($("reset-confirm").hidden);
+      if (!$("reset-confirm").hidden) $("reset-no").focus();
+    });
+    $("reset-no").addEventListener("click", () => ask(false));
+    $("reset-yes").addEventListener("click", async () => {
+      ask(false);
       await fetch("/_emulator/reset?keepWebhooks=true", { method: "POST" });
       await onReset();
       refresh();
     });
+  }
+
+  function start(options) {
+    onReset = options.onReset || onReset;
+    $("panel-toggle").addEventListener("click", () => show($("panel").hidden));
+    $("panel-close").addEventListener("click", () => show(false));
+    for (const button of document.querySelectorAll(".tabs [data-tab]")) {
+      button.addEventListener("click", () => choose(button.dataset.tab));
+    }
+    wireReset();
     const wanted = new URLSearchParams(location.search).get("panel");
     if (wanted) choose(views[wanted] ? wanted : "calls");
   }

@@ -28,6 +28,7 @@
     generation: 0, // bumped on every person or room switch: late answers are dropped
     loading: null,
     reloadWanted: false,
+    pointedAt: null, // a new message out of sight, pointed out by the "new reply" button
   };
 
   // --- the emulator's API, as this person ----------------------------------------------------
@@ -222,6 +223,8 @@
     app.rendered.clear();
     app.threadParent = null;
     app.unread.delete(roomId || "");
+    app.pointedAt = null;
+    renderPointer();
     $("messages").innerHTML = "";
     $("messages").dataset.roomId = roomId || "";
     $("messages").dataset.ready = "false";
@@ -323,9 +326,11 @@
     const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     const byId = new Map(messages.map((m) => [m.id, m]));
     const wanted = new Set();
+    const arrived = []; // messages new since the room was opened (none on its first load)
     for (const message of messages) {
       wanted.add(message.id);
       const shown = app.rendered.get(message.id);
+      if (!shown && list.dataset.ready === "true") arrived.push(message.id);
       if (!shown || shown.updated !== (message.updated || "")) {
         const element = messageElement(message);
         if (shown) shown.element.replaceWith(element);
@@ -362,6 +367,44 @@
       list.scrollTop = list.scrollHeight;
       list.dataset.scrolled = "true";
     }
+    pointOut(arrived.filter((id) => !app.me || app.rendered.get(id).element.dataset.sender !== app.me.key));
+  }
+
+  // --- a reply out of sight (in the thread of an older card, or below) is pointed out -----------
+
+  function outOfSight(element) {
+    const view = $("messages").getBoundingClientRect();
+    const box = element.getBoundingClientRect();
+    if (box.bottom <= view.top + 8) return "above";
+    if (box.top >= view.bottom - 8) return "below";
+    return null;
+  }
+
+  function pointOut(arrivedIds) {
+    const hidden = arrivedIds.map((id) => app.rendered.get(id).element).filter((e) => outOfSight(e));
+    if (!hidden.length) return;
+    app.pointedAt = hidden[hidden.length - 1];
+    renderPointer();
+  }
+
+  function renderPointer() {
+    const button = $("new-reply");
+    const target = app.pointedAt && app.pointedAt.isConnected ? app.pointedAt : null;
+    const where = target ? outOfSight(target) : null;
+    if (!where) app.pointedAt = null;
+    button.hidden = !where;
+    button.dataset.where = where || "";
+    button.textContent = where === "above" ? "↑ New reply above" : "↓ New reply below";
+  }
+
+  function showPointedAt() {
+    const target = app.pointedAt;
+    app.pointedAt = null;
+    renderPointer();
+    if (!target || !target.isConnected) return;
+    target.scrollIntoView({ block: "center" });
+    target.classList.add("pointed-at");
+    setTimeout(() => target.classList.remove("pointed-at"), 2500);
   }
 
   function placeAt(parent, child, index) {
@@ -585,6 +628,8 @@
       problem("The card renderer is not installed (node_modules is missing): run `npm ci` in the repository, as `make demo` does. Cards show as text until then.");
     }
     wireComposer();
+    $("new-reply").addEventListener("click", showPointedAt);
+    $("messages").addEventListener("scroll", () => app.pointedAt && renderPointer(), { passive: true });
     try {
       await loadDirectory();
     } catch (error) {

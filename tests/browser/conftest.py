@@ -32,6 +32,7 @@ VENDOR_FILES = [REPO / "node_modules/adaptivecards/dist/adaptivecards.min.js",
                 REPO / "node_modules/markdown-it/dist/browser/markdown-it.umd.min.js"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 SECRET = "browser-webhook-secret-2468"
+READER_TIME_ZONE = "Asia/Kolkata"  # UTC+05:30
 
 
 def _missing(what: str) -> NoReturn:
@@ -63,7 +64,9 @@ def browser(tmp_path_factory):
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
             headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1200, "height": 900},
-            locale="en-GB", timezone_id="UTC", timeout=60_000)
+            # A reader away from UTC (and half an hour off it), so that a time a card shows in UTC
+            # instead of the reader's own zone is seen.
+            locale="en-GB", timezone_id=READER_TIME_ZONE, timeout=60_000)
         context.set_default_timeout(15_000)
         try:
             yield context

@@ -4,9 +4,12 @@ link, no mention, no emphasis and no stray backslash. Screenshot in test-artifac
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from playwright.sync_api import expect
 
 from bot.views import cards
+from bot.views.card_data import moment
 from tests.browser.test_space_cards import post_as_bot
 
 NAME = "Fay <@all> [open](https://evil.example/x) **B** _i_ <b>h</b> & 1. www.evil.example"
@@ -16,7 +19,7 @@ def test_an_escaped_name_reads_as_itself_in_a_message_and_a_card(space):
     emulator = space.emulator
     rendered = cards.render("notification", {
         "who": f"{NAME} (fay@evil.example) changed them", "where": "outside the bot",
-        "when": "2026-12-02 06:00 UTC",
+        "when": moment(datetime(2026, 12, 2, 6, 0, tzinfo=UTC)),
         "changes": [{"label": NAME, "before": "1 day", "after": "5 days"}]})
     room = emulator.id("dm-alice")
     text_only = post_as_bot(emulator, {"roomId": room, "markdown": rendered.markdown})

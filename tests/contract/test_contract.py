@@ -530,3 +530,27 @@ def fabricated(method: str, path: str, status: int, body, *, sent=None, headers=
 def test_the_contract_helper_reports_problems(response, expected):
     with pytest.raises(openapi.ContractError, match=expected):
         check(response)
+
+
+# --- the control API's faults (the local space's Faults tab reads them) ------------------------
+
+def test_a_used_up_fault_stays_listed_with_its_hits_and_a_wrong_one_is_refused(emulator):
+    fault = emulator.add_fault(method="GET", path="/v1/nothing/*", status=503, count=2)
+    statuses = [call(emulator, "GET", "nothing/here").status_code for _ in range(3)]
+    assert statuses == [503, 503, 404]
+    listed = emulator.control("GET", "faults").json()
+    assert listed["items"] == []  # no longer applies
+    (spent,) = listed["spent"]
+    assert (spent["id"], spent["hits"], spent["count"]) == (fault["id"], 2, 2)
+    faulted = [c for c in emulator.control("GET", "calls/log").json()["items"]
+               if fault["id"] in c["faults"]]
+    assert len(faulted) == spent["hits"]
+    for wrong, said in (({"status": "abc"}, "status must be a whole number"),
+                        ({"status": 0}, "status must be from 100 to 599"),
+                        ({"count": 0}, "count must be at least 1")):
+        answer = requests.post(f"{emulator.url}/_emulator/faults", json=dict(path="/v1/x", **wrong),
+                               timeout=10)
+        assert answer.status_code == 400 and said in answer.json()["message"], answer.text
+    assert emulator.control("GET", "faults").json()["items"] == []
+    emulator.control("DELETE", "faults")
+    assert emulator.control("GET", "faults").json() == {"items": [], "spent": []}

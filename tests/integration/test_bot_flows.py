@@ -112,7 +112,36 @@ def test_invalid_form_comes_back_with_one_message_per_field(emulator, bot):
     assert "Passcode expiry must be 15 to 100 days (you gave 120)" in text
     assert "Minimum days between changes must be 1 to 7 days (you gave 9)" in text
     assert "repeated pattern" in text
-    assert '"value": 120' in text  # the admin's values are kept
+    assert '"value": "120"' in text  # the admin's values are kept
+    assert emulator.calls().get("PUT /v1/telephony/config/voicemail/rules", 0) == 0
+
+
+def test_an_empty_number_for_a_rule_switched_off_is_accepted_and_means_nothing(emulator, bot):
+    """The form lets a number be left empty when its rule is off: the bot takes the switch, and
+    Webex keeps the number it had (the PUT sends only ``enabled: false``)."""
+    alice = persona(emulator, "alice")
+    alice.say("edit")
+    confirmation = submit_form(alice, alice.wait_reply(), expiry_enabled="false", expiry_days="",
+                               previous_enabled="false", previous_count="")
+    text = card_text(confirmation)
+    assert "Confirm this change" in text and "Please correct" not in text
+    assert "Passcode expiry" in text  # the one change: previous passcodes were off already
+    assert "Previous passcodes" not in text
+    change_id = card_of(confirmation)["actions"][0]["data"]["changeId"]
+    alice.submit(confirmation, action="confirm", changeId=change_id)
+    assert "Change applied" in card_text(alice.wait_reply())
+    rules = rules_now(emulator)
+    assert rules["expirePasscode"] == {"enabled": False, "numberOfDays": 100}
+    assert rules["blockPreviousPasscodes"] == {"enabled": False, "numberOfPasscodes": 10}
+
+
+def test_an_empty_number_for_a_rule_switched_on_is_refused_by_name(emulator, bot):
+    alice = persona(emulator, "alice")
+    alice.say("edit")
+    again = submit_form(alice, alice.wait_reply(), change_days=" ")
+    text = card_text(again)
+    assert "Please correct the following" in text
+    assert "Minimum days between changes must be a whole number from 1 to 7" in text
     assert emulator.calls().get("PUT /v1/telephony/config/voicemail/rules", 0) == 0
 
 

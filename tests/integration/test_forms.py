@@ -64,7 +64,7 @@ def test_an_untouched_old_form_does_not_put_back_what_it_showed(emulator, bot):
     text = card_text(fresh)
     assert "The rules changed after your form was made, so nothing was proposed" in text
     assert "Passcode expiry: 100 days → 60 days" in text
-    assert '"value": 60' in text  # the fresh form shows the rules as they are now
+    assert '"value": "60"' in text  # the fresh form shows the rules as they are now
     assert "100 days → 60 days" in fresh["markdown"]  # the text fallback says it too
     assert rules_now(emulator)["expirePasscode"]["numberOfDays"] == 60
     assert pending_count(bot) == 1  # the `set` alone: nothing was proposed from the old form

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from bot.domain.authorization import Permission, Requester
-from bot.domain.rules import RulesChange, VoicemailRules, build_patch, diff
+from bot.domain.rules import FieldChange, RulesChange, VoicemailRules, build_patch, diff
 from bot.domain.vocabulary import SettingName
 from bot.views import cards
 from bot.views.card_data import (
+    confirm_card,
     edit_form,
     error_card,
     help_card,
@@ -55,7 +56,7 @@ def test_a_notification_shows_a_new_pin_only_as_set_and_not_shown():
                              changes=diff(RULES, patch))
     assert card["changes"] == [{"label": "Default PIN", "before": "current PIN",
                                 "after": "new PIN (not shown)"}]
-    assert card["when"] == "2026-01-02 03:04 UTC"
+    assert card["when"]["utc"] == "2026-01-02 03:04 UTC"
 
 
 def test_every_surface_names_a_setting_the_same_way():
@@ -86,3 +87,22 @@ def test_whoami_names_the_organization():
     card = whoami_card(person, in_org=True, may=lambda _p: True, org_name="Acme <Telephony>")
     assert card["org"] == "Acme <Telephony> (the organization this bot manages)"
     assert "Acme &lt;Telephony&gt;" in cards.render("whoami", card).markdown
+
+
+def test_a_moment_is_local_in_the_card_and_utc_marked_in_the_text():
+    """The card carries Adaptive Cards' DATE/TIME functions (the client shows the reader's own
+    time), unescaped; the text fallback says the time in UTC, marked."""
+    paris = timezone(timedelta(hours=1))
+    card = notification_card(who="Alice", where="here", when=datetime(2026, 1, 2, 4, 4, tzinfo=paris),
+                             changes=[FieldChange("Passcode expiry", "100 days", "60 days")])
+    rendered = cards.render("notification", card)
+    text = rendered.content["body"][1]["text"]
+    assert "{{DATE(2026-01-02T03:04:00Z, SHORT)}} {{TIME(2026-01-02T03:04:00Z)}}" in text
+    assert "at 2026-01-02 03\\:04 UTC." in rendered.markdown  # CommonMark shows 03:04
+    assert "DATE" not in rendered.markdown
+
+
+def test_the_expiry_of_a_confirmation_is_a_time_of_day():
+    card = confirm_card(requester="Alice", change_id="c1",
+                        expires_at=datetime(2026, 1, 2, 3, 14, 59, tzinfo=UTC), changes=[])
+    assert card["expiresAt"] == {"local": "{{TIME(2026-01-02T03:14:59Z)}}", "utc": "03:14 UTC"}
