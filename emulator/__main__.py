@@ -1,14 +1,18 @@
-"""``python -m emulator --port N --seed FILE [--access-token-seconds N]``: run the local Webex emulator."""
+"""``python -m emulator --port N --seed FILE [--orgs N] [--access-token-seconds N]``: run the local
+Webex emulator."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import time
 
 from werkzeug.serving import make_server
 
 from .app import create_app
-from .state import State
+from .generate import MAX_GENERATED_ORGS, with_generated_orgs
+from .state import DEFAULT_SEED, State
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,10 +23,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--access-token-seconds", type=int, default=None, metavar="N",
                         help="issued access tokens expire after N seconds (default: 14 days)")
+    parser.add_argument("--orgs", type=int, default=0, metavar="N",
+                        help="add N generated orgs (org0001...), each with a Full Administrator, "
+                             "voicemail rules, a 1:1 space with the bot and the Service Apps "
+                             "authorized (see GET /_emulator/orgs)")
     args = parser.parse_args(argv)
+    if not 0 <= args.orgs <= MAX_GENERATED_ORGS:
+        parser.error(f"--orgs must be between 0 and {MAX_GENERATED_ORGS}")
     logging.basicConfig(level=args.log_level, format="%(asctime)s emulator %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    state = State.from_file(args.seed)
+    state = load_state(args.seed, args.orgs)
     if args.access_token_seconds:
         state.seed["accessTokenSeconds"] = args.access_token_seconds  # kept on reset
         state.oauth.access_token_seconds = args.access_token_seconds
@@ -33,6 +43,17 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+def load_state(seed_path: str | None, generated_orgs: int) -> State:
+    """The world of the seed file, with ``generated_orgs`` more orgs; says how long it took."""
+    started = time.monotonic()
+    with open(seed_path or DEFAULT_SEED, encoding="utf-8") as handle:
+        seed = json.load(handle)
+    state = State.from_seed(with_generated_orgs(seed, generated_orgs))
+    logging.getLogger(__name__).info("%d orgs (%d generated) loaded in %.2f s", len(state.orgs),
+                                     len(state.generated_orgs), time.monotonic() - started)
+    return state
 
 
 if __name__ == "__main__":

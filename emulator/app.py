@@ -25,7 +25,7 @@ from . import (
 )
 from .errors import WebexError, error_response
 from .ids import now_iso, tracking_id
-from .state import STATE_KEY, State, app_state
+from .state import STATE_KEY, Grant, State, app_state
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ def _before():
     state: State = app_state()
     with state.lock:
         state.calls[endpoint_name()] += 1
-        chosen = faults.matching(state.faults, state.spent_faults, request.method, request.path)
+        chosen = faults.matching(state.faults, state.spent_faults, request.method, request.path,
+                                 _caller_org(state))
     g.faults = [f["id"] for f in chosen]
     g.late = [f for f in chosen if f["delayAfterMs"]]
     faults.apply(chosen)
@@ -101,13 +102,24 @@ def _after(response: Response) -> Response:
     return response
 
 
+def _bearer_grant(state: State) -> Grant | None:
+    """The grant of the call's bearer token, expired or not; None without a known token."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return state.grants.get(token.strip()) if scheme.lower() == "bearer" else None
+
+
 def _caller(state: State) -> str:
     """Who made the call, for the call log: ``Alice Fuller (user)``; '' without a known token."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    grant = state.grants.get(token.strip()) if scheme.lower() == "bearer" else None
+    grant = _bearer_grant(state)
     if grant is None:
         return ""
     return f"{state.people[grant.person_id]['displayName']} ({grant.kind})"
+
+
+def _caller_org(state: State) -> str | None:
+    """The org the call's token belongs to, which an ``orgId`` fault matches."""
+    grant = _bearer_grant(state)
+    return None if grant is None else state.people[grant.person_id]["orgId"]
 
 
 def _not_found(_error):

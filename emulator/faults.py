@@ -4,7 +4,10 @@
 holds its answer, as Webex does when it takes a request but answers late (a client that gives up
 first cannot tell whether the call was made).
 
-A fault matches a method (or ``*``) and a path glob such as ``/v1/telephony/*``; it lets the first
+A fault matches a method (or ``*``) and a path glob such as ``/v1/telephony/*``, and, with
+``orgId``, only calls made with a token of that org (the org of the person or machine account the
+bearer token belongs to; a call without a known token is in no org): Webex limits each token on its
+own, so one org's token can be answered 429 while every other org's is served. It lets the first
 ``skip`` matching calls through (default 0), then applies to the next ``count`` matching calls, or
 to every call until cleared when ``count`` is null.
 """
@@ -48,6 +51,7 @@ def new_fault(spec: dict) -> dict:
         "id": 0,
         "method": str(spec.get("method", "*")).upper(),
         "path": str(spec.get("path", "*")),
+        "orgId": spec.get("orgId"),
         "status": _whole(spec, "status", low=100, high=599),
         "retryAfter": spec.get("retryAfter"),
         "latencyMs": _whole(spec, "latencyMs", low=0) or 0,
@@ -76,8 +80,10 @@ def _whole(spec: dict, name: str, *, low: int, high: int | None = None) -> int |
     return value
 
 
-def matching(faults: list[dict], spent: list[dict], method: str, path: str) -> list[dict]:
-    """Faults that apply to this call, consuming one use of each counted fault.
+def matching(faults: list[dict], spent: list[dict], method: str, path: str,
+             org_id: str | None = None) -> list[dict]:
+    """Faults that apply to a call in ``org_id`` (the token's org), consuming one use of each
+    counted fault.
 
     A counted fault that has been used up moves from ``faults`` to ``spent``, so that every call
     the call log shows as faulted stays explained by a fault someone can still see.
@@ -85,6 +91,8 @@ def matching(faults: list[dict], spent: list[dict], method: str, path: str) -> l
     chosen = []
     for fault in faults:
         if fault["method"] not in ("*", method) or not fnmatchcase(path, fault["path"]):
+            continue
+        if fault["orgId"] is not None and fault["orgId"] != org_id:
             continue
         fault["seen"] += 1
         if fault["seen"] <= fault["skip"]:

@@ -112,7 +112,7 @@ def machine_account(world: State, app: ServiceApp, org_id: str) -> str:
 
     person_id = seeded_id("PEOPLE", f"machine:{app.id}:{org_id}")
     if person_id not in world.people:
-        org_key = next((k for k, v in world.keys.items() if v == org_id), "org")
+        org_key = world.org_keys.get(org_id, "org")
         full_admin = [r for r, role in world.roles.items() if role["name"] == "Full Administrator"]
         world.people[person_id] = {
             "id": person_id, "emails": [f"{app.key}@{org_key}.machine.example"],

@@ -43,8 +43,9 @@ def member_room(world: State, room_id: str, person_id: str) -> dict:
 def existing_direct_room(world: State, person_id: str, other_id: str) -> dict | None:
     """The 1:1 room of two people, if they have one. Hold ``world.lock``."""
     pair = {person_id, other_id}
-    for room in world.rooms.values():
-        if room["type"] == "direct" and set(world.room_members(room["id"])) == pair:
+    for room_id in world.person_rooms(person_id):
+        room = world.rooms[room_id]
+        if room["type"] == "direct" and set(world.room_members(room_id)) == pair:
             return room
     return None
 
@@ -73,8 +74,9 @@ def list_rooms():
     if wanted not in (None, "direct", "group"):
         raise bad_request("type must be direct or group.")
     with world.lock:
+        mine = set(world.person_rooms(me["id"]))
         rooms = [public_room(world, r, me["id"]) for r in world.rooms.values()
-                 if world.is_member(r["id"], me["id"]) and wanted in (None, r["type"])]
+                 if r["id"] in mine and wanted in (None, r["type"])]
     return paginated(_sorted(rooms, request.args.get("sortBy")))
 
 

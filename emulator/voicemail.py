@@ -1,9 +1,13 @@
 """``/v1/telephony/config/voicemail/rules``: the org's voicemail rules, GET and PUT.
 
-Access follows the two reference pages (``/work/shared/seeds``): GET needs an admin token of a
-Full, User, Read-only or Location Administrator with ``spark-admin:telephony_config_read``; PUT
-needs a Full Administrator with ``spark-admin:telephony_config_write``. Anything else, and any
-other org than the token's own, is a 403. PUT validates like the PUT page (expiry 15-100 days,
+Every org has its own rules (``State.voicemail_rules``, by org id). Access follows the two
+reference pages (``/work/shared/seeds``): GET needs an admin token of a Full, User, Read-only or
+Location Administrator with ``spark-admin:telephony_config_read``; PUT needs a Full Administrator
+with ``spark-admin:telephony_config_write``. The call acts on the token's own org (a Service App
+token: the org it was issued for, where its machine account lives); ``orgId`` may name that org,
+and any other org is a 403, as Webex refuses an admin outside the org (the people description
+keeps ``orgId`` for "admin users of another organization (such as partners)"; partner admins
+are not emulated). Anything else is a 403 too. PUT validates like the PUT page (expiry 15-100 days,
 not the GET page's 180), checks a new default PIN against the org's current
 ``defaultVoicemailPinRules``, changes only what it is given, answers 204, and leaves an admin
 audit event. The PIN is stored but never served, logged or audited.
