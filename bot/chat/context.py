@@ -65,12 +65,8 @@ class Conversation:
     def addressed(self, reply: Reply) -> Reply:
         if self.where.room_type != RoomType.GROUP:
             return reply  # a 1:1 space: the answer can only be for the one person there
-        return reply.addressed_to(mention(self.requester.person_id, self.requester.display_name))
-
-    @property
-    def names_requester(self) -> bool:
-        """Whether answers here name the requester (a group space)."""
-        return self.where.room_type == RoomType.GROUP
+        person = self.requester
+        return reply.addressed_to(mention(person.person_id, person.display_name), person.display_name)
 
     def tell_privately(self, reply: Reply) -> str:
         """A direct message to the requester, whatever space the request came from."""

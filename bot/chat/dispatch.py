@@ -289,13 +289,12 @@ def _answer_error(received: Received, where: Where, exc: Exception) -> str:
 
 def _error_card(received: Received, where: Where, title: str, message: str,
                 tracking_id: str | None) -> None:
-    """Through the requester's conversation when known: in a group space it names them, on the
-    card too (the card is what Webex shows; its text fallback carries the mention)."""
+    """Through the requester's conversation when known: in a group space it names them (the card
+    headed for them, its text fallback carrying the mention)."""
+    reply = Reply.of(cards.render("error", error_card(title=title, message=message,
+                                                      tracking_id=tracking_id)))
     conversation = received.context.conversation if received.context is not None else None
-    if conversation is None or not conversation.names_requester:
-        where.post(received.services.messenger, Reply.of(cards.render("error", error_card(
-            title=title, message=message, tracking_id=tracking_id))))
+    if conversation is None:
+        where.post(received.services.messenger, reply)
         return
-    conversation.reply(Reply.of(cards.render("error", error_card(
-        title=title, message=message, tracking_id=tracking_id,
-        addressed_to=conversation.requester.display_name))))
+    conversation.reply(reply)

@@ -14,7 +14,7 @@ from bot.domain.forms import Shown
 from bot.domain.rules import EXPIRY_DAYS, FieldChange, VoicemailRules, setting_changes
 from bot.domain.vocabulary import ChangeKind, SettingName
 from bot.storage.audit import Applied
-from bot.views.markup import Markup, escape
+from bot.views.markup import Markup
 
 MINUTE = "%H:%M UTC"
 DAY_AND_MINUTE = "%Y-%m-%d %H:%M UTC"
@@ -171,11 +171,8 @@ def rules_diff(before: VoicemailRules, after: VoicemailRules) -> list[FieldChang
 
 
 def error_card(*, title: str, message: str, tracking_id: str | None = None,
-               retry_change_id: str | None = None, addressed_to: str | None = None) -> dict[str, Any]:
-    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change;
-    with ``addressed_to`` (a group space), the message starts with that person's name."""
-    if addressed_to:
-        message = escape(addressed_to) + Markup(": ") + message
+               retry_change_id: str | None = None) -> dict[str, Any]:
+    """What went wrong; with ``retry_change_id``, a "Confirm again" button for that change."""
     return {"title": title, "message": message,
             "hasTrackingId": bool(tracking_id), "trackingId": tracking_id or "",
             "canRetry": retry_change_id is not None,

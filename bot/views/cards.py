@@ -48,6 +48,14 @@ class RenderedCard:
     def attachment(self) -> dict[str, Any]:
         return {"contentType": CONTENT_TYPE, "content": self.content}
 
+    def headed_for(self, name: str) -> RenderedCard:
+        """The card with a first line saying whom it answers, "For <name>", the name as text: in a
+        group space Webex shows the card, not the text whose mention names them."""
+        heading = {"type": "TextBlock", "text": f"For {escape(name)}", "isSubtle": True,
+                   "size": "Small", "wrap": True}
+        return RenderedCard({**self.content, "body": [heading, *self.content.get("body", [])]},
+                            self.markdown)
+
 
 def render(name: str, data: dict[str, Any]) -> RenderedCard:
     content = expand(_template(name), data, data)

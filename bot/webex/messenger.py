@@ -33,10 +33,11 @@ class Reply:
     def of(cls, card: RenderedCard) -> Reply:
         return cls(card.markdown, card)
 
-    def addressed_to(self, mention: Markup) -> Reply:
+    def addressed_to(self, mention: Markup, name: str) -> Reply:
         """The same answer, its text starting with ``mention`` (a group space's reader sees whom
-        it is for; Webex notifies them)."""
-        return Reply(Markup(f"{mention}: {self.markdown}"), self.card)
+        it is for; Webex notifies them), and its card headed "For ``name``"."""
+        return Reply(Markup(f"{mention}: {self.markdown}"),
+                     self.card.headed_for(name) if self.card is not None else None)
 
 
 @dataclass(frozen=True)

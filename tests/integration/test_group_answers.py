@@ -31,6 +31,7 @@ def test_an_answer_in_a_group_space_mentions_the_requester(emulator, bot):
     assert reply["markdown"].startswith(f"<@personId:{alice_id}|Alice Fuller>: ")
     assert reply["mentionedPeople"] == [alice_id]
     assert "Passcodes expire after 100 days" in card_text(reply)
+    assert card_of(reply)["body"][0]["text"] == "For Alice Fuller"  # on the card Webex shows too
 
 
 def test_an_answer_in_a_direct_space_mentions_nobody(emulator, bot):
@@ -62,8 +63,10 @@ def test_another_admins_press_is_refused_as_theirs(emulator, bot):
     fiona.submit(confirmation, action="confirm", changeId=change_id)
     refusal = fiona.wait_reply()
     assert refusal["mentionedPeople"] == [emulator.id("fiona")]
-    assert ("Fiona Field: Only Alice Fuller can confirm or cancel Alice Fuller's change; your "
-            "press changed nothing.") in " ".join(visible(t) for t in _card_texts(refusal))
+    texts = [visible(t) for t in _card_texts(refusal)]
+    assert texts[0] == "For Fiona Field"  # the card is what Webex shows: it says whom it answers
+    assert ("Only Alice Fuller can confirm or cancel Alice Fuller's change; your press changed "
+            "nothing.") in " ".join(texts)
 
 
 def _card_texts(message: dict) -> list[str]:

@@ -21,6 +21,7 @@ from bot.views.card_data import (
 )
 from bot.views.markup import Markup
 from tests.support.paths import REPO
+from tests.support.rendering import live_markup
 
 RULES = VoicemailRules.from_api(
     json.loads((REPO / "emulator" / "seed.json").read_text())["voicemailRules"])
@@ -106,3 +107,12 @@ def test_the_expiry_of_a_confirmation_is_a_time_of_day():
     card = confirm_card(requester="Alice", change_id="c1",
                         expires_at=datetime(2026, 1, 2, 3, 14, 59, tzinfo=UTC), changes=[])
     assert card["expiresAt"] == {"local": "{{TIME(2026-01-02T03:14:59Z)}}", "utc": "03:14 UTC"}
+
+
+def test_a_card_headed_for_a_person_shows_their_name_as_text():
+    card = cards.render("error", error_card(title="No", message="Nothing was changed."))
+    headed = card.headed_for("Rita <@all> **Reed** [x](https://evil.example)")
+    heading = headed.content["body"][0]
+    assert heading["type"] == "TextBlock" and heading["text"].startswith("For Rita")
+    assert live_markup(heading["text"]) == []
+    assert headed.content["body"][1:] == card.content["body"]  # the card itself unchanged
