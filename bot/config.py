@@ -100,6 +100,17 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") + "/"
 
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # Heroku-like platforms set DATABASE_URL to postgres://... (a name SQLAlchemy no longer
+        # takes) and cannot be told otherwise; postgresql://... would pick psycopg2, which is
+        # not installed. Both mean the PostgreSQL server that psycopg 3 talks to.
+        for scheme in ("postgres://", "postgresql://"):
+            if value.startswith(scheme):
+                return "postgresql+psycopg://" + value.removeprefix(scheme)
+        return value
+
     @field_validator("notify_room_ids", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:

@@ -163,3 +163,13 @@ def test_the_platform_variables_are_read_from_the_environment(monkeypatch):
     [warning, _ops_token] = start_up_warnings(load_settings(**BASE))
     assert warning.text.startswith("DATABASE_URL is SQLite on a platform that sets PORT and DYNO")
     assert "postgresql+psycopg://" in warning.text
+
+
+@pytest.mark.parametrize("given, used", [
+    ("postgres://u:p@db.example:5432/vmbot", "postgresql+psycopg://u:p@db.example:5432/vmbot"),
+    ("postgresql://u:p@db/vmbot", "postgresql+psycopg://u:p@db/vmbot"),
+    ("postgresql+psycopg://u:p@db/vmbot", "postgresql+psycopg://u:p@db/vmbot"),
+    ("sqlite:////srv/bot.sqlite3", "sqlite:////srv/bot.sqlite3"),
+])
+def test_a_platforms_postgres_url_is_used_with_psycopg(given, used):
+    assert load_settings(**(BASE | {"database_url": given})).database_url == used
