@@ -160,11 +160,13 @@ def test_make_demo_installs_only_the_runtime_and_connects_the_org_by_consent(clo
     make = start("make demo", ["make", "demo", "CONNECT=1", "NODE_STAMP="], env=env, cwd=clone,
                  log_path=clone.parent / "demo.log")
     try:
+        wait_until(lambda: "demo is running" in make.log(), "make demo to start", timeout=300,
+                   detail=make.log_tail)
         consent_link = f"http://127.0.0.1:{emulator_port}/v1/authorize?"
-        url = wait_until(lambda: [line.strip() for line in make.log().splitlines()
-                                  if line.strip().startswith(consent_link)],
-                         "the consent link make demo prints", timeout=300,
-                         detail=make.log_tail)[0]
+        links = [line.strip() for line in make.log().splitlines()
+                 if line.strip().startswith(consent_link)]
+        assert len(links) == 1, make.log_tail()
+        url = links[0]
         venv = clone / ".venv"
         assert list(venv.glob(".installed-runtime-*")) and not list(venv.glob(".installed-dev-*"))
         assert [tool for tool in DEV_TOOLS if (venv / "bin" / tool).exists()] == []
