@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, start_up_warnings
 from bot.inbox.queue import Inbox
 from bot.inbox.worker import Processor, Worker
 from bot.jobs.background import Background
@@ -46,9 +46,8 @@ def create_app(settings: Settings | None = None, *, processor: Processor | None 
                 return _unconfigured_cli(str(exc))
             raise SystemExit(str(exc)) from None
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
-    if settings.ops_token is None and not settings.is_demo:
-        log.warning("OPS_TOKEN is not set: /metrics and the details of /healthz are open to anyone "
-                    "who can reach the webhook port")
+    for warning in start_up_warnings(settings):
+        log.warning("%s", warning.text)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     store = Store(settings.database_url)

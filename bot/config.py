@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     webex_timeout_seconds: float = Field(default=10, gt=0)
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
+    # Set by the platform, never by the operator: gunicorn binds to PORT, and Heroku-like
+    # platforms name the process in DYNO. Both together mean a disk that does not survive a
+    # restart (see ``start_up_warnings``).
+    port: str | None = None
+    dyno: str | None = None
 
     @field_validator("webex_bot_token", "webex_webhook_secret")
     @classmethod
@@ -94,6 +99,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")) or "://" == value[-3:]:
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # Heroku-like platforms set DATABASE_URL to postgres://... (a name SQLAlchemy no longer
+        # takes) and cannot be told otherwise; postgresql://... would pick psycopg2, which is
+        # not installed. Both mean the PostgreSQL server that psycopg 3 talks to.
+        for scheme in ("postgres://", "postgresql://"):
+            if value.startswith(scheme):
+                return "postgresql+psycopg://" + value.removeprefix(scheme)
+        return value
 
     @field_validator("notify_room_ids", mode="before")
     @classmethod
@@ -203,6 +219,35 @@ class Settings(BaseSettings):
     def webhook_target_url(self) -> str | None:
         return f"{self.public_url}webhooks/webex" if self.public_url else None
 
+    @property
+    def on_throwaway_disk(self) -> bool:
+        """True under a platform that sets both PORT and DYNO (Heroku and its likes), whose
+        file system is replaced at every restart and deploy."""
+        return bool(self.port and self.dyno)
+
+
+class StartUpWarning(NamedTuple):
+    """A setting that works but that an operator should change: ``topic`` names it."""
+
+    topic: str
+    text: str
+
+
+def start_up_warnings(settings: Settings) -> list[StartUpWarning]:
+    """What the bot logs at start-up and ``flask --app app check`` shows as WARN lines."""
+    warnings = []
+    if settings.database_url.startswith("sqlite") and settings.on_throwaway_disk:
+        warnings.append(StartUpWarning(
+            "database durability", "DATABASE_URL is SQLite on a platform that sets PORT and DYNO, whose disk "
+            "does not survive a restart or a deploy: the stored admin authorization, pending "
+            "changes, the history, subscriptions and notification spaces would be lost each "
+            "time. Set DATABASE_URL to a PostgreSQL database (postgresql+psycopg://...)"))
+    if settings.ops_token is None and not settings.is_demo:
+        warnings.append(StartUpWarning(
+            "ops token", "OPS_TOKEN is not set: /metrics and the details of /healthz are open to "
+            "anyone who can reach the webhook port"))
+    return warnings
+
 
 def _is_fernet_key(text: str) -> bool:
     try:
@@ -239,6 +284,8 @@ class SettingsOverrides(TypedDict, total=False):
     webex_timeout_seconds: float
     log_level: LogLevel
     log_format: LogFormat
+    port: str | None
+    dyno: str | None
 
 
 def load_settings(**overrides: Unpack[SettingsOverrides]) -> Settings:

@@ -5,10 +5,17 @@ command (``flask --app app webhooks sync``), then starts ``gunicorn app:app`` wi
 config, prints where to look (first of all the local space page, the emulator's ``/``), and keeps
 both running until Ctrl-C. The emulator starts from its seed, so the bot starts from a fresh
 database too.
+
+``--connect`` (``make demo CONNECT=1``) tries the way a real org is connected: the bot starts with
+the emulated Integration's client id and secret and no admin token, the demo runs the operator
+command ``flask --app app admin authorize`` and prints the link it gives; opening it shows the
+emulator's consent page (as Webex's ``/v1/authorize``), where a Full Administrator allows the
+access and the browser comes back to the bot's ``/oauth/callback``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import signal
@@ -38,7 +45,7 @@ EMULATOR = f"http://127.0.0.1:{EMULATOR_PORT}"
 BOT = f"http://127.0.0.1:{BOT_PORT}"
 
 
-def bot_environment(directory: dict) -> dict[str, str]:
+def bot_environment(directory: dict, admin: dict[str, str]) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     instance = REPO / "instance"
@@ -48,7 +55,7 @@ def bot_environment(directory: dict) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "BOT_", "PUBLIC_"))}
     env.update({
         "WEBEX_BOT_TOKEN": "bot-token",
-        "WEBEX_ADMIN_TOKEN": "admin-token",
+        **admin,
         "WEBEX_WEBHOOK_SECRET": secrets.token_urlsafe(24),
         "WEBEX_BASE_URL": f"{EMULATOR}/v1/",
         "PUBLIC_URL": f"{BOT}/",
@@ -60,11 +67,34 @@ def bot_environment(directory: dict) -> dict[str, str]:
     return env
 
 
+def admin_access(connect: bool) -> dict[str, str]:
+    """The seeded admin token, or (``--connect``) the emulated Integration's client (its seed
+    values, as ``GET /_emulator/integrations`` lists them) with no token."""
+    if not connect:
+        return {"WEBEX_ADMIN_TOKEN": "admin-token"}
+    [integration] = requests.get(f"{EMULATOR}/_emulator/integrations", timeout=5).json()["items"]
+    return {"WEBEX_ADMIN_CLIENT_ID": integration["clientId"],
+            "WEBEX_ADMIN_CLIENT_SECRET": integration["clientSecret"]}
+
+
+def authorization_url(env: dict[str, str]) -> str:
+    """What ``flask --app app admin authorize`` prints on a line of its own: the link."""
+    done = subprocess.run([str(BIN / "flask"), "--app", "app", "admin", "authorize"], cwd=REPO,
+                          env=env, check=True, capture_output=True, text=True)
+    [url] = [line for line in done.stdout.splitlines() if line.startswith("http")]
+    return url
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connect", action="store_true",
+                        help="start the bot with no admin token and print the link to the "
+                             "consent page that connects the emulated org")
+    connect = parser.parse_args().connect
     children: list[Process] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # runs the finally below
     try:
-        run(children)
+        run(children, connect=connect)
     except KeyboardInterrupt:
         pass
     except ProcessFailed as failed:
@@ -74,7 +104,7 @@ def main() -> None:
             child.stop(timeout=15)
 
 
-def run(children: list[Process]) -> None:
+def run(children: list[Process], *, connect: bool) -> None:
     for port, name in ((EMULATOR_PORT, "EMULATOR_PORT"), (BOT_PORT, "BOT_PORT")):
         if port_in_use(port):
             sys.exit(f"port {port} is in use (an earlier demo still running?); stop it or set "
@@ -85,19 +115,19 @@ def run(children: list[Process]) -> None:
     children.append(emulator)
     emulator.wait_ready(f"{EMULATOR}/_emulator/directory")
     directory = requests.get(f"{EMULATOR}/_emulator/directory", timeout=5).json()
-    env = bot_environment(directory)
+    env = bot_environment(directory, admin_access(connect))
     subprocess.run([str(BIN / "flask"), "--app", "app", "webhooks", "sync"], cwd=REPO, env=env,
                    check=True)
     bot = start("the bot", gunicorn_command(BOT_PORT), env=env, cwd=REPO, url=BOT)
     children.append(bot)
     bot.wait_ready(f"{BOT}/healthz")
-    print_where_to_look()
+    print_where_to_look(authorization_url(env) if connect else None)
     while all(child.running() for child in children):
         time.sleep(0.5)
     print("a process stopped; shutting down", file=sys.stderr)
 
 
-def print_where_to_look() -> None:
+def print_where_to_look(authorization: str | None) -> None:
     cards = "" if (REPO / "node_modules" / "adaptivecards").is_dir() else (
         "\n  (node_modules is missing, so cards show as text: run `npm ci`, as `make demo` does)\n")
     print(f"""
@@ -112,7 +142,23 @@ def print_where_to_look() -> None:
   Emulator (Webex) API          : {EMULATOR}/v1/
   People, spaces and tokens     : {EMULATOR}/_emulator/directory
   From a terminal               : .venv/bin/python scripts/talk.py alice show
-""", flush=True)
+{connect_text(authorization)}""", flush=True)
+
+
+def connect_text(authorization: str | None) -> str:
+    if authorization is None:
+        return """
+  The bot uses the seeded admin token. To connect the org as an operator would instead (no admin
+  token; a Full Administrator allows the access on the consent page): make demo CONNECT=1
+"""
+    return f"""
+  The bot has no admin token yet: until the org is connected it answers that it is not yet
+  authorized. Connect it as on Webex: open this link (printed by
+  `flask --app app admin authorize`; it works once, for 15 minutes), choose Alice Fuller
+  (a Full Administrator) and press Accept; the bot's /oauth/callback page says what happened:
+
+{authorization}
+"""
 
 
 if __name__ == "__main__":

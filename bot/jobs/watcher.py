@@ -33,6 +33,7 @@ from bot.storage.reports import save_report
 from bot.storage.snapshots import Snapshot
 from bot.storage.store import Store
 from bot.views.card_data import rules_diff
+from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,9 @@ class Watcher:
                 log.info("change watcher settled %s", outcome)
             known = services.snapshots.read(org_id)  # first: a read of Webex may take long
             current = services.admin.read_rules()
-        except WebexCallError as exc:
+        # No admin token (the org is not connected yet) or a refused refresh: said in one line
+        # each round, and in /healthz, as a Webex refusal is; the operator's action is named.
+        except (WebexCallError, AdminTokenExpired) as exc:
             self._report(ok=False, error=str(exc))
             log.warning("change watcher could not read the rules: %s", exc)
             return "failed: rules unreadable"

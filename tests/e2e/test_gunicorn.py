@@ -94,6 +94,19 @@ def test_sync_moves_webhooks_to_a_new_public_url(deployment):
     assert targets == {"https://bot.example.com/webhooks/webex"}
 
 
+def test_sqlite_on_a_platform_with_a_throwaway_disk_is_warned_of_at_start(emulator, tmp_path):
+    port = free_port()
+    env = bot_env(emulator, tmp_path, SECRET, port, PORT=str(port), DYNO="web.1")
+    bot = start_gunicorn(env, tmp_path, port, workers=1)
+    try:
+        line = wait_until(lambda: [line for line in bot.log().splitlines()
+                                   if "DATABASE_URL is SQLite on a platform" in line],
+                          "the start-up warning")[0]
+    finally:
+        bot.stop()
+    assert "WARNING" in line and "sets PORT and DYNO" in line and "PostgreSQL" in line
+
+
 def test_gunicorn_refuses_to_start_without_a_required_setting(emulator, tmp_path):
     port = free_port()
     env = bot_env(emulator, tmp_path, SECRET, port)

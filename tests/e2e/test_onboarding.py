@@ -8,10 +8,9 @@ App's) client id and secret, says it is not yet authorized, and works once autho
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -19,6 +18,7 @@ from cryptography.fernet import Fernet
 
 from tests.support.bot_process import bot_env, flask_cli, free_port, start_gunicorn
 from tests.support.bot_server import card_text
+from tests.support.consent import consent, with_query
 from tests.support.deliveries import deliver, event_for, say
 from tests.support.factories import SECRET
 from tests.support.waiting import wait_until
@@ -58,27 +58,6 @@ def authorization_url(env, workdir) -> str:
     urls = [line for line in done.stdout.splitlines() if line.startswith("http")]
     assert len(urls) == 1, done.stdout
     return urls[0]
-
-
-def with_query(url: str, **changes: str | None) -> str:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query.update({k: v for k, v in changes.items() if v is not None})
-    for key in [k for k, v in changes.items() if v is None]:
-        query.pop(key, None)
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def consent(emulator, url: str, person: str = "alice", decision: str = "allow") -> str:
-    """Open the consent page as ``person`` and answer it; the redirect's target (the callback)."""
-    page = requests.get(with_query(url, personId=emulator.id(person)), timeout=10)
-    assert page.status_code == 200, page.text
-    request_id = re.search(r'name="requestId" value="([^"]+)"', page.text).group(1)
-    answer = requests.post(f"{emulator.base_url}authorize", allow_redirects=False, timeout=10,
-                           data={"requestId": request_id, "personId": emulator.id(person),
-                                 "decision": decision})
-    assert answer.status_code == 302, answer.text
-    return answer.headers["Location"]
 
 
 def stored_kind(workdir) -> str | None:

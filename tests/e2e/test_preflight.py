@@ -174,3 +174,20 @@ def test_refresh_settings_without_an_admin_token_or_a_database(ready, tmp_path):
     assert code == 1
     assert lines["admin token"] == ("FAIL not checked: WEBEX_ADMIN_TOKEN is not set and the database"
                                     " (where refreshed tokens live) is not ready")
+
+
+def test_sqlite_where_the_disk_does_not_survive_a_restart_is_a_warning(ready, tmp_path):
+    done = flask_cli(ready | {"PORT": "5000", "DYNO": "web.1"}, tmp_path, "check")
+
+    *checks, warning = done.stdout.splitlines()
+    assert done.returncode == 0, done.stdout + done.stderr  # a warning fails nothing
+    assert len(checks) == len(CHECKS) and all(line.startswith("ok ") for line in checks)
+    assert warning.startswith("WARN database durability: DATABASE_URL is SQLite on a platform "
+                              "that sets PORT and DYNO, whose disk does not survive a restart")
+    assert warning.endswith("Set DATABASE_URL to a PostgreSQL database (postgresql+psycopg://...)")
+
+
+def test_port_alone_is_no_platform_with_a_throwaway_disk(ready, tmp_path):
+    code, lines = check(ready, tmp_path, PORT="5000")  # the helper wants exactly the checks
+
+    assert code == 0

@@ -306,11 +306,12 @@ def test_the_latest_event_about_the_rules_is_chosen_whatever_the_order():
                               bot_admin=BotAdmin("bot-admin", "x@acme.example")) is None
 
 
-def flask_watch(emulator, tmp_path, *args: str, interval: str = "1") -> subprocess.CompletedProcess:
+def flask_watch(emulator, tmp_path, *args: str, interval: str = "1",
+                **extra: str) -> subprocess.CompletedProcess:
     """``flask --app app watch ARGS`` as an operator runs it (never for more than 30 s here)."""
     workdir = tmp_path / "cli"
     workdir.mkdir(exist_ok=True)
-    env = bot_env(emulator, workdir, SECRET, free_port(), WATCH_INTERVAL_SECONDS=interval)
+    env = bot_env(emulator, workdir, SECRET, free_port(), WATCH_INTERVAL_SECONDS=interval, **extra)
     upgrade(env["DATABASE_URL"])
     return subprocess.run([str(BIN / "flask"), "--app", "app", "watch", *args], cwd=workdir,
                           env=env, capture_output=True, text=True, timeout=30)
@@ -330,6 +331,17 @@ def test_watch_once_takes_the_watchers_lease_and_hands_it_back(emulator, tmp_pat
         assert busy.returncode == 0 and "skipped" in busy.stdout, busy.stdout + busy.stderr
     finally:
         store.dispose()
+
+
+def test_a_round_before_the_org_is_connected_says_so_in_one_line(emulator, tmp_path):
+    done = flask_watch(emulator, tmp_path, "--once", WEBEX_ADMIN_TOKEN="",
+                       WEBEX_ADMIN_CLIENT_ID="vmrules-client-id",
+                       WEBEX_ADMIN_CLIENT_SECRET="vmrules-client-secret")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "failed: rules unreadable"
+    assert "Traceback" not in done.stderr
+    assert "change watcher could not read the rules: the bot is not yet authorized" in done.stderr
 
 
 def test_watch_refuses_to_loop_when_the_watcher_is_off(emulator, tmp_path):

@@ -23,7 +23,7 @@ def error_for(**values) -> str:
 def clean_environment(monkeypatch):
     for name in ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET", "WEBEX_ADMIN_TOKEN", "PUBLIC_URL",
                  "DATABASE_URL", "BOT_SECRET_KEY", "BOT_SECRET_KEY_PREVIOUS", "OPS_TOKEN",
-                 "WEBEX_BASE_URL", "NOTIFY_ROOM_IDS"):
+                 "WEBEX_BASE_URL", "NOTIFY_ROOM_IDS", "PORT", "DYNO"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -138,3 +138,38 @@ def test_a_client_alone_lets_the_bot_start_unauthorized():
 def test_neither_a_token_nor_a_client_is_refused():
     values = {k: v for k, v in BASE.items() if k != "webex_admin_token"}
     assert "admin authorize" in error_for(**values)
+
+
+@pytest.mark.parametrize("platform, database, warned", [
+    ({"port": "5000", "dyno": "web.1"}, "sqlite:////app/instance/bot.sqlite3", True),
+    ({"port": "5000"}, "sqlite:////app/instance/bot.sqlite3", False),  # gunicorn's PORT alone
+    ({"dyno": "web.1"}, "sqlite:////app/instance/bot.sqlite3", False),
+    ({"port": "5000", "dyno": "web.1"}, "postgresql+psycopg://u:p@db/vmbot", False),
+])
+def test_sqlite_is_warned_of_where_the_disk_does_not_survive_a_restart(platform, database,
+                                                                        warned):
+    from bot.config import start_up_warnings
+
+    settings = load_settings(**(BASE | platform | {"database_url": database}))
+    topics = [w.topic for w in start_up_warnings(settings) if w.topic != "ops token"]
+    assert topics == (["database durability"] if warned else [])
+
+
+def test_the_platform_variables_are_read_from_the_environment(monkeypatch):
+    from bot.config import start_up_warnings
+
+    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.setenv("DYNO", "web.1")
+    [warning, _ops_token] = start_up_warnings(load_settings(**BASE))
+    assert warning.text.startswith("DATABASE_URL is SQLite on a platform that sets PORT and DYNO")
+    assert "postgresql+psycopg://" in warning.text
+
+
+@pytest.mark.parametrize("given, used", [
+    ("postgres://u:p@db.example:5432/vmbot", "postgresql+psycopg://u:p@db.example:5432/vmbot"),
+    ("postgresql://u:p@db/vmbot", "postgresql+psycopg://u:p@db/vmbot"),
+    ("postgresql+psycopg://u:p@db/vmbot", "postgresql+psycopg://u:p@db/vmbot"),
+    ("sqlite:////srv/bot.sqlite3", "sqlite:////srv/bot.sqlite3"),
+])
+def test_a_platforms_postgres_url_is_used_with_psycopg(given, used):
+    assert load_settings(**(BASE | {"database_url": given})).database_url == used
