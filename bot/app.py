@@ -133,19 +133,20 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
         from bot.chat.services import warm_up
         from bot.jobs.watcher import Watcher
         from bot.jobs.webhook_check import check_webhooks
+        from bot.storage.pending import expire_pending
 
         scheduler.once(lambda: warm_up(services), "warm-up")
         # A pending change's PIN is erased when it expires, even if nobody comes back to it.
-        scheduler.every(30, services.pending.expire_old, "expire-pending-changes")
+        scheduler.every(30, lambda: expire_pending(store), "expire-pending-changes")
         scheduler.every(settings.webhook_check_interval_seconds,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
         scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
                         "change-watcher", singleton=True)
-        if not settings.admin_token_configured:  # only a pair the bot got itself needs watching
-            from bot.jobs.admin_token_check import check_admin_token
+        from bot.jobs.admin_token_check import check_admin_token
 
-            scheduler.every(ADMIN_TOKEN_CHECK_SECONDS, lambda: check_admin_token(services, store),
-                            "admin-token-check", singleton=True)
+        # Every org's pair the bot got itself (none when WEBEX_ADMIN_TOKEN serves the one org).
+        scheduler.every(ADMIN_TOKEN_CHECK_SECONDS, lambda: check_admin_token(services, store),
+                        "admin-token-check", singleton=True)
     return Background(worker, scheduler)
 
 

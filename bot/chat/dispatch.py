@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.commands import Command, Unknown, message_text, parse
-from bot.chat.context import Context, Conversation, Services, UserError, Where
+from bot.chat.context import Context, Conversation, RulesRead, Services, UserError, Where
 from bot.chat.router import CARD_ACTIONS, TEXT_COMMANDS, Route
 from bot.domain.authorization import Permission, Requester, decide
 from bot.domain.events import WebexEvent
@@ -73,7 +72,7 @@ class Received:
     name: str = ""  # the command or card action, as counted in the metrics and logged
     route: Route | None = None
     args: tuple[Any, ...] = ()  # what the handler takes after the context
-    rules_read: Future | None = None
+    rules_read: RulesRead | None = None
     requester: Requester | None = None
     context: Context | None = None
 
@@ -169,21 +168,31 @@ def _where(message: dict[str, Any], *, room_id: str) -> Where:
 
 def start_rules_read(received: Received) -> str | None:
     """For a route whose handler reads the rules, start that read now, alongside the requester
-    lookup. Only the handler takes its result, and only an authorized requester's handler runs:
-    on a refusal (or a bot, or an error) the read is dropped unread."""
+    lookup, for the org the requester likely is of (the one they were of last time, or the only
+    connected one). Only the handler takes its result, only when Webex says the requester is of
+    that org, and only an authorized requester's handler runs: on a refusal (or a bot, another
+    org, or an error) the read is dropped unread."""
     services = received.services
-    if received.route is not None and received.route.reads_rules:
-        received.rules_read = services.parallel.submit(services.admin.read_rules)
+    if received.route is None or not received.route.reads_rules:
+        return None
+    org_id = services.directory.likely_org(_sender(received))
+    admin = services.orgs.access(org_id) if org_id else None
+    if org_id and admin is not None:
+        received.rules_read = RulesRead(org_id, services.parallel.submit(admin.read_rules))
     return None
+
+
+def _sender(received: Received) -> str:
+    return (received.action if received.is_submit else received.message)["personId"]
 
 
 def resolve_requester(received: Received) -> str | None:
     services, where = received.services, received.where
     assert where is not None  # routed before
-    sender = (received.action if received.is_submit else received.message)["personId"]
-    received.requester = services.directory.requester(sender)
+    received.requester = services.directory.requester(_sender(received))
     received.context = Context(
         services, Conversation(services.messenger, received.requester, where),
+        org_scope=services.scope(received.requester.org_id),
         card_message_id=received.message["id"] if received.is_submit else None,
         inputs=dict(received.action.get("inputs") or {}), rules_read=received.rules_read)
     return None
@@ -209,7 +218,7 @@ def authorize(received: Received) -> str | None:
     ctx, route = _context(received), received.route
     assert route is not None  # refused above when unknown
     decision = decide(ctx.requester, route.permission,
-                      managed_org_id=received.services.admin.managed_org_id())
+                      managed_org_id=ctx.org_scope.org_id if ctx.org_scope else None)
     if decision.allowed:
         return None
     metrics.command(received.name, "refused")
@@ -254,7 +263,7 @@ PIPELINES: dict[tuple[str, str], tuple[Step, ...]] = {
 
 def _drop_rules_read(received: Received) -> None:
     if received.rules_read is not None:
-        received.rules_read.cancel()  # too late once it started; its answer is dropped all the same
+        received.rules_read.future.cancel()  # too late once it started; its answer is dropped all the same
 
 
 def _unknown(ctx: Context, parsed: Unknown) -> None:

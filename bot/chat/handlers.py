@@ -24,8 +24,7 @@ HISTORY_DEFAULT, HISTORY_MAX = 5, 20
 
 
 def _may(ctx: Context, permission: Permission) -> bool:
-    return decide(ctx.requester, permission,
-                  managed_org_id=ctx.services.admin.managed_org_id()).allowed
+    return decide(ctx.requester, permission, managed_org_id=ctx.org.org_id).allowed
 
 
 def _rules(ctx: Context) -> VoicemailRules:
@@ -33,7 +32,7 @@ def _rules(ctx: Context) -> VoicemailRules:
 
 
 def _deps(ctx: Context) -> ChangeFlowDeps:
-    return ChangeFlowDeps.of(ctx.services)
+    return ChangeFlowDeps.of(ctx.services, ctx.org)
 
 
 def show(ctx: Context, _args: tuple[str, ...] = ()) -> None:
@@ -109,13 +108,13 @@ def history(ctx: Context, args: tuple[str, ...] = ()) -> None:
         if not args[0].isdigit() or not 1 <= int(args[0]) <= HISTORY_MAX:
             raise UserError(Markup(f"Usage: `history [n]`, with n from 1 to {HISTORY_MAX}."))
         count = int(args[0])
-    ctx.reply(Reply.of(cards.render("history", history_view(ctx.services.audit.recent(count)))))
+    ctx.reply(Reply.of(cards.render("history", history_view(ctx.org.audit.recent(count)))))
 
 
 def undo(ctx: Context, _args: tuple[str, ...] = ()) -> None:
     """Propose reverting the sections the last change through the bot touched. An undo is not
     undone: that would quietly apply the undone change again (a redo nobody asked for by name)."""
-    last = ctx.services.audit.last_through_bot()
+    last = ctx.org.audit.last_through_bot()
     if last is None:
         raise UserError("There is no change made through the bot to undo.")
     when = last.applied_at.strftime(DAY_AND_MINUTE)
@@ -146,20 +145,20 @@ def _reverting(entry: Applied) -> RulesChange:
 
 
 def whoami(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    in_org = ctx.requester.org_id == ctx.services.admin.managed_org_id()
+    in_org = ctx.requester.org_id == ctx.org.org_id
     card = whoami_card(ctx.requester, in_org=in_org, may=lambda permission: _may(ctx, permission),
-                       org_name=ctx.services.admin.managed_org_name() if in_org else None)
+                       org_name=ctx.org.admin.managed_org_name() if in_org else None)
     ctx.reply(Reply.of(cards.render("whoami", card)))
 
 
 def subscribe(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    added = ctx.services.subscriptions.add(ctx.requester.person_id, ctx.requester.display_name)
+    added = ctx.org.subscriptions.add(ctx.requester.person_id, ctx.requester.display_name)
     ctx.reply(Reply("Subscribed: I will message you directly about every change to the rules."
                     if added else "You are already subscribed."))
 
 
 def unsubscribe(ctx: Context, _args: tuple[str, ...] = ()) -> None:
-    removed = ctx.services.subscriptions.remove(ctx.requester.person_id)
+    removed = ctx.org.subscriptions.remove(ctx.requester.person_id)
     ctx.reply(Reply("Unsubscribed: no more direct messages about changes."
                     if removed else "You were not subscribed."))
 

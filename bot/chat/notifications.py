@@ -1,4 +1,6 @@
-"""Tell everyone who should know about a change: ``NOTIFY_ROOM_IDS`` and subscribers, once each.
+"""Tell everyone who should know about a change of one org's rules: that org's notification
+spaces (``notify here``, and ``NOTIFY_ROOM_IDS`` for the home org) and subscribers, once each;
+never anyone of another org.
 
 For a change made through the bot, the space where it was made already has the result in its
 thread, so it is skipped; so is a subscriber who made the change in their 1:1 space. A subscriber
@@ -13,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.chat.context import Conversation, Services
+from bot.chat.context import Conversation, OrgScope, Services
 from bot.chat.retries import deliver
 from bot.domain.authorization import Permission, decide
 from bot.domain.rules import FieldChange
@@ -36,15 +38,15 @@ class Notifier:
 
     messenger: Messenger
     directory: Directory  # a subscriber's roles, looked up afresh
-    admin: AdminAccess  # the managed org
+    admin: AdminAccess  # the org whose rules changed
     subscriptions: Subscriptions
     notify_room_ids: tuple[str, ...]
 
     @classmethod
-    def of(cls, services: Services) -> Notifier:
+    def of(cls, services: Services, org: OrgScope) -> Notifier:
         return cls(messenger=services.messenger, directory=services.directory,
-                   admin=services.admin, subscriptions=services.subscriptions,
-                   notify_room_ids=tuple(services.settings.notify_room_ids))
+                   admin=org.admin, subscriptions=org.subscriptions,
+                   notify_room_ids=org.notify_room_ids)
 
     def change_through_bot(self, conversation: Conversation,
                            changes: list[FieldChange]) -> list[str]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.chat.context import Context, Services
+from bot.chat.context import Context, OrgScope, Services
 from bot.domain.vocabulary import RoomType
 from bot.views.markup import Markup
 from bot.webex.clients import sdk_call
@@ -12,10 +12,20 @@ from bot.webex.messenger import Reply
 USAGE = "Type `notify here` to tell this space of every change, or `notify off` to stop."
 
 
-def notify_rooms(services: Services) -> list[str]:
-    """Every notification space, once: ``NOTIFY_ROOM_IDS``, then those chosen in Webex."""
-    return list(dict.fromkeys((*services.settings.notify_room_ids,
-                               *services.subscriptions.spaces())))
+def notify_rooms(org: OrgScope) -> list[str]:
+    """Every notification space of ``org``, once: ``NOTIFY_ROOM_IDS`` (the home org's), then
+    those chosen in Webex."""
+    return list(dict.fromkeys((*org.notify_room_ids, *org.subscriptions.spaces())))
+
+
+def every_notify_room(services: Services) -> list[str]:
+    """Every connected org's notification spaces, each once: for news of the bot itself (its
+    webhook was off), which belongs to no org and tells nothing of any."""
+    rooms: list[str] = []
+    for org_id in services.orgs.connected():
+        org = services.scope(org_id)
+        rooms += notify_rooms(org) if org is not None else []
+    return list(dict.fromkeys(rooms))
 
 
 def notify(ctx: Context, args: tuple[str, ...] = ()) -> None:
@@ -28,10 +38,10 @@ def notify(ctx: Context, args: tuple[str, ...] = ()) -> None:
         ctx.reply(Reply(Markup("Notification spaces are group spaces: type `notify here` in one "
                                "(here, `subscribe` sends you a direct message for every change).")))
         return
-    subscriptions = ctx.services.subscriptions
+    subscriptions = ctx.org.subscriptions
     if choice == "off":
         removed = subscriptions.remove_space(where.room_id)
-        configured = where.room_id in ctx.services.settings.notify_room_ids
+        configured = where.room_id in ctx.org.notify_room_ids
         text = ("This space is no longer told of changes." if removed
                 else "This space was not a notification space chosen here.")
         if configured:

@@ -4,20 +4,17 @@ once per process, what every event needs from Webex."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.chat.context import Services
 from bot.config import Settings
-from bot.storage.audit import AuditLog, Subscriptions
-from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
-from bot.storage.snapshots import Snapshots
 from bot.storage.store import Store
-from bot.webex.admin import AdminAccess
-from bot.webex.admin_token import AdminToken
 from bot.webex.clients import bot_api
 from bot.webex.directory import Directory
 from bot.webex.messenger import Messenger
+from bot.webex.orgs import OrgRegistry
 from bot.webex.rules_client import RulesClient
 
 log = logging.getLogger(__name__)
@@ -29,31 +26,26 @@ PARALLEL_CALLS = 16
 def build_services(settings: Settings, store: Store) -> Services:
     box = SecretBox.from_settings(settings)
     parallel = ThreadPoolExecutor(max_workers=PARALLEL_CALLS, thread_name_prefix="webex-call")
-    admin = AdminAccess(settings, AdminToken(settings, store, box),
-                        RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id,
-                                    timeout=settings.webex_timeout_seconds))
-    return Services(
-        settings=settings,
-        messenger=Messenger(bot_api(settings)),
-        admin=admin,
-        directory=Directory(admin, parallel=parallel),
-        pending=PendingChanges(store, box),
-        audit=AuditLog(store),
-        subscriptions=Subscriptions(store),
-        snapshots=Snapshots(store),
-        parallel=parallel,
-    )
+    orgs = OrgRegistry(settings, store, box,
+                       RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id,
+                                   timeout=settings.webex_timeout_seconds))
+    messenger = Messenger(bot_api(settings))
+    return Services(settings=settings, messenger=messenger, orgs=orgs,
+                    directory=Directory(orgs, messenger.api, parallel=parallel), store=store,
+                    box=box, parallel=parallel)
 
 
 def warm_up(services: Services) -> None:
     """Before the first event, read at once what every event needs and what stays put: the bot's
-    own identity, the managed org (unless ``WEBEX_ORG_ID`` names it) and the role names.
+    own identity, the home org (unless ``WEBEX_ORG_ID`` names it; rows from before orgs were kept
+    apart are given to it) and the role names (of the only org, when only one is connected).
 
     Run once per process at start (in the background). A read that fails is logged and made
     again when an event first needs it.
     """
-    reads = {"the bot's identity": services.messenger.me,
-             "the managed org": services.admin.managed_org_id,
+    reads: dict[str, Callable[[], object]] = {
+             "the bot's identity": services.messenger.me,
+             "the home org": services.orgs.home_org_id,
              "the admin role names": services.directory.load_role_names}
     started = {what: services.parallel.submit(read) for what, read in reads.items()}
     for what, future in started.items():

@@ -1,4 +1,4 @@
-"""Who may do what: a requester's roles, by name, against the managed org. Rules as data.
+"""Who may do what: a requester's roles, by name, in their org, if it is connected. Rules as data.
 
 The requester is always the ``personId`` Webex reports for the message or the card submit, looked
 up with the admin token; nothing typed into a message or a card can change who is asking.
@@ -44,11 +44,20 @@ class Decision:
     reason: str = ""
 
 
-def decide(requester: Requester, permission: Permission, *, managed_org_id: str) -> Decision:
-    """May ``requester`` do something that needs ``permission``? A refusal says why, and no more."""
+NOT_CONNECTED = ("Your organization is not connected to this bot, so it cannot help you here. "
+                 "A Full Administrator of your organization can connect it by authorizing the "
+                 "bot's access to your organization's settings.")
+
+
+def decide(requester: Requester, permission: Permission, *,
+           managed_org_id: str | None) -> Decision:
+    """May ``requester`` do something that needs ``permission`` in the org ``managed_org_id``
+    (None: their org is not connected)? A refusal says why, and no more."""
+    if managed_org_id is None:
+        return Decision(False, NOT_CONNECTED)
     if requester.org_id != managed_org_id:
-        return Decision(False, "This bot manages another organization's settings, so it cannot "
-                               "help you here.")
+        return Decision(False, "This concerns another organization's settings, so I cannot "
+                               "help you with it.")
     if permission is Permission.ANYONE:
         return Decision(True)
     needed = VIEW_ROLES if permission is Permission.VIEW else CHANGE_ROLES

@@ -1,4 +1,4 @@
-"""The periodic admin token check, for a pair the bot got itself (``admin authorize`` or
+"""The periodic admin token check, for each org's pair the bot got itself (``admin authorize`` or
 ``admin service-app``): refresh it ahead of its expiry even when nobody uses the bot, and tell the
 notification spaces, once, when an operator must act (a refused refresh, a refresh token about to
 expire). ``/healthz``, ``check`` and ``admin status`` say the same from the database. It runs in
@@ -22,27 +22,34 @@ log = logging.getLogger(__name__)
 
 
 def check_admin_token(services: Services, store: Store) -> str | None:
-    """One round; returns the problem announced, if one was."""
-    settings = services.settings
-    if settings.admin_token_configured:
-        return None
-    grants = AdminGrants(store, SecretBox.from_settings(settings))
-    if grants.get() is None:
-        return None  # not yet authorized: /healthz and check say so; nothing to announce
+    """One round over every stored pair; returns the last problem announced, if one was."""
+    grants = AdminGrants(store, SecretBox.from_settings(services.settings))
+    announced = None
+    for org_id in grants.orgs():
+        announced = _check_org(services, grants, org_id) or announced
+    return announced
+
+
+def _check_org(services: Services, grants: AdminGrants, org_id: str) -> str | None:
+    """Refresh ``org_id``'s pair ahead when due; tell that org's notification spaces, once, of
+    what an operator must do about it."""
+    org = services.scope(org_id)
+    if org is None or not services.orgs.served_by_grant(org_id) or grants.get(org_id) is None:
+        return None  # the settings' token serves this org, or the pair cannot be opened
     try:
-        services.admin.run(lambda token: token)  # refreshes ahead when due
+        org.admin.run(lambda token: token)  # refreshes ahead when due
     except (AdminTokenExpired, WebexCallError) as exc:
         log.warning("admin token check: %s", exc)
-    grant = grants.get()
+    grant = grants.get(org_id)
     if grant is None:
         return None
     problem = grant_problem(grant)
-    if problem == grant.announced_problem or not grants.mark_announced(problem):
+    if problem == grant.announced_problem or not grants.mark_announced(org_id, problem):
         return None
     if problem is None:
         return None  # solved (re-authorized): remembered, so that a new problem is told again
     text = f"The bot's admin access needs an operator: {problem}."
-    for room_id in notify_rooms(services):
+    for room_id in notify_rooms(org):
         try:
             services.messenger.post(Reply(text), room_id=room_id)
         except WebexCallError as exc:

@@ -1,9 +1,11 @@
 """The change watcher: notice rule changes made outside the bot (Control Hub, other tools).
 
-Every ``WATCH_INTERVAL_SECONDS``, in one process at a time, it reads the rules and compares them
-with the last rules the bot knows. A difference the bot did not make is remembered, written to the
-history (the audit log, as made outside the bot) and reported to the notify spaces and the
-subscribers, naming the admin when the Admin Audit Events API can tell (it needs
+Every ``WATCH_INTERVAL_SECONDS``, in one process at a time, it reads each connected org's rules
+(with that org's admin token) and compares them with the last rules the bot knows for that org;
+an org whose rules cannot be read does not stop the others, and what it finds goes to that org's
+history, notification spaces and subscribers only. A difference the bot did not make is
+remembered, written to the history (the audit log, as made outside the bot) and reported
+to the notify spaces and the subscribers, naming the admin when the Admin Audit Events API can tell (it needs
 ``spark-admin:audit_events_read``). A round that cannot read the rules reports
 nothing: a change nobody saw is never announced. Each round first settles the bot's own changes
 whose PUT went unanswered (``unknown``): applied if the rules now read as asked, else not.
@@ -23,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.chat.change_flow import settle_unknown
-from bot.chat.context import Services
+from bot.chat.context import OrgScope, Services
 from bot.chat.deps import ChangeFlowDeps
 from bot.chat.notifications import Notifier
 from bot.chat.retries import durably
@@ -54,70 +56,91 @@ class Watcher:
     def __init__(self, services: Services, store: Store):
         self._services = services
         self._store = store
-        self._bot_admin: BotAdmin | None = None
+        self._bot_admins: dict[str, BotAdmin] = {}
 
     def check(self) -> str:
-        """One round; returns what happened, for logs and tests."""
-        services = self._services
-        if services.pending.applying_now():
-            return "skipped: a change is being applied through the bot"
+        """One round over every connected org; returns what happened (one org: its outcome, as
+        before; several: each org's, numbered, never naming an org), for logs and tests."""
         try:
-            org_id = services.admin.managed_org_id()
-            # First, changes whose PUT went unanswered: the bot's own if the rules now read as
-            # they asked (recorded, so not announced below), never news from outside.
-            for outcome in settle_unknown(ChangeFlowDeps.of(services)):
-                log.info("change watcher settled %s", outcome)
-            known = services.snapshots.read(org_id)  # first: a read of Webex may take long
-            current = services.admin.read_rules()
-        # No admin token (the org is not connected yet) or a refused refresh: said in one line
-        # each round, and in /healthz, as a Webex refusal is; the operator's action is named.
+            orgs = self._services.orgs.connected()
         except (WebexCallError, AdminTokenExpired) as exc:
             self._report(ok=False, error=str(exc))
-            log.warning("change watcher could not read the rules: %s", exc)
+            log.warning("change watcher could not tell which orgs are connected: %s", exc)
             return "failed: rules unreadable"
-        self._report(ok=True, error=None)
+        outcomes = [self._check_org(org_id) for org_id in orgs]
+        failed = sum(outcome.startswith("failed") for outcome in outcomes)
+        self._report(ok=not failed, error=f"{failed} of {len(orgs)} org(s): rules unreadable"
+                     if failed else None)
+        if len(outcomes) == 1:
+            return outcomes[0]
+        return "; ".join(f"org {number}: {outcome}" for number, outcome in enumerate(outcomes, 1))
+
+    def _check_org(self, org_id: str) -> str:
+        """One org's round; a failure is this org's alone."""
+        org = self._services.scope(org_id)
+        if org is None:
+            return "skipped: disconnected meanwhile"
+        if org.pending.applying_now():
+            return "skipped: a change is being applied through the bot"
+        try:
+            # First, changes whose PUT went unanswered: the bot's own if the rules now read as
+            # they asked (recorded, so not announced below), never news from outside.
+            for outcome in settle_unknown(ChangeFlowDeps.of(self._services, org)):
+                log.info("change watcher settled %s", outcome)
+            known = org.snapshots.read(org_id)  # first: a read of Webex may take long
+            current = org.admin.read_rules()
+        # A refused refresh or a Webex failure: said in one line each round, and in /healthz
+        # (the round's report), as the operator's action is named there.
+        except (WebexCallError, AdminTokenExpired) as exc:
+            log.warning("change watcher could not read an org's rules: %s", exc)
+            return "failed: rules unreadable"
+        return self._compare(org, known, current)
+
+    def _compare(self, org: OrgScope, known: Snapshot | None, current: dict) -> str:
+        org_id = org.org_id
         if known is None:
-            if services.snapshots.save_first(org_id, current):
+            if org.snapshots.save_first(org_id, current):
                 return "first look: rules remembered"
             return "first look: the rules were remembered meanwhile"
         if _same(known.rules, current):
             return "no change"
         # Asked again now: a change the bot began after the first look has not landed in what we
         # read; one it finished is in the audit log (written before it stops being "applying").
-        if services.pending.applying_now() or self._made_by_bot(current, known.seen_at):
-            services.snapshots.replace(org_id, known, current)  # the bot saves it too
+        if org.pending.applying_now() or self._made_by_bot(org, current, known.seen_at):
+            org.snapshots.replace(org_id, known, current)  # the bot saves it too
             return "the bot's own change"
-        return self._announce(org_id, known, current)
+        return self._announce(org, known, current)
 
-    def _announce(self, org_id: str, known: Snapshot, current: dict) -> str:
+    def _announce(self, org: OrgScope, known: Snapshot, current: dict) -> str:
         """Remember ``current`` if no one saved other rules since ``known``; then, only then,
-        announce the difference."""
-        services = self._services
-        if not services.snapshots.replace(org_id, known, current):
+        announce the difference (to that org's spaces and subscribers)."""
+        if not org.snapshots.replace(org.org_id, known, current):
             return "not announced: the rules were remembered meanwhile (by the bot or a round)"
         changes = rules_diff(VoicemailRules.from_api(known.rules), VoicemailRules.from_api(current))
         if changes:
-            actor = self._actor(org_id, known.seen_at)
+            actor = self._actor(org, known.seen_at)
             durably("the history entry of a change outside the bot",
-                    lambda: services.audit.record_outside(actor=actor, changes=changes,
-                                                          before=known.rules, after=current))
+                    lambda: org.audit.record_outside(actor=actor, changes=changes,
+                                                     before=known.rules, after=current))
             who = f"{actor.name} ({actor.email}) changed them" if actor else NOBODY_NAMED
-            Notifier.of(services).broadcast(who=who, where="outside the bot", changes=changes)
+            Notifier.of(self._services, org).broadcast(who=who, where="outside the bot",
+                                                       changes=changes)
             log.info("voicemail rules changed outside the bot (%s): %d field(s)", who, len(changes))
         return f"reported {len(changes)} change(s)"
 
-    def _made_by_bot(self, current: dict, since: datetime) -> bool:
+    @staticmethod
+    def _made_by_bot(org: OrgScope, current: dict, since: datetime) -> bool:
         """A change the bot applied after the last look: already announced by the change flow."""
         return any(_same(entry.after, current) and entry.applied_at >= since - AUDIT_SLACK
-                   for entry in self._services.audit.recent(5, through_bot=True))
+                   for entry in org.audit.recent(5, through_bot=True))
 
-    def _actor(self, org_id: str, since: datetime) -> Actor | None:
+    def _actor(self, org: OrgScope, since: datetime) -> Actor | None:
         """The admin who changed the rules, from the Admin Audit Events, when the token may see them."""
         now = datetime.now(UTC)
         try:
-            bot_admin = self._admin_identity()
-            events = self._services.admin.sdk(lambda api: list(api.admin_audit_events.list(
-                orgId=org_id, _from=_iso(since - AUDIT_SLACK), to=_iso(now + AUDIT_SLACK))))
+            bot_admin = self._admin_identity(org)
+            events = org.admin.sdk(lambda api: list(api.admin_audit_events.list(
+                orgId=org.org_id, _from=_iso(since - AUDIT_SLACK), to=_iso(now + AUDIT_SLACK))))
         except WebexCallError as exc:
             log.info("admin audit events unavailable (%s); the change is reported without a name",
                      exc.status)
@@ -129,12 +152,12 @@ class Watcher:
         return Actor(str(event.get("actorId", "")), str(data.get("actorName", "An admin")),
                      str(data.get("actorEmail", "")))
 
-    def _admin_identity(self) -> BotAdmin:
-        """Who the admin token acts as (asked once per watcher)."""
-        if self._bot_admin is None:
-            me = self._services.admin.sdk(lambda api: api.people.me())
-            self._bot_admin = BotAdmin(me.id, (me.emails or [""])[0])
-        return self._bot_admin
+    def _admin_identity(self, org: OrgScope) -> BotAdmin:
+        """Who the org's admin token acts as (asked once per watcher and org)."""
+        if org.org_id not in self._bot_admins:
+            me = org.admin.sdk(lambda api: api.people.me())
+            self._bot_admins[org.org_id] = BotAdmin(me.id, (me.emails or [""])[0])
+        return self._bot_admins[org.org_id]
 
     def _report(self, *, ok: bool, error: str | None) -> None:
         save_report(self._store, REPORT, {"ok": ok, "error": error})

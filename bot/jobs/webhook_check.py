@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from bot.chat.context import Services
-from bot.chat.notify_spaces import notify_rooms
+from bot.chat.notify_spaces import every_notify_room
 from bot.storage.reports import save_report
 from bot.storage.store import Store
 from bot.webex.clients import sdk_call
@@ -36,7 +36,7 @@ def check_webhooks(services: Services, store: Store) -> list[str]:
                 "off did not reach the bot.")
         log.warning("webhook %s %s/%s was inactive and is re-activated", state.webhook_id,
                     state.resource, state.event)
-        for room_id in notify_rooms(services):
+        for room_id in every_notify_room(services):
             try:
                 services.messenger.post(Reply(text), room_id=room_id)
             except WebexCallError as exc:

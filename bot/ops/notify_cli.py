@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot.storage.audit import Subscriptions
+from bot.storage.audit import every_notify_space
 from bot.webex.clients import bot_api, sdk_call
 from bot.webex.errors import WebexCallError
 
@@ -16,9 +16,9 @@ notify_cli = AppGroup("notify", help="The spaces told of every change.")
 @notify_cli.command("list")
 def notify_list() -> None:
     """One line per notification space: its title (as Webex has it now), its id, and where it
-    comes from (NOTIFY_ROOM_IDS, or `notify here` and by whom)."""
+    comes from (NOTIFY_ROOM_IDS, or `notify here` and by whom, for which org)."""
     settings = current_app.extensions["vmbot.settings"]
-    chosen = Subscriptions(current_app.extensions["vmbot.store"]).space_details()
+    chosen = every_notify_space(current_app.extensions["vmbot.store"])
     api = bot_api(settings)
 
     def title(room_id: str, known: str = "") -> str:
@@ -35,7 +35,7 @@ def notify_list() -> None:
         if space.room_id in shown:
             continue
         click.echo(f"{title(space.room_id, space.title)}\t{space.room_id}\t`notify here` by "
-                   f"{space.added_by_name} on {space.added_at:%Y-%m-%d}")
+                   f"{space.added_by_name} on {space.added_at:%Y-%m-%d}\torg {space.org_id}")
     if not settings.notify_room_ids and not chosen:
         click.echo("no notification spaces: a Full Administrator types `notify here` in one, or "
                    "set NOTIFY_ROOM_IDS")

@@ -1,7 +1,8 @@
 """The admin token pair the bot got itself, and the authorizations under way (``admin authorize``).
 
 Tokens and PKCE verifiers are sealed with the secret box; a state is kept only as its SHA-256, and
-is taken once (deleted as it is read) and only before it expires. The pair is replaced only by
+is taken once (deleted as it is read) and only before it expires. Each org has its own pair
+(the row is named by the org's id). A pair is replaced only by
 whoever read the version it replaces (``replace_if``), so two processes refreshing at once cannot
 both store a pair (with a rotating refresh token, the loser's would be dead).
 """
@@ -12,13 +13,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from bot.storage.models import AdminGrant, OAuthState
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store, rows_matched
 
-GRANT = "admin"
 STATE_LIFETIME = timedelta(minutes=15)
 
 
@@ -66,10 +66,17 @@ class AdminGrants:
 
     # --- the pair -------------------------------------------------------------------------------
 
-    def get(self) -> Grant | None:
-        """The stored pair, or None (none yet, or sealed with a key no longer configured)."""
+    def orgs(self) -> list[str]:
+        """The orgs with a stored pair, first authorized first."""
         with self._store.session() as session:
-            row = session.get(AdminGrant, GRANT)
+            return list(session.scalars(select(AdminGrant.name).order_by(AdminGrant.authorized_at)))
+
+    def get(self, org_id: str | None = None) -> Grant | None:
+        """``org_id``'s stored pair (without: the org authorized first, what a single-org
+        deployment has), or None (none yet, or sealed with a key no longer configured)."""
+        with self._store.session() as session:
+            row = session.get(AdminGrant, org_id) if org_id is not None else session.scalars(
+                select(AdminGrant).order_by(AdminGrant.authorized_at).limit(1)).first()
             if row is None:
                 return None
             access, refresh = self._box.open(row.access_ciphertext), self._box.open(row.refresh_ciphertext)
@@ -88,12 +95,12 @@ class AdminGrants:
 
     def save(self, *, kind: str, client_id: str, pair: TokenPair, owner_id: str, owner_name: str,
              org_id: str, scopes: tuple[str, ...]) -> None:
-        """A new authorization: replaces whatever pair was stored."""
+        """A new authorization of ``org_id``: replaces whatever pair that org had."""
         with self._store.session() as session, session.begin():
-            row = session.get(AdminGrant, GRANT)
+            row = session.get(AdminGrant, org_id)
             version = row.version + 1 if row is not None else 1
             session.merge(AdminGrant(
-                name=GRANT, kind=kind, client_id=client_id,
+                name=org_id, kind=kind, client_id=client_id,
                 access_ciphertext=self._box.seal(pair.access_token),
                 refresh_ciphertext=self._box.seal(pair.refresh_token),
                 access_expires_at=pair.access_expires_at,
@@ -103,11 +110,12 @@ class AdminGrants:
                 authorized_at=datetime.now(UTC), refreshed_at=None, problem=None,
                 announced_problem=None))
 
-    def replace_if(self, version: int, pair: TokenPair) -> bool:
-        """Store a refreshed pair if the stored one is still ``version``; False otherwise."""
+    def replace_if(self, org_id: str, version: int, pair: TokenPair) -> bool:
+        """Store ``org_id``'s refreshed pair if the stored one is still ``version``; False
+        otherwise."""
         with self._store.session() as session, session.begin():
             return rows_matched(session, update(AdminGrant).where(
-                AdminGrant.name == GRANT, AdminGrant.version == version).values(
+                AdminGrant.name == org_id, AdminGrant.version == version).values(
                 access_ciphertext=self._box.seal(pair.access_token),
                 refresh_ciphertext=self._box.seal(pair.refresh_token),
                 access_expires_at=pair.access_expires_at,
@@ -115,16 +123,16 @@ class AdminGrants:
                 refresh_expires_at=pair.refresh_expires_at, version=version + 1,
                 refreshed_at=datetime.now(UTC), problem=None)) == 1
 
-    def set_problem(self, problem: str | None) -> None:
+    def set_problem(self, org_id: str, problem: str | None) -> None:
         with self._store.session() as session, session.begin():
-            session.execute(update(AdminGrant).where(AdminGrant.name == GRANT)
+            session.execute(update(AdminGrant).where(AdminGrant.name == org_id)
                             .values(problem=problem))
 
-    def mark_announced(self, problem: str | None) -> bool:
+    def mark_announced(self, org_id: str, problem: str | None) -> bool:
         """Record ``problem`` as told to the notification spaces; False if it already was (by
         another process): then it is not told again."""
         with self._store.session() as session, session.begin():
-            row = session.get(AdminGrant, GRANT, with_for_update=True)
+            row = session.get(AdminGrant, org_id, with_for_update=True)
             if row is None or row.announced_problem == problem:
                 return False
             row.announced_problem = problem

@@ -40,8 +40,11 @@ class Applied:
 
 
 class AuditLog:
-    def __init__(self, store: Store):
+    """One org's history: entries are written with ``org_id`` and only its entries are read."""
+
+    def __init__(self, store: Store, org_id: str):
         self._store = store
+        self._org_id = org_id
 
     def record(self, *, change_id: str, actor_id: str, actor_name: str, actor_email: str,
                room_id: str, room_type: RoomType, kind: ChangeKind, changes: list[FieldChange],
@@ -49,7 +52,8 @@ class AuditLog:
         """Record an applied change once: recording it again (a retry whose first try was
         written after all) changes nothing."""
         entry = AuditEntry(
-            change_id=change_id, actor_id=actor_id, actor_name=actor_name, actor_email=actor_email,
+            change_id=change_id, org_id=self._org_id, actor_id=actor_id, actor_name=actor_name,
+            actor_email=actor_email,
             room_id=room_id, room_type=room_type, kind=kind,
             changes=json.dumps([c.__dict__ for c in changes]), before=json.dumps(before),
             after=json.dumps(after), applied_at=datetime.now(UTC))
@@ -66,7 +70,7 @@ class AuditLog:
         audit events named one; return its id. It has no space: it was not made in one."""
         change_id = f"outside-{uuid.uuid4().hex}"
         entry = AuditEntry(
-            change_id=change_id, actor_id=actor.person_id if actor else "",
+            change_id=change_id, org_id=self._org_id, actor_id=actor.person_id if actor else "",
             actor_name=(actor.name if actor else "")[:255],
             actor_email=(actor.email if actor else "")[:255], room_id="", room_type="",
             kind=ChangeKind.OUTSIDE, changes=json.dumps([c.__dict__ for c in changes]),
@@ -77,13 +81,14 @@ class AuditLog:
 
     def has(self, change_id: str) -> bool:
         with self._store.session() as session:
-            return session.scalar(select(AuditEntry.id).where(AuditEntry.change_id == change_id)
-                                  .limit(1)) is not None
+            return session.scalar(select(AuditEntry.id).where(
+                AuditEntry.change_id == change_id, AuditEntry.org_id == self._org_id)
+                .limit(1)) is not None
 
     def recent(self, count: int, *, through_bot: bool = False) -> list[Applied]:
         """The latest ``count`` changes, newest first: all of them (the history), or only those
         made through the bot (``through_bot``: what ``undo`` and the watcher look for)."""
-        query = select(AuditEntry)
+        query = select(AuditEntry).where(AuditEntry.org_id == self._org_id)
         if through_bot:
             query = query.where(AuditEntry.kind != ChangeKind.OUTSIDE)
         with self._store.session() as session:
@@ -102,14 +107,17 @@ class AuditLog:
 
 
 class Subscriptions:
-    def __init__(self, store: Store):
+    """One org's subscribers and notification spaces (``org_id``), and only theirs."""
+
+    def __init__(self, store: Store, org_id: str):
         self._store = store
+        self._org_id = org_id
 
     def add(self, person_id: str, display_name: str) -> bool:
         """Subscribe; False when already subscribed."""
         try:
             with self._store.session() as session, session.begin():
-                session.add(Subscription(person_id=person_id, display_name=display_name,
+                session.add(Subscription(org_id=self._org_id, person_id=person_id, display_name=display_name,
                                          created_at=datetime.now(UTC)))
         except IntegrityError:
             return False
@@ -117,12 +125,13 @@ class Subscriptions:
 
     def remove(self, person_id: str) -> bool:
         with self._store.session() as session, session.begin():
-            return rows_matched(session, delete(Subscription)
-                                .where(Subscription.person_id == person_id)) > 0
+            return rows_matched(session, delete(Subscription).where(
+                Subscription.org_id == self._org_id, Subscription.person_id == person_id)) > 0
 
     def people(self) -> list[str]:
         with self._store.session() as session:
-            return list(session.scalars(select(Subscription.person_id)))
+            return list(session.scalars(select(Subscription.person_id)
+                                        .where(Subscription.org_id == self._org_id)))
 
     # --- notification spaces (``notify here``), kept with the subscribers: both are told of
     # every change ----------------------------------------------------------------------------
@@ -131,23 +140,28 @@ class Subscriptions:
         """Make ``room_id`` a notification space; False when it already was."""
         try:
             with self._store.session() as session, session.begin():
-                session.add(NotifySpace(room_id=room_id, title=title[:255], added_by_id=by_id,
-                                        added_by_name=by_name[:255], added_at=datetime.now(UTC)))
+                session.add(NotifySpace(org_id=self._org_id, room_id=room_id, title=title[:255],
+                                        added_by_id=by_id, added_by_name=by_name[:255],
+                                        added_at=datetime.now(UTC)))
         except IntegrityError:
             return False
         return True
 
     def remove_space(self, room_id: str) -> bool:
         with self._store.session() as session, session.begin():
-            return rows_matched(session, delete(NotifySpace)
-                                .where(NotifySpace.room_id == room_id)) > 0
+            return rows_matched(session, delete(NotifySpace).where(
+                NotifySpace.org_id == self._org_id, NotifySpace.room_id == room_id)) > 0
 
     def spaces(self) -> list[str]:
         with self._store.session() as session:
             return list(session.scalars(select(NotifySpace.room_id)
+                                        .where(NotifySpace.org_id == self._org_id)
                                         .order_by(NotifySpace.added_at)))
 
-    def space_details(self) -> list[NotifySpace]:
-        with self._store.session() as session:
-            return list(session.scalars(select(NotifySpace).order_by(NotifySpace.added_at)))
+
+def every_notify_space(store: Store) -> list[NotifySpace]:
+    """Every org's notification spaces, for the operator (``flask --app app notify list``)."""
+    with store.session() as session:
+        return list(session.scalars(select(NotifySpace).order_by(NotifySpace.org_id,
+                                                                 NotifySpace.added_at)))
 

@@ -97,6 +97,7 @@ class PendingChange(Base):
     __tablename__ = "pending_changes"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # unguessable, from secrets
+    org_id: Mapped[str] = mapped_column(String(255), index=True)  # whose rules it changes
     requester_id: Mapped[str] = mapped_column(String(255))
     requester_name: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str] = mapped_column(String(255))
@@ -123,6 +124,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     change_id: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[str] = mapped_column(String(255), index=True)  # whose rules changed
     actor_id: Mapped[str] = mapped_column(String(255))
     actor_name: Mapped[str] = mapped_column(String(255))
     actor_email: Mapped[str] = mapped_column(String(255))
@@ -136,10 +138,11 @@ class AuditEntry(Base):
 
 
 class Subscription(Base):
-    """An admin who asked for a direct message on every change."""
+    """An admin who asked for a direct message on every change of their org's rules."""
 
     __tablename__ = "subscriptions"
 
+    org_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -175,7 +178,7 @@ class AdminGrant(Base):
 
     __tablename__ = "admin_grants"
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # "admin": one org for now
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)  # the org's id: one per org
     kind: Mapped[str] = mapped_column(String(16))  # "integration" or "service-app"
     client_id: Mapped[str] = mapped_column(String(255))
     access_ciphertext: Mapped[str] = mapped_column(Text)
@@ -210,10 +213,12 @@ class OAuthState(Base):
 
 class NotifySpace(Base):
     """A space a Full Administrator made a notification space (``notify here``), besides
-    ``NOTIFY_ROOM_IDS``."""
+    ``NOTIFY_ROOM_IDS``: told of every change of that org's rules (a space with people of several
+    orgs may be one for each of them)."""
 
     __tablename__ = "notify_spaces"
 
+    org_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     title: Mapped[str] = mapped_column(String(255))
     added_by_id: Mapped[str] = mapped_column(String(255))

@@ -55,9 +55,13 @@ def _now() -> datetime:
 
 
 class PendingChanges:
-    def __init__(self, store: Store, box: SecretBox):
+    """One org's pending changes: every read and write is of rows of ``org_id`` only (a change id
+    of another org is not found)."""
+
+    def __init__(self, store: Store, box: SecretBox, org_id: str):
         self._store = store
         self._box = box
+        self._org_id = org_id
 
     def create(self, *, requester_id: str, requester_name: str, room_id: str, room_type: RoomType,
                thread_id: str | None, before: dict[str, Any], patch: dict[str, Any],
@@ -65,7 +69,8 @@ class PendingChanges:
         public_patch = {k: v for k, v in patch.items() if k != "defaultVoicemailPin"}
         pin = patch.get("defaultVoicemailPin")
         row = PendingChange(
-            id=secrets.token_urlsafe(24), requester_id=requester_id, requester_name=requester_name,
+            id=secrets.token_urlsafe(24), org_id=self._org_id, requester_id=requester_id,
+            requester_name=requester_name,
             room_id=room_id, room_type=room_type, thread_id=thread_id, card_message_id=None,
             before=json.dumps(before), patch=json.dumps(public_patch),
             pin_ciphertext=self._box.seal(pin) if pin else None, pin_generated=pin_generated,
@@ -76,9 +81,13 @@ class PendingChanges:
         return self._view(row)
 
     def get(self, change_id: str) -> Pending | None:
+        row = self._row(change_id)
+        return self._view(row) if row else None
+
+    def _row(self, change_id: str) -> PendingChange | None:
         with self._store.session() as session:
             row = session.get(PendingChange, change_id)
-            return self._view(row) if row else None
+            return row if row is not None and row.org_id == self._org_id else None
 
     def set_card(self, change_id: str, message_id: str) -> None:
         self._update(change_id, None, card_message_id=message_id)
@@ -102,7 +111,7 @@ class PendingChanges:
         """Changes whose PUT may or may not have landed, oldest first."""
         with self._store.session() as session:
             unknown = PendingChange.status == ChangeStatus.UNKNOWN
-            rows = session.scalars(select(PendingChange).where(unknown)
+            rows = session.scalars(select(PendingChange).where(unknown, self._mine)
                                    .order_by(PendingChange.created_at))
             return [self._view(row) for row in rows]
 
@@ -113,38 +122,29 @@ class PendingChanges:
                             resolved_at=_now())
 
     def pin(self, change_id: str) -> str | None:
-        with self._store.session() as session:
-            row = session.get(PendingChange, change_id)
-            return self._box.open(row.pin_ciphertext) if row and row.pin_ciphertext else None
+        row = self._row(change_id)
+        return self._box.open(row.pin_ciphertext) if row and row.pin_ciphertext else None
 
     def applying_now(self) -> bool:
         """Is a change being applied right now (its PUT may have landed, its record not yet)?"""
         with self._store.session() as session:
             return session.scalar(
-                select(PendingChange.id).where(PendingChange.status == ChangeStatus.APPLYING,
+                select(PendingChange.id).where(self._mine,
+                                               PendingChange.status == ChangeStatus.APPLYING,
                                                PendingChange.expires_at > _now()).limit(1)
             ) is not None
 
     def expire_old(self) -> int:
-        """Mark changes past their time as expired, and changes whose applying was cut off (the
-        process died mid-way) as interrupted; erase their PINs."""
-        now = _now()
-        with self._store.session() as session, session.begin():
-            expired = rows_matched(session, update(PendingChange)
-                                   .where(PendingChange.status == ChangeStatus.PENDING,
-                                          PendingChange.expires_at <= now)
-                                   .values(status=ChangeStatus.EXPIRED, pin_ciphertext=None,
-                                           resolved_at=now))
-            interrupted = rows_matched(session, update(PendingChange)
-                                       .where(PendingChange.status == ChangeStatus.APPLYING,
-                                              PendingChange.expires_at <= now - APPLYING_AT_MOST)
-                                       .values(status=ChangeStatus.INTERRUPTED, pin_ciphertext=None,
-                                               resolved_at=now))
-            return expired + interrupted
+        """This org's changes past their time expired (see ``expire_pending``)."""
+        return expire_pending(self._store, org_id=self._org_id)
+
+    @property
+    def _mine(self) -> Any:
+        return PendingChange.org_id == self._org_id
 
     def _update(self, change_id: str, from_status: str | None, *,
                 extra_where_unexpired: bool = False, **values: Any) -> bool:
-        statement = update(PendingChange).where(PendingChange.id == change_id)
+        statement = update(PendingChange).where(PendingChange.id == change_id, self._mine)
         if from_status is not None:
             statement = statement.where(PendingChange.status == from_status)
         if extra_where_unexpired:
@@ -161,3 +161,23 @@ class PendingChanges:
             patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None,
             pin_generated=bool(row.pin_generated), kind=ChangeKind(row.kind),
             status=ChangeStatus(row.status), expires_at=row.expires_at)
+
+
+def expire_pending(store: Store, *, org_id: str | None = None) -> int:
+    """Mark changes past their time as expired, and changes whose applying was cut off (the
+    process died mid-way) as interrupted; erase their PINs. Of every org (the periodic job, which
+    tells nobody anything), or of ``org_id``."""
+    now = _now()
+    of_org = (PendingChange.org_id == org_id,) if org_id is not None else ()
+    with store.session() as session, session.begin():
+        expired = rows_matched(session, update(PendingChange)
+                               .where(*of_org, PendingChange.status == ChangeStatus.PENDING,
+                                      PendingChange.expires_at <= now)
+                               .values(status=ChangeStatus.EXPIRED, pin_ciphertext=None,
+                                       resolved_at=now))
+        interrupted = rows_matched(session, update(PendingChange)
+                                   .where(*of_org, PendingChange.status == ChangeStatus.APPLYING,
+                                          PendingChange.expires_at <= now - APPLYING_AT_MOST)
+                                   .values(status=ChangeStatus.INTERRUPTED, pin_ciphertext=None,
+                                           resolved_at=now))
+        return expired + interrupted

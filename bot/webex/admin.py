@@ -20,16 +20,18 @@ log = logging.getLogger(__name__)
 
 
 class AdminAccess:
-    """The admin identity: people, roles, the voicemail rules, and the managed org."""
+    """One org's admin identity: people, roles, the voicemail rules, and the org itself
+    (``org_id``: known from its stored authorization; None: ``WEBEX_ORG_ID`` or the token's own)."""
 
-    def __init__(self, settings: Settings, token: TokenProvider, rules: RulesClient):
+    def __init__(self, settings: Settings, token: TokenProvider, rules: RulesClient,
+                 org_id: str | None = None):
         self._settings = settings
         self._token = token
         self._rules = rules
         self._apis: dict[str, WebexAPI] = {}
         self._lock = threading.Lock()
         self._org_lock = threading.Lock()
-        self._org_id = settings.webex_org_id
+        self._org_id = org_id or settings.webex_org_id
         self._org_name: str | None = None
 
     def run(self, action: Callable[[str], T]) -> T:
@@ -58,7 +60,8 @@ class AdminAccess:
         self.run(lambda token: self._rules.put(token, patch))
 
     def managed_org_id(self) -> str:
-        """``WEBEX_ORG_ID``, or the admin token's own org (asked once per process)."""
+        """The org this access is for: its stored authorization's, ``WEBEX_ORG_ID``, or the admin
+        token's own org (asked once per process)."""
         if self._org_id is None:
             with self._org_lock:  # the start-up warm-up and a first event may ask at once
                 if self._org_id is None:

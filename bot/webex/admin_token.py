@@ -15,6 +15,7 @@ worker and instance.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -66,6 +67,11 @@ class AdminNotAuthorized(AdminTokenExpired):
                          "`flask --app app admin authorize` (or `admin service-app`)")
 
 
+def refresh_lease(org_id: str) -> str:
+    """The lease one process holds while it refreshes ``org_id``'s pair (a lease name is short)."""
+    return f"{REFRESH_LEASE}:{hashlib.sha256(org_id.encode()).hexdigest()[:16]}"
+
+
 def refresh_due(pair: TokenPair, now: datetime) -> bool:
     """Refresh ahead when less than a tenth of the token's lifetime is left, or less than an hour
     (half the lifetime for tokens shorter than two hours): a 14-day token about 33 hours before it
@@ -99,8 +105,13 @@ class TokenProvider(Protocol):
 
 
 class AdminToken:
-    def __init__(self, settings: Settings, store: Store, box: SecretBox):
+    """The admin token of one org: the settings' (``org_id`` None with ``WEBEX_ADMIN_TOKEN``), or
+    the pair stored for ``org_id`` (None: the org authorized first, a single-org deployment)."""
+
+    def __init__(self, settings: Settings, store: Store, box: SecretBox,
+                 org_id: str | None = None):
         self._settings = settings
+        self._org_id = org_id
         self._store = store
         self._box = box
         self._lock = threading.Lock()
@@ -116,7 +127,7 @@ class AdminToken:
             if refused is None and self._cached and self._cached[0] > time.monotonic():
                 return self._cached[1]
             self._cached = None
-            grant = self._grants.get()
+            grant = self._grants.get(self._org_id)
             if grant is None:
                 raise AdminNotAuthorized()
             now = datetime.now(UTC)
@@ -151,8 +162,9 @@ class AdminToken:
                                     f"WEBEX_ADMIN_CLIENT_ID is not the client that got it; {hint}")
         holder = f"{os.getpid()}:{id(self)}"
         deadline = time.monotonic() + 15
-        while not self._leases.acquire(REFRESH_LEASE, holder, REFRESH_LEASE_TTL):
-            latest = self._grants.get()  # another process is refreshing: wait for its pair
+        lease = refresh_lease(grant.org_id)
+        while not self._leases.acquire(lease, holder, REFRESH_LEASE_TTL):
+            latest = self._grants.get(self._org_id)  # another process is refreshing: wait for its pair
             if latest is not None and latest.version != grant.version:
                 return latest.pair
             if still_valid:
@@ -161,7 +173,7 @@ class AdminToken:
                 raise WebexCallError(None, "the admin token is being refreshed by another process")
             time.sleep(0.2)
         try:
-            latest = self._grants.get()
+            latest = self._grants.get(self._org_id)
             if latest is None:
                 raise AdminNotAuthorized()
             if latest.version != grant.version:
@@ -170,21 +182,26 @@ class AdminToken:
                 pair = oauth.refresh(self._settings, client, grant.pair.refresh_token)
             except oauth.TokenRefused as exc:
                 problem = f"Webex refused to refresh the admin token ({exc}): {hint}"
-                self._grants.set_problem(problem)
+                self._grants.set_problem(grant.org_id, problem)
                 log.error("admin token: %s", problem)
                 raise AdminTokenExpired(problem) from None
-            if not self._grants.replace_if(grant.version, pair):
-                latest = self._grants.get()
+            if not self._grants.replace_if(grant.org_id, grant.version, pair):
+                latest = self._grants.get(self._org_id)
                 if latest is None:
                     raise AdminNotAuthorized()
                 return latest.pair
             log.info("admin token refreshed ahead of its expiry (%s)", grant.kind)
             return pair
         finally:
-            self._leases.release(REFRESH_LEASE, holder)
+            self._leases.release(lease, holder)
+
+    @property
+    def from_settings(self) -> bool:
+        """The token of the settings (``WEBEX_ADMIN_TOKEN``), not a stored pair."""
+        return self._org_id is None and self._settings.admin_token_configured
 
     def current(self) -> str:
-        if not self._settings.admin_token_configured:
+        if not self.from_settings:
             return self._granted()
         with self._lock:
             if self._cached and self._cached[0] > time.monotonic():
@@ -196,7 +213,7 @@ class AdminToken:
 
     def refresh(self, refused: str) -> str:
         """A token to use instead of ``refused``; raise ``AdminTokenExpired`` when there is none."""
-        if not self._settings.admin_token_configured:
+        if not self.from_settings:
             return self._granted(refused=refused)
         with self._lock:
             self._cached = None

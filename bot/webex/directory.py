@@ -15,10 +15,15 @@ from typing import Any
 from webexpythonsdk import WebexAPI
 
 from bot.domain.authorization import Requester
-from bot.webex.admin import AdminAccess
+from bot.webex.admin_token import AdminNotAuthorized
+from bot.webex.clients import sdk_call
+from bot.webex.orgs import OrgRegistry
 
 PEOPLE_TTL_SECONDS = 60.0
 ROLES_TTL_SECONDS = 600.0
+# Whose org a person is of changes rarely (an account moved between orgs); a stale guess costs one
+# more lookup, never a wrong answer: the admin token's answer names the person's org.
+ORG_OF_PERSON_TTL_SECONDS = 3600.0
 
 
 class TTLCache:
@@ -44,17 +49,33 @@ class TTLCache:
 
 
 class Directory:
-    """Looks up requesters (person, org, type, admin roles by name) with the admin token."""
+    """Looks up requesters (person, org, type, admin roles by name) with the admin token of the
+    org Webex says they belong to.
 
-    def __init__(self, admin: AdminAccess, *, parallel: Executor | None = None,
+    Which org that is comes from Webex's person record, never from the event: with one org
+    connected, its admin token reads the person (and says if they are of another org); with
+    several, the person's org is remembered from an earlier lookup or read first with the bot's
+    token (which sees any person's ``orgId``, not their roles), then their roles with that org's
+    admin token. A person of an org that is not connected gets no roles and that org's id.
+    """
+
+    def __init__(self, orgs: OrgRegistry, bot: WebexAPI, *, parallel: Executor | None = None,
                  people_ttl: float = PEOPLE_TTL_SECONDS, roles_ttl: float = ROLES_TTL_SECONDS):
-        self._admin = admin
+        self._orgs = orgs
+        self._bot = bot
         self._parallel = parallel or ThreadPoolExecutor(max_workers=2, thread_name_prefix="roles")
         self._people = TTLCache(people_ttl)
         self._roles = TTLCache(roles_ttl)
+        self._org_of = TTLCache(ORG_OF_PERSON_TTL_SECONDS)
+
+    def likely_org(self, person_id: str) -> str | None:
+        """The org ``person_id`` belonged to when last looked up, or the only connected org: the
+        org whose admin token is asked first (a guess checked against Webex's answer)."""
+        return self._org_of.get(person_id) or self._orgs.sole_org()
 
     def requester(self, person_id: str, *, fresh: bool = False) -> Requester:
-        """The person behind ``person_id``; raise ``WebexCallError`` if Webex cannot say.
+        """The person behind ``person_id``; raise ``WebexCallError`` if Webex cannot say, and
+        ``AdminNotAuthorized`` when no org is connected at all.
 
         The role list does not depend on the person, so when it must be read too (``fresh``, or
         not cached) it is read at the same time as the person.
@@ -63,31 +84,51 @@ class Directory:
             cached = self._people.get(person_id)
             if cached is not None:
                 return cached
-        names = None if fresh else self._roles.get("all")
-        roles_read = self._parallel.submit(self.load_role_names) if names is None else None
-        person = self._call(lambda api: api.people.get(person_id))
-        if roles_read is not None:
-            names = roles_read.result()
-        role_ids = list(person.roles or [])
-        # A role newer than the cached list: read them again (names is never None here, by the above).
-        if names is None or any(role_id not in names for role_id in role_ids):
-            names = self.load_role_names()
-        requester = Requester(
-            person_id=person.id,
-            display_name=person.displayName or "",
-            email=(person.emails or [""])[0],
-            org_id=person.orgId,
-            person_type=person.type or "person",
-            role_names=frozenset(names[role_id] for role_id in role_ids if role_id in names),
-        )
+        org_id = self.likely_org(person_id)
+        if org_id is None:
+            if not self._orgs.connected():
+                raise AdminNotAuthorized()
+            org_id = sdk_call(self._bot, lambda api: api.people.get(person_id)).orgId
+        requester = self._look_up(person_id, org_id, fresh=fresh)
+        if requester.org_id != org_id and self._orgs.access(requester.org_id) is not None:
+            requester = self._look_up(person_id, requester.org_id, fresh=fresh)  # moved orgs
+        self._org_of.put(person_id, requester.org_id)
         self._people.put(person_id, requester)
         return requester
 
-    def load_role_names(self) -> dict[str, str]:
-        """Read the org's roles (id to name) and cache them; also done once at start-up."""
-        names = {role.id: role.name for role in self._call(lambda api: list(api.roles.list()))}
-        self._roles.put("all", names)
+    def _look_up(self, person_id: str, org_id: str, *, fresh: bool) -> Requester:
+        """The person as ``org_id``'s admin token sees them (the bot's token when the org is not
+        connected: then with no roles)."""
+        access = self._orgs.access(org_id)
+        if access is None:
+            person = sdk_call(self._bot, lambda api: api.people.get(person_id))
+            return _requester(person, frozenset())
+        names = None if fresh else self._roles.get(org_id)
+        roles_read = self._parallel.submit(self.load_role_names, org_id) if names is None else None
+        person = access.sdk(lambda api: api.people.get(person_id))
+        if roles_read is not None:
+            names = roles_read.result()
+        if person.orgId != org_id:
+            return _requester(person, frozenset())  # another org's roles are not this token's to say
+        role_ids = list(person.roles or [])
+        # A role newer than the cached list: read them again (names is never None here, by the above).
+        if names is None or any(role_id not in names for role_id in role_ids):
+            names = self.load_role_names(org_id)
+        return _requester(person, frozenset(names[role_id] for role_id in role_ids
+                                            if role_id in names))
+
+    def load_role_names(self, org_id: str | None = None) -> dict[str, str]:
+        """Read an org's roles (id to name; default: the only connected org's) and cache them;
+        also done once at start-up."""
+        access = self._orgs.access(org_id) if org_id else self._orgs.sole_access()
+        if access is None:
+            return {}
+        names = {role.id: role.name for role in access.sdk(lambda api: list(api.roles.list()))}
+        self._roles.put(org_id or access.managed_org_id(), names)
         return names
 
-    def _call(self, action: Callable[[WebexAPI], Any]) -> Any:
-        return self._admin.sdk(action)
+
+def _requester(person: Any, role_names: frozenset[str]) -> Requester:
+    return Requester(person_id=person.id, display_name=person.displayName or "",
+                     email=(person.emails or [""])[0], org_id=person.orgId,
+                     person_type=person.type or "person", role_names=role_names)

@@ -7,6 +7,7 @@ idempotent (the same body twice leaves the same rules), so retrying it is safe.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, TypedDict, Unpack
 
 import requests
@@ -95,6 +96,12 @@ class RulesClient:
         self._org_id = org_id
         self._session = session or environment_once(retrying_session(), base_url)
         self._timeout = timeout
+
+    def for_org(self, org_id: str | None) -> RulesClient:
+        """The same client (and connections) for ``org_id``'s rules (None: the token's own org)."""
+        twin = copy.copy(self)
+        twin._org_id = org_id
+        return twin
 
     def get(self, token: str) -> dict[str, Any]:
         response = self._call("GET", token)

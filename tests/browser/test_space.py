@@ -102,7 +102,7 @@ def test_a_person_of_another_org_is_refused_without_rules_data(space):
     assert sorted(space.space_titles()) == ["Voicemail Rules Bot", "Voicemail admins of several orgs"]
     space.say("show")
     refusal = space.next_bot_message()
-    expect(refusal).to_contain_text("another organization")
+    expect(refusal).to_contain_text("organization is not connected")
     expect(refusal.locator(".card-bubble")).to_have_count(0)
     text = refusal.inner_text()
     assert "100" not in text and "expire" not in text.lower()

@@ -145,10 +145,13 @@ def test_bot_secret_key_is_required_outside_the_demo(emulator, tmp_path):
     assert "Traceback" not in cli.stderr + bot.log()
 
 
+ORG = "org-of-the-pending-change"
+
+
 def seal_pin(database_url: str, key: str) -> str:
     store = Store(database_url)
     try:
-        return PendingChanges(store, SecretBox(key.encode())).create(
+        return PendingChanges(store, SecretBox(key.encode()), ORG).create(
             requester_id="p", requester_name="P", room_id="r", room_type="direct",
             thread_id=None, before={}, patch={"defaultVoicemailPin": "908172"}).id
     finally:
@@ -160,7 +163,7 @@ def read_pin(database_url: str, change_id: str, **keys: str) -> str | None:
                              webex_webhook_secret=SECRET, database_url=database_url, **keys)
     store = Store(database_url)
     try:
-        return PendingChanges(store, SecretBox.from_settings(settings)).pin(change_id)
+        return PendingChanges(store, SecretBox.from_settings(settings), ORG).pin(change_id)
     finally:
         store.dispose()
 
@@ -197,6 +200,7 @@ def test_rotating_the_webhook_secret_keeps_pins_sealed_with_bot_secret_key(emula
                              bot_secret_key=key)
     store = Store(url)
     try:
-        assert PendingChanges(store, SecretBox.from_settings(settings)).pin(change_id) == "908172"
+        assert PendingChanges(store, SecretBox.from_settings(settings), ORG).pin(
+            change_id) == "908172"
     finally:
         store.dispose()

@@ -202,13 +202,14 @@ def outside_notices(emulator) -> list[str]:
 
 
 def stored_rules(services) -> dict:
-    return services.snapshots.get(services.admin.managed_org_id())[0]
+    org = services.scope(services.orgs.sole_org())
+    return org.snapshots.get(org.org_id)[0]
 
 
 def after_the_next_read(services, step) -> None:
     """The next rules read answers as Webex did, but ``step`` is done before the caller goes
     on: what a slow read (retries) lets happen meanwhile."""
-    admin = services.admin
+    admin = services.orgs.sole_access()
     real_read = admin.read_rules
 
     def read() -> dict:

@@ -197,7 +197,8 @@ def test_a_change_cut_off_while_applying_is_closed_and_loses_its_pin(emulator, b
                         .values(status="applying", expires_at=long_ago,
                                 pin_ciphertext="sealed"))
     settings = bot.app.extensions["vmbot.settings"]
-    assert PendingChanges(store(bot), SecretBox.from_settings(settings)).expire_old() == 1
+    assert PendingChanges(store(bot), SecretBox.from_settings(settings),
+                          emulator.id("acme")).expire_old() == 1
     with store(bot).session() as session:
         row = session.get(PendingChange, change_id)
         assert row.status == "interrupted" and row.pin_ciphertext is None

@@ -69,7 +69,8 @@ def test_start_up_reads_identity_org_and_roles_at_once(emulator, tmp_path):
     calls = log(emulator)
     assert sorted(c["endpoint"] for c in calls) == [ME, ME, ROLES]  # bot and admin identity
     assert min(overlap_ms(a, b) for a in calls for b in calls if a is not b) > SLOW_MS / 2
-    assert services.admin.managed_org_id() == emulator.id("acme")
+    assert services.orgs.home_org_id() == emulator.id("acme")
+    assert services.orgs.connected() == [emulator.id("acme")]
     assert len(log(emulator)) == 3  # nothing asked again
 
 
@@ -98,7 +99,7 @@ def test_a_warm_show_makes_three_webex_calls(emulator, bot):
 
 @pytest.mark.parametrize("key, refusal", [
     ("nina", "This needs a Full, Read-only, User or Location Administrator"),
-    ("otto", "This bot manages another organization's settings"),
+    ("otto", "Your organization is not connected to this bot"),
 ])
 def test_a_refused_requester_gets_nothing_of_the_rules(emulator, bot, key, refusal):
     slow(emulator, "GET", "/v1/telephony/*")  # the rules read finishes after the refusal

@@ -60,5 +60,6 @@ def test_persona_command_table(emulator_session, shared_bot, key, command):
         assert phrase in reply
     else:
         assert not any(data in reply for data in RULES_DATA), reply
-        expected = "another organization" if PERSONAS[key] == "other-org" else "This needs"
+        expected = "organization is not connected" if PERSONAS[key] == "other-org" \
+            else "This needs"
         assert expected in reply

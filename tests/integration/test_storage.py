@@ -108,7 +108,7 @@ def test_leases_have_one_holder(store):
 def test_a_pending_change_is_claimed_once(store):
     from cryptography.fernet import Fernet
 
-    pending = PendingChanges(store, SecretBox(Fernet.generate_key()))
+    pending = PendingChanges(store, SecretBox(Fernet.generate_key()), "org-acme")
     change = pending.create(requester_id="p", requester_name="P", room_id="r", room_type="direct",
                             thread_id=None, before={}, patch={"defaultVoicemailPin": "908172"})
     results = []
@@ -295,12 +295,12 @@ def test_a_refreshed_pair_is_stored_only_over_the_version_it_replaces(store, dat
     first = TokenPair("access-1", "refresh-1", now + timedelta(hours=1), 3600, None)
     grants.save(kind="integration", client_id="c", pair=first, owner_id="p", owner_name="P",
                 org_id="o", scopes=("s",))
-    version = grants.get().version
+    version = grants.get("o").version
     second = TokenPair("access-2", "refresh-2", now + timedelta(hours=2), 3600, now)
 
-    assert grants.replace_if(version, second) is True
-    assert grants.replace_if(version, first) is False  # a second refresher lost the race
-    stored = grants.get()
+    assert grants.replace_if("o", version, second) is True
+    assert grants.replace_if("o", version, first) is False  # a second refresher lost the race
+    stored = grants.get("o")
     assert stored.pair.access_token == "access-2" and stored.version == version + 1
     assert stored.pair.access_expires_at == now + timedelta(hours=2)
 
