@@ -51,15 +51,16 @@ class OrgRegistry:
         names it), or None without a token in the settings."""
         return self._settings_access.managed_org_id() if self._settings_access else None
 
-    def connected(self) -> list[str]:
-        """Every connected org: the settings' first, then the stored ones, first authorized first."""
+    def connected(self, *, fresh: bool = False) -> list[str]:
+        """Every connected org: the settings' first, then the stored ones, first authorized first
+        (``fresh``: the stored ones read now, not a few seconds ago)."""
         orgs = [org_id for org_id in (self.settings_org_id(),) if org_id]
-        return orgs + [org_id for org_id in self.granted_orgs() if org_id not in orgs]
+        return orgs + [org_id for org_id in self.granted_orgs(fresh=fresh) if org_id not in orgs]
 
-    def granted_orgs(self) -> tuple[str, ...]:
-        """The orgs with a stored authorization (read again every few seconds)."""
+    def granted_orgs(self, *, fresh: bool = False) -> tuple[str, ...]:
+        """The orgs with a stored authorization (read again every few seconds, or now)."""
         with self._lock:
-            if self._grant_orgs is None or self._grant_orgs[0] < time.monotonic():
+            if fresh or self._grant_orgs is None or self._grant_orgs[0] < time.monotonic():
                 self._grant_orgs = (time.monotonic() + GRANTS_RECHECK_SECONDS,
                                     tuple(self._grants.orgs()))
             return self._grant_orgs[1]
@@ -68,7 +69,9 @@ class OrgRegistry:
         """``org_id``'s admin access, or None when the org is not connected."""
         if self._settings_access is not None and org_id == self.settings_org_id():
             return self._settings_access
-        if org_id not in self.granted_orgs():
+        # Not among the orgs read a moment ago: read them now, since an org authorized a second
+        # ago (in another process) must not be told it is not connected.
+        if org_id not in self.granted_orgs() and org_id not in self.granted_orgs(fresh=True):
             return None
         with self._lock:
             if org_id not in self._granted:
