@@ -188,9 +188,16 @@ def test_a_pin_that_can_no_longer_be_read_is_never_applied_without_it(emulator, 
         assert session.get(PendingChange, change_id).status == "failed"
 
 
+def card_remembered(bot, change_id: str) -> bool:
+    with store(bot).session() as session:
+        return session.get(PendingChange, change_id).card_message_id is not None
+
+
 def test_a_change_cut_off_while_applying_is_closed_and_loses_its_pin(emulator, bot):
     alice = Persona(emulator, "alice", "dm-alice")
     confirmation, change_id = propose(alice)
+    # The card is live once posted; its request is complete once the bot remembers it.
+    wait_until(lambda: card_remembered(bot, change_id), "the confirmation card remembered")
     long_ago = datetime.now(UTC) - timedelta(minutes=6)
     with store(bot).session() as session, session.begin():  # a process died mid-way, long ago
         session.execute(update(PendingChange).where(PendingChange.id == change_id)
