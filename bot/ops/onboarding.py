@@ -18,7 +18,6 @@ audit log. Tokens never appear on a page, in the output or in the log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import click
@@ -27,90 +26,24 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.ops.preflight import FULL_ADMIN, org_label
-from bot.storage.admin_grants import AdminGrants, Grant
+from bot.domain.authorization import FULL_ADMIN
+from bot.ops.preflight import org_label
+from bot.storage.admin_grants import AdminGrants, Grant, PendingAuthorization
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
+from bot.views.connecting import connected
 from bot.webex import oauth
 from bot.webex.admin_token import grant_problem
-from bot.webex.clients import admin_api, sdk_call
+from bot.webex.clients import bot_api
 from bot.webex.errors import WebexCallError
+from bot.webex.messenger import Messenger, Reply
+from bot.webex.orgs import OrgRegistry
 from bot.webex.rules_client import RulesClient
+from bot.webex.vetting import Vetted, org_name, vet
 
 blueprint = Blueprint("onboarding", __name__, template_folder="templates")
 admin_cli = AppGroup("admin", help="Authorize the bot's admin access to the org, and see it.")
 AGAIN = "Run `flask --app app admin authorize` again and open the new link."
-
-
-# --- vetting a new token --------------------------------------------------------------------------
-
-@dataclass
-class Vetted:
-    """Who a new token acts as, and whether the bot can work with it (``refusal`` None)."""
-
-    owner_id: str = ""
-    owner_name: str = ""
-    owner_email: str = ""
-    org_id: str = ""
-    roles: list[str] = field(default_factory=list)
-    scopes: tuple[str, ...] = ()
-    refusal: str | None = None
-
-
-def vet(settings: Settings, token: str, *, kind: str, asked: tuple[str, ...],
-        granted: tuple[str, ...] | None) -> Vetted:
-    api = admin_api(settings, token)
-    try:
-        me = sdk_call(api, lambda a: a.people.me())
-    except WebexCallError as exc:
-        return Vetted(refusal=f"Webex refused to tell who the new token belongs to ({exc})")
-    vetted = Vetted(owner_id=me.id, owner_name=me.displayName or "",
-                    owner_email=(me.emails or [""])[0], org_id=me.orgId)
-    person, person_error = _attempt(lambda: sdk_call(api, lambda a: a.people.get(me.id)))
-    role_names, roles_error = _attempt(
-        lambda: {r.id: r.name for r in sdk_call(api, lambda a: list(a.roles.list()))})
-    rules = RulesClient(base_url=settings.webex_base_url, org_id=None,
-                        timeout=settings.webex_timeout_seconds)
-    _, rules_error = _attempt(lambda: rules.get(token))
-    who = f"{vetted.owner_name} ({vetted.owner_email})"
-    roles_seen = person is not None and person.roles is not None
-    if roles_seen and role_names is not None:
-        vetted.roles = [role_names.get(role_id, role_id) for role_id in person.roles]
-    if kind == "integration":
-        if not roles_seen:
-            vetted.refusal = (f"the admin roles of {who} cannot be seen with this token: "
-                              f"{vetted.owner_name} is not an administrator of the org, or the "
-                              "spark-admin:people_read scope was not granted. A Full "
-                              "Administrator must allow the access.")
-            return vetted
-        if role_names is not None and FULL_ADMIN not in vetted.roles:
-            has = ", ".join(vetted.roles) or "no admin role"
-            vetted.refusal = (f"{who} has {has}, not {FULL_ADMIN}: a {FULL_ADMIN} of the org "
-                              "must allow the access.")
-            return vetted
-    missing = []
-    if granted is not None:
-        missing = [scope for scope in oauth.REQUIRED_SCOPES if scope not in granted]
-    else:
-        if person_error or (kind == "service-app" and person is None):
-            missing.append("spark-admin:people_read")
-        if roles_error:
-            missing.append("spark-admin:roles_read")
-        if rules_error:
-            missing.append("spark-admin:telephony_config_read")
-    if missing:
-        vetted.refusal = ("the token lacks scopes the bot needs: " + ", ".join(missing)
-                          + " (allow every scope the authorization asks for)")
-        return vetted
-    vetted.scopes = granted if granted is not None else asked
-    return vetted
-
-
-def _attempt(action):
-    try:
-        return action(), None
-    except WebexCallError as exc:
-        return None, str(exc)
 
 
 def _grants(settings: Settings, store: Store) -> AdminGrants:
@@ -146,31 +79,35 @@ def callback():
         said = "The access was denied" if error == "access_denied" else \
             f"Webex did not authorize the bot ({error}: {request.args.get('error_description', '')})"
         return _page("refused", "The bot was not authorized", f"{said}. Nothing was changed.",
-                     AGAIN + " A Full Administrator must allow the access.", 400)
+                     _again(pending) + " A Full Administrator must allow the access.", 400)
     code = request.args.get("code", "")
     client, redirect_uri = settings.admin_client, settings.oauth_redirect_uri
     if not code or client is None or redirect_uri is None:
         return _page("refused", "The bot was not authorized",
                      "The answer carried no authorization code, or the bot lacks "
                      "WEBEX_ADMIN_CLIENT_ID, WEBEX_ADMIN_CLIENT_SECRET or PUBLIC_URL. Nothing was "
-                     "changed.", AGAIN, 400)
+                     "changed.", _again(pending), 400)
     try:
         pair, granted = oauth.exchange_code(settings, client, redirect_uri, code, pending.verifier)
     except (oauth.TokenRefused, WebexCallError) as exc:
         return _page("refused", "The bot was not authorized",
                      f"Webex refused to exchange the authorization code: {exc}. Nothing was "
-                     "changed.", AGAIN, 502)
+                     "changed.", _again(pending), 502)
     vetted = vet(settings, pair.access_token, kind="integration", asked=pending.scopes,
                  granted=granted)
+    vetted.refusal = vetted.refusal or _wrong_org(settings, store, vetted, pending)
     if vetted.refusal is not None:
         return _page("refused", "The bot was not authorized",
                      f"Refused: {vetted.refusal} Nothing was changed (the new token is not kept).",
-                     AGAIN, 403)
+                     _again(pending), 403)
+    name = org_name(settings, pair.access_token, vetted.org_id)
     grants.save(kind="integration", client_id=client.client_id, pair=pair,
                 owner_id=vetted.owner_id, owner_name=vetted.owner_name, org_id=vetted.org_id,
-                scopes=vetted.scopes)
+                scopes=vetted.scopes, org_name=name)
     current_app.logger.info("admin access authorized by %s for org %s", vetted.owner_id,
                             vetted.org_id)
+    if pending.requester_id:
+        _announce_connected(settings, pending.requester_id, name)
     return _page("ok", "The bot is authorized",
                  f"The bot now reads and changes the voicemail rules of the org as "
                  f"{vetted.owner_name} ({vetted.owner_email}), and keeps the access fresh by "
@@ -181,6 +118,44 @@ def callback():
                           ("Scopes", " ".join(vetted.scopes)),
                           ("Access valid until", _when(pair.access_expires_at)),
                           ("Refresh valid until", _when(pair.refresh_expires_at))])
+
+
+def _wrong_org(settings: Settings, store: Store, vetted: Vetted,
+               pending: PendingAuthorization) -> str | None:
+    """Why the consenting person's org may not be connected by this link, or None."""
+    if pending.org_id and vetted.org_id != pending.org_id:
+        return (f"{vetted.owner_name} is not of the organization this link was made for: a "
+                f"{FULL_ADMIN} of that organization must allow the access.")
+    if vetted.org_id == _home_by_settings(settings, store):
+        return ("this org is connected by the bot's WEBEX_ADMIN_TOKEN, which the bot uses for it "
+                "whatever is authorized here.")
+    return None
+
+
+def _home_by_settings(settings: Settings, store: Store) -> str | None:
+    """The org WEBEX_ADMIN_TOKEN connects (it wins for that org), or None without one."""
+    if not settings.admin_token_configured:
+        return None
+    box = SecretBox.from_settings(settings)
+    rules = RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id,
+                        timeout=settings.webex_timeout_seconds)
+    return OrgRegistry(settings, store, box, rules).settings_org_id()
+
+
+def _again(pending: PendingAuthorization) -> str:
+    if pending.org_id:  # a link `connect` sent: the chat gives a new one
+        return "Type `connect` to the bot again for a new link."
+    return AGAIN
+
+
+def _announce_connected(settings: Settings, person_id: str, name: str | None) -> None:
+    """Tell whoever typed `connect` that their org is connected, in their 1:1 space. The
+    authorization stands whatever happens here: a failure is logged, and the page says it."""
+    try:
+        Messenger(bot_api(settings)).post(Reply(connected(name)), person_id=person_id)
+    except WebexCallError as exc:
+        current_app.logger.warning("the org is connected, but telling %s failed: %s", person_id,
+                                   exc)
 
 
 def _when(moment: datetime | None) -> str:
