@@ -76,6 +76,10 @@ class AdminGrants:
         with self._store.session() as session:
             return list(session.scalars(select(AdminGrant.name).order_by(AdminGrant.authorized_at)))
 
+    def every(self) -> list[Grant]:
+        """Every org's stored pair that can be opened, first authorized first."""
+        return [grant for grant in map(self.get, self.orgs()) if grant is not None]
+
     def has(self, org_id: str) -> bool:
         """Whether ``org_id`` has a stored pair (one primary-key read)."""
         with self._store.session() as session:

@@ -38,6 +38,7 @@ class ServiceApp:
 class Connected:
     org_id: str
     org_name: str | None
+    owner_name: str  # whom the token acts as (a Service App's machine account)
     kind: str
     scopes: tuple[str, ...]
     access_expires_at: datetime
@@ -80,7 +81,8 @@ def connect_service_app(settings: Settings, grants: AdminGrants, app: ServiceApp
     grants.save(kind="service-app", client_id=client.client_id, pair=pair,
                 owner_id=vetted.owner_id, owner_name=vetted.owner_name, org_id=org_id,
                 scopes=vetted.scopes, org_name=name)
-    return Connected(org_id, name, "service-app", vetted.scopes, pair.access_expires_at)
+    return Connected(org_id, name, vetted.owner_name, "service-app", vetted.scopes,
+                     pair.access_expires_at)
 
 
 def _require_full_admin(settings: Settings, token: str, person_id: str) -> None:
