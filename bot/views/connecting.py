@@ -39,7 +39,7 @@ def forgotten_items(holdings: OrgHoldings) -> list[str]:
         f"{_count(holdings.pending_changes, 'change request')} (pending or closed)",
         f"the history of changes ({_count(holdings.history_entries, 'entry', 'entries')})",
         f"{_count(holdings.subscribers, 'subscriber')} to change messages",
-        f"{_count(holdings.notification_spaces, 'notification space')} chosen with `notify here`",
+        f"{_count(holdings.notification_spaces, 'notification space')} (chosen with notify here)",
         "the change watcher's copy of its rules" if holdings.rules_snapshot
         else "no copy of its rules (the change watcher has none yet)",
     ]
