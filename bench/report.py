@@ -279,6 +279,6 @@ NOTES = """## What the bot does to get close to the floor
   The inbox's statements are built once; events arriving together are committed together (one
   statement, one transaction, one disk flush, each request answered only once its event is stored); on SQLite
   the inbox's writers take turns in a queue (`bot/storage/store.py`); and an inbox worker waits, at most
-  0.25 s, for a quiet moment (no webhook request in flight and none begun for 20 ms) before it
+  0.25 s, for a quiet moment (no signed webhook request in flight and none begun for 20 ms) before it
   takes the next event.
 """

@@ -21,8 +21,9 @@ from bot.storage.store import Store
 from bot.webhook.endpoint import WebhookEndpoint
 from bot.webhook.intake import MAX_BODY_BYTES, InFlight, Intake
 
-# Acknowledging comes first: before it takes the next event, an inbox worker waits for a moment
-# with no webhook request in flight in its process, for at most this long. Under a burst Webex
+# Acknowledging comes first: before it takes the next event, an inbox worker waits for a quiet
+# moment (no signed webhook request in flight in its process, none begun for 20 ms: InFlight),
+# for at most this long. Under a burst Webex
 # gets its 2xx sooner and the work follows; with ordinary traffic there is nothing to wait for.
 ACK_FIRST_SECONDS = 0.25
 log = logging.getLogger(__name__)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.chat.context import Conversation
 from bot.chat.deps import ChangeFlowDeps
 from bot.chat.retries import deliver, durably
@@ -166,8 +168,14 @@ def remember(snapshots: Snapshots, org_id: str, after: VoicemailRules, patch: di
 
 def retire_card(deps: ChangeFlowDeps, pending: Pending) -> None:
     """Delete the confirmation card: a card cannot be edited, and its buttons must not linger.
-    Its id is read anew: ``pending`` may have been read before the card was remembered."""
-    current = deps.pending.get(pending.id)
+    Its id is read anew: ``pending`` may have been read before the card was remembered. The
+    database failing here (after a PUT, on the way to telling people) costs at most the card."""
+    try:
+        current = deps.pending.get(pending.id)
+    except SQLAlchemyError as exc:
+        log.warning("change %s: its card's id not read again (%s)", pending.id,
+                    exc.__class__.__name__)
+        current = None
     card = current.card_message_id if current is not None else pending.card_message_id
     if card:
         retire(deps.messenger, card, "confirmation card")

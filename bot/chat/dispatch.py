@@ -18,7 +18,7 @@ answer, the failures an admin should hear about become an error card there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,10 +154,32 @@ def route_text(received: Received) -> str | None:
 
 
 def route_card_action(received: Received) -> str | None:
+    """The press routed by its ``action``, if the card has that button: a submit's data is the
+    client's to write, and a forged one (``cancel_edit`` on someone's confirmation card, which
+    would delete it) is answered as a button the bot does not know."""
     received.where = _where(received.message, room_id=received.action["roomId"])
-    action = str((received.action.get("inputs") or {}).get("action", ""))
-    received.name, received.route = f"card:{action}", CARD_ACTIONS.get(action)
+    inputs = received.action.get("inputs") or {}
+    action = str(inputs.get("action", ""))
+    offered = _card_offers(received.message, inputs)
+    received.name, received.route = f"card:{action}", CARD_ACTIONS.get(action) if offered else None
     return None
+
+
+def _card_offers(message: dict[str, Any], inputs: dict[str, Any]) -> bool:
+    """Does a submit button of the card carry this ``action`` (and this ``changeId``, if any)?"""
+    def buttons(node: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Submit" and isinstance(node.get("data"), dict):
+                yield node["data"]
+            for value in node.values():
+                yield from buttons(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from buttons(value)
+
+    keys = ("action", "changeId")
+    return any("action" in data and all(inputs.get(key) == data[key] for key in keys if key in data)
+               for data in buttons([a.get("content") for a in message.get("attachments") or []]))
 
 
 def _where(message: dict[str, Any], *, room_id: str) -> Where:

@@ -88,8 +88,12 @@ class Directory:
                 return cached[0]
         org_id = self.likely_org(person_id)
         if org_id is None:
-            if not self._orgs.connected():
+            # Read now: an org authorized a moment ago, in another process, answers at once.
+            connected = self._orgs.connected(fresh=True)
+            if not connected:
                 raise AdminNotAuthorized()
+            org_id = connected[0] if len(connected) == 1 else None
+        if org_id is None:
             org_id = sdk_call(self._bot, lambda api: api.people.get(person_id)).orgId
         requester = self._look_up(person_id, org_id, fresh=fresh)
         if requester.org_id != org_id and self._orgs.access(requester.org_id) is not None:

@@ -51,15 +51,16 @@ class OrgRegistry:
         names it), or None without a token in the settings."""
         return self._settings_access.managed_org_id() if self._settings_access else None
 
-    def connected(self) -> list[str]:
-        """Every connected org: the settings' first, then the stored ones, first authorized first."""
+    def connected(self, *, fresh: bool = False) -> list[str]:
+        """Every connected org: the settings' first, then the stored ones, first authorized first
+        (``fresh``: the stored ones read now, not a few seconds ago)."""
         orgs = [org_id for org_id in (self.settings_org_id(),) if org_id]
-        return orgs + [org_id for org_id in self.granted_orgs() if org_id not in orgs]
+        return orgs + [org_id for org_id in self.granted_orgs(fresh=fresh) if org_id not in orgs]
 
-    def granted_orgs(self) -> tuple[str, ...]:
-        """The orgs with a stored authorization (read again every few seconds)."""
+    def granted_orgs(self, *, fresh: bool = False) -> tuple[str, ...]:
+        """The orgs with a stored authorization (read again every few seconds, or now)."""
         with self._lock:
-            if self._grant_orgs is None or self._grant_orgs[0] < time.monotonic():
+            if fresh or self._grant_orgs is None or self._grant_orgs[0] < time.monotonic():
                 self._grant_orgs = (time.monotonic() + GRANTS_RECHECK_SECONDS,
                                     tuple(self._grants.orgs()))
             return self._grant_orgs[1]

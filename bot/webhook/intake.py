@@ -87,10 +87,6 @@ class Intake:
         self.in_flight = in_flight or InFlight()
 
     def receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
-        with self.in_flight.request():
-            return self._receive(body, signature_header)
-
-    def _receive(self, body: bytes, signature_header: str | None) -> IntakeResult:
         if len(body) > MAX_BODY_BYTES:
             metrics.event_received(None, None, "too_large")
             return IntakeResult(413, "body is larger than 1 MiB")
@@ -99,6 +95,12 @@ class Intake:
                         "wrong" if signature_header else "missing")
             metrics.event_received(None, None, "refused_signature")
             return IntakeResult(401, "missing or wrong X-Spark-Signature")
+        # Only a signed request makes the inbox workers wait (acknowledging first): a stream of
+        # unsigned ones from anyone must not slow the bot's answers down.
+        with self.in_flight.request():
+            return self._receive(body)
+
+    def _receive(self, body: bytes) -> IntakeResult:
         try:
             event = parse_envelope(body)
         except InvalidEnvelope as exc:

@@ -141,3 +141,35 @@ def test_cancel_on_the_form_deletes_it(emulator, bot):
     alice.submit(form, action="cancel_edit")
     assert "Editing cancelled" in alice.wait_reply()["markdown"]
     assert live_form_ids(alice, []) == []
+
+
+def test_a_forged_press_cannot_delete_another_admins_confirmation_card(emulator, bot):
+    """A submit's data is written by the client: Fiona, a Full Administrator in the space, sends
+    the form's Cancel (``cancel_edit``, which deletes the card it is pressed on) on Alice's
+    confirmation card. The card has no such button: it is refused and stays."""
+    emulator.state.add_membership(emulator.id("admins"), emulator.id("fiona"))
+    alice = Persona(emulator, "alice", "admins")
+    alice.say("set expiry 60")
+    confirmation = alice.wait_reply()
+    fiona = Persona(emulator, "fiona", "admins")
+    fiona.seen = set(alice.seen)
+    for forged in ({"action": "cancel_edit"}, {"action": "review", "shown": "x"}):
+        fiona.submit(confirmation, **forged)
+        assert "That card button is not one I know" in fiona.wait_reply()["markdown"]
+    assert confirmation["id"] in emulator.state.messages
+    change_id = card_of(confirmation)["actions"][0]["data"]["changeId"]
+    alice.seen |= fiona.seen
+    alice.submit(confirmation, action="confirm", changeId=change_id)  # the real button works
+    assert "Change applied" in card_text(alice.wait_reply())
+
+
+def test_a_press_naming_another_change_than_its_cards_is_refused(emulator, bot):
+    alice = Persona(emulator, "alice", "dm-alice")
+    alice.say("set expiry 60")
+    first = alice.wait_reply()
+    alice.say("set change-interval 5")
+    second = alice.wait_reply()
+    other_id = card_of(second)["actions"][0]["data"]["changeId"]
+    alice.submit(first, action="confirm", changeId=other_id)
+    assert "That card button is not one I know" in alice.wait_reply()["markdown"]
+    assert rules_now(emulator)["changePasscode"]["numberOfDays"] != 5

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from bot.app import create_app
+from bot.webhook.intake import InFlight, Intake
 from tests.support.databases import migrated_sqlite_url
-from tests.support.factories import envelope, make_settings, signed
+from tests.support.factories import SECRET, envelope, make_settings, signed
 from tests.support.waiting import wait_until
 
 
@@ -155,3 +156,21 @@ def test_an_unexpected_failure_is_a_500_in_json_and_stores_nothing(app, client, 
     response = post(client, *signed(envelope()))
     assert response.status_code == 500 and response.json == {"error": "internal error"}
     assert stored(app) == 0
+
+
+def test_only_a_signed_request_holds_the_inbox_workers_back(app):
+    """Acknowledging first: the inbox workers wait for a quiet moment between Webex's requests.
+    A stream of unsigned requests (anyone can send them) must not count, or it would slow every
+    answer of the bot down."""
+    in_flight = InFlight(quiet_gap=1.0)
+    intake = Intake(secret=SECRET, inbox=app.extensions["vmbot.inbox"],
+                    on_accepted=lambda _row: None, in_flight=in_flight)
+    assert intake.receive(json.dumps(envelope()).encode(), "0" * 40).status == 401
+    started = time.monotonic()
+    in_flight.wait_quiet(5)
+    assert time.monotonic() - started < 0.5  # not held for the gap
+    raw, headers = signed(envelope(data_id="msg-quiet"))
+    assert intake.receive(raw, headers["X-Spark-Signature"]).status == 202
+    started = time.monotonic()
+    in_flight.wait_quiet(5)
+    assert time.monotonic() - started >= 0.5  # a signed one is

@@ -164,3 +164,19 @@ def test_a_space_with_people_of_both_orgs_answers_each_for_their_own_org(emulato
     assert f"{ACME_DAYS} days" in for_alice and f"{GLOBEX_DAYS} days" not in for_alice
     assert f"{GLOBEX_DAYS} days" in for_otto and f"{ACME_DAYS} days" not in for_otto
     assert "Otto" in for_otto and "Alice" not in for_otto
+
+
+def test_an_org_connected_by_another_process_is_served_at_once(emulator, tmp_path):
+    """The bot started with no org; a moment after another process (the callback in another
+    worker, `admin service-app`) stores an authorization, the org's admin gets the rules, not
+    "not yet authorized" for the seconds the stored orgs are remembered."""
+    bot = start_bot(emulator, tmp_path, **SERVICE_APP)
+    try:
+        alice = Persona(emulator, "alice", "dm-alice")
+        alice.say("show")
+        assert "not yet authorized" in said(alice.wait_reply())
+        connect(emulator, tmp_path, "acme")
+        alice.say("show")
+        assert "Voicemail passcode rules" in said(alice.wait_reply())
+    finally:
+        bot.stop()

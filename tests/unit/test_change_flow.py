@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.chat import change_flow
 from bot.chat.context import UserError
@@ -80,6 +81,25 @@ def test_confirm_applies_records_and_tells(world):
     assert world.messenger.deleted == ["message-1"]  # the confirmation card
     assert world.notifier.told and "Change applied" in world.messenger.last()
     assert world.directory.fresh_lookups == [ALICE.person_id]  # the role, re-checked uncached
+
+
+def test_a_database_gone_after_the_put_still_tells_everyone_it_was_applied(world):
+    """Retiring the confirmation card re-reads its id; the database failing right then (after
+    the request was closed) must not lose the result nor the notifications."""
+    change_id = propose(world)
+    readable = world.pending.get
+
+    def get(wanted: str):
+        row = readable(wanted)
+        if row is not None and row.status == ChangeStatus.APPLIED:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return row
+
+    world.pending.get = get
+    confirm(world, change_id)
+    assert world.pending.status(change_id) == ChangeStatus.APPLIED
+    assert world.notifier.told and "Change applied" in world.messenger.last()
+    assert world.messenger.deleted == ["message-1"]  # the id it had: the card still goes
 
 
 def test_only_the_requester_may_confirm(world):
