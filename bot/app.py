@@ -155,5 +155,6 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings, so that logs can mask them."""
     values = [settings.webex_bot_token, settings.webex_webhook_secret, settings.webex_admin_token,
               settings.webex_admin_client_secret, settings.webex_admin_refresh_token,
+              settings.webex_applications_token,
               settings.bot_secret_key, *settings.bot_secret_key_previous, settings.ops_token]
     return [v.get_secret_value() for v in values if v is not None]

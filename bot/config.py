@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     webex_admin_client_id: str | None = None
     webex_admin_client_secret: SecretStr | None = None
     webex_admin_refresh_token: SecretStr | None = None
+    # A Service App (its client id and secret are WEBEX_ADMIN_CLIENT_ID/SECRET): with these two,
+    # `connect` in the chat gets an org's pair itself; the token has spark:applications_token.
+    webex_service_app_id: str | None = None
+    webex_applications_token: SecretStr | None = None
     webex_org_id: str | None = None
     webex_base_url: str = DEFAULT_BASE_URL
     public_url: str | None = None
@@ -171,6 +175,9 @@ class Settings(BaseSettings):
             raise ValueError("WEBEX_ADMIN_TOKEN is required (or WEBEX_ADMIN_CLIENT_ID and "
                              "WEBEX_ADMIN_CLIENT_SECRET, then `flask --app app admin authorize` "
                              "or `admin service-app`)")
+        if self.webex_service_app_id is not None and not all(client):
+            raise ValueError("WEBEX_ADMIN_CLIENT_ID and WEBEX_ADMIN_CLIENT_SECRET (the Service "
+                             "App's) are required when WEBEX_SERVICE_APP_ID is given")
         if self.bot_secret_key is None and not self.is_demo:
             raise ValueError(
                 "BOT_SECRET_KEY is required with a Webex WEBEX_BASE_URL (only the emulator demo may "
@@ -203,6 +210,17 @@ class Settings(BaseSettings):
         token of WEBEX_ADMIN_REFRESH_TOKEN): then those are used as they always were, and a
         token authorized with `admin authorize` / `admin service-app` is not."""
         return self.webex_admin_token is not None or self.webex_admin_refresh_token is not None
+
+    @property
+    def connect_method(self) -> Literal["service-app", "integration"] | None:
+        """How `connect` in the chat connects an org: with the Service App (its id and a token
+        with spark:applications_token), with the Integration (its authorization link, which needs
+        PUBLIC_URL), or not at all (None: only the operator connects orgs)."""
+        if self.admin_client is None:
+            return None
+        if self.webex_service_app_id is not None:
+            return "service-app" if self.webex_applications_token is not None else None
+        return "integration" if self.public_url else None
 
     @property
     def oauth_redirect_uri(self) -> str | None:
@@ -269,6 +287,8 @@ class SettingsOverrides(TypedDict, total=False):
     webex_admin_client_id: str | None
     webex_admin_client_secret: SecretStr | None
     webex_admin_refresh_token: SecretStr | None
+    webex_service_app_id: str | None
+    webex_applications_token: SecretStr | None
     webex_org_id: str | None
     webex_base_url: str
     public_url: str | None

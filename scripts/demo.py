@@ -68,10 +68,16 @@ def bot_environment(directory: dict, admin: dict[str, str]) -> dict[str, str]:
 
 
 def admin_access(connect: bool) -> dict[str, str]:
-    """The seeded admin token, or (``--connect``) the emulated Integration's client (its seed
-    values, as ``GET /_emulator/integrations`` lists them) with no token."""
+    """The seeded admin token (acme, the home org) and the emulated Service App, with which
+    the other orgs connect themselves (`connect`); or (``--connect``) the emulated Integration's
+    client with no token. Their seed values, as ``GET /_emulator/...`` lists them."""
     if not connect:
-        return {"WEBEX_ADMIN_TOKEN": "admin-token"}
+        [app] = requests.get(f"{EMULATOR}/_emulator/serviceApps", timeout=5).json()["items"]
+        return {"WEBEX_ADMIN_TOKEN": "admin-token", "WEBEX_ADMIN_CLIENT_ID": app["clientId"],
+                "WEBEX_ADMIN_CLIENT_SECRET": app["clientSecret"],
+                "WEBEX_SERVICE_APP_ID": app["id"],
+                # The seed's developer token, with spark:applications_token.
+                "WEBEX_APPLICATIONS_TOKEN": "developer-token"}
     [integration] = requests.get(f"{EMULATOR}/_emulator/integrations", timeout=5).json()["items"]
     return {"WEBEX_ADMIN_CLIENT_ID": integration["clientId"],
             "WEBEX_ADMIN_CLIENT_SECRET": integration["clientSecret"]}

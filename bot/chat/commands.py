@@ -17,7 +17,7 @@ from bot.domain.forms import plausible_word
 
 ALIASES = {"rules": "show"}
 COMMAND_WORDS = ("help", "show", "rules", "edit", "set", "history", "undo", "whoami", "subscribe",
-                 "unsubscribe", "notify")
+                 "unsubscribe", "notify", "connect", "disconnect")
 
 
 @dataclass(frozen=True)

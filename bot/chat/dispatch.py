@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.commands import Command, Unknown, message_text, parse
+from bot.chat.connect import not_connected
 from bot.chat.context import Context, Conversation, RulesRead, Services, UserError, Where
 from bot.chat.router import CARD_ACTIONS, TEXT_COMMANDS, Route
 from bot.domain.authorization import Permission, Requester, decide
@@ -244,7 +245,8 @@ def authorize(received: Received) -> str | None:
     if decision.allowed:
         return None
     metrics.command(received.name, "refused")
-    ctx.reply(Reply(_refusal(received, decision.reason)))
+    reason = not_connected(ctx.services) if ctx.org_scope is None else decision.reason
+    ctx.reply(Reply(_refusal(received, reason)))
     return f"{received.name}: refused"
 
 

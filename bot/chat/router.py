@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from bot.chat import handlers, notify_spaces
+from bot.chat import connect, handlers, notify_spaces
 from bot.domain.authorization import Permission
 
 
@@ -45,6 +45,8 @@ TEXT_COMMANDS = _table(
     ("set", Permission.CHANGE, handlers.set_, READS_RULES),
     ("undo", Permission.CHANGE, handlers.undo, READS_RULES),
     ("notify", Permission.CHANGE, notify_spaces.notify),
+    ("connect", Permission.ANY_ORG, connect.connect),  # of an org not connected, too
+    ("disconnect", Permission.CHANGE, connect.disconnect),
 )
 
 CARD_ACTIONS = _table(
@@ -55,4 +57,6 @@ CARD_ACTIONS = _table(
     ("confirm", Permission.CHANGE, handlers.confirm),  # reads them itself, after a fresh role check
     ("cancel", Permission.ANYONE, handlers.cancel),
     ("cancel_edit", Permission.CHANGE, handlers.cancel_edit),  # deletes the form: not anyone's
+    ("disconnect_confirm", Permission.CHANGE, connect.confirm_disconnect),  # checks the role again
+    ("disconnect_cancel", Permission.CHANGE, connect.cancel_disconnect),
 )

@@ -17,6 +17,8 @@ CHANGE_ROLES = frozenset({FULL_ADMIN})  # the PUT page: "requires a full adminis
 
 
 class Permission(Enum):
+    # Anyone, even of an org that is not connected: `connect`, whose handler decides.
+    ANY_ORG = "anyone, of any organization"
     ANYONE = "anyone in the org"
     VIEW = "a Full, Read-only, User or Location Administrator"
     CHANGE = "a Full Administrator"
@@ -44,9 +46,8 @@ class Decision:
     reason: str = ""
 
 
-NOT_CONNECTED = ("Your organization is not connected to this bot, so it cannot help you here. "
-                 "A Full Administrator of your organization can connect it by authorizing the "
-                 "bot's access to your organization's settings.")
+# The chat adds who can connect it, and how (which depends on the deployment).
+NOT_CONNECTED = "Your organization is not connected to this bot, so it cannot help you here."
 
 
 def decide(requester: Requester, permission: Permission, *,
@@ -54,11 +55,12 @@ def decide(requester: Requester, permission: Permission, *,
     """May ``requester`` do something that needs ``permission`` in the org ``managed_org_id``
     (None: their org is not connected)? A refusal says why, and no more."""
     if managed_org_id is None:
-        return Decision(False, NOT_CONNECTED)
+        return Decision(permission is Permission.ANY_ORG,
+                        "" if permission is Permission.ANY_ORG else NOT_CONNECTED)
     if requester.org_id != managed_org_id:
         return Decision(False, "This concerns another organization's settings, so I cannot "
                                "help you with it.")
-    if permission is Permission.ANYONE:
+    if permission in (Permission.ANYONE, Permission.ANY_ORG):
         return Decision(True)
     needed = VIEW_ROLES if permission is Permission.VIEW else CHANGE_ROLES
     if requester.role_names & needed:

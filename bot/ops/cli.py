@@ -32,8 +32,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(watch)
     from bot.ops.notify_cli import notify_cli
     from bot.ops.onboarding import admin_cli
+    from bot.ops.orgs_cli import orgs_cli
 
     app.cli.add_command(admin_cli)
+    app.cli.add_command(orgs_cli)
     app.cli.add_command(notify_cli)
 
 

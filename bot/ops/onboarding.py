@@ -18,7 +18,6 @@ audit log. Tokens never appear on a page, in the output or in the log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import click
@@ -27,93 +26,34 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.ops.preflight import FULL_ADMIN, org_label
-from bot.storage.admin_grants import AdminGrants, Grant
+from bot.domain.authorization import FULL_ADMIN
+from bot.ops.preflight import org_label
+from bot.storage.admin_grants import AdminGrants, Grant, PendingAuthorization
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
+from bot.views.connecting import connected
 from bot.webex import oauth
-from bot.webex.admin_token import grant_problem
-from bot.webex.clients import admin_api, sdk_call
+from bot.webex.admin_token import AdminTokenExpired, grant_problem
+from bot.webex.clients import bot_api
+from bot.webex.connecting import (
+    ConnectRefused,
+    NotAuthorizedThere,
+    ServiceApp,
+    authorization_link,
+    connect_service_app,
+)
 from bot.webex.errors import WebexCallError
+from bot.webex.messenger import Messenger, Reply
+from bot.webex.orgs import OrgRegistry
 from bot.webex.rules_client import RulesClient
+from bot.webex.vetting import Vetted, org_name, vet
 
 blueprint = Blueprint("onboarding", __name__, template_folder="templates")
 admin_cli = AppGroup("admin", help="Authorize the bot's admin access to the org, and see it.")
 AGAIN = "Run `flask --app app admin authorize` again and open the new link."
 
 
-# --- vetting a new token --------------------------------------------------------------------------
-
-@dataclass
-class Vetted:
-    """Who a new token acts as, and whether the bot can work with it (``refusal`` None)."""
-
-    owner_id: str = ""
-    owner_name: str = ""
-    owner_email: str = ""
-    org_id: str = ""
-    roles: list[str] = field(default_factory=list)
-    scopes: tuple[str, ...] = ()
-    refusal: str | None = None
-
-
-def vet(settings: Settings, token: str, *, kind: str, asked: tuple[str, ...],
-        granted: tuple[str, ...] | None) -> Vetted:
-    api = admin_api(settings, token)
-    try:
-        me = sdk_call(api, lambda a: a.people.me())
-    except WebexCallError as exc:
-        return Vetted(refusal=f"Webex refused to tell who the new token belongs to ({exc})")
-    vetted = Vetted(owner_id=me.id, owner_name=me.displayName or "",
-                    owner_email=(me.emails or [""])[0], org_id=me.orgId)
-    person, person_error = _attempt(lambda: sdk_call(api, lambda a: a.people.get(me.id)))
-    role_names, roles_error = _attempt(
-        lambda: {r.id: r.name for r in sdk_call(api, lambda a: list(a.roles.list()))})
-    rules = RulesClient(base_url=settings.webex_base_url, org_id=None,
-                        timeout=settings.webex_timeout_seconds)
-    _, rules_error = _attempt(lambda: rules.get(token))
-    who = f"{vetted.owner_name} ({vetted.owner_email})"
-    roles_seen = person is not None and person.roles is not None
-    if roles_seen and role_names is not None:
-        vetted.roles = [role_names.get(role_id, role_id) for role_id in person.roles]
-    if kind == "integration":
-        if not roles_seen:
-            vetted.refusal = (f"the admin roles of {who} cannot be seen with this token: "
-                              f"{vetted.owner_name} is not an administrator of the org, or the "
-                              "spark-admin:people_read scope was not granted. A Full "
-                              "Administrator must allow the access.")
-            return vetted
-        if role_names is not None and FULL_ADMIN not in vetted.roles:
-            has = ", ".join(vetted.roles) or "no admin role"
-            vetted.refusal = (f"{who} has {has}, not {FULL_ADMIN}: a {FULL_ADMIN} of the org "
-                              "must allow the access.")
-            return vetted
-    missing = []
-    if granted is not None:
-        missing = [scope for scope in oauth.REQUIRED_SCOPES if scope not in granted]
-    else:
-        if person_error or (kind == "service-app" and person is None):
-            missing.append("spark-admin:people_read")
-        if roles_error:
-            missing.append("spark-admin:roles_read")
-        if rules_error:
-            missing.append("spark-admin:telephony_config_read")
-    if missing:
-        vetted.refusal = ("the token lacks scopes the bot needs: " + ", ".join(missing)
-                          + " (allow every scope the authorization asks for)")
-        return vetted
-    vetted.scopes = granted if granted is not None else asked
-    return vetted
-
-
-def _attempt(action):
-    try:
-        return action(), None
-    except WebexCallError as exc:
-        return None, str(exc)
-
-
-def _grants(settings: Settings, store: Store) -> AdminGrants:
+def grants_of(settings: Settings, store: Store) -> AdminGrants:
     return AdminGrants(store, SecretBox.from_settings(settings))
 
 
@@ -130,7 +70,7 @@ def _page(outcome: str, title: str, message: str, next_step: str, status: int,
 def callback():
     settings: Settings = current_app.extensions["vmbot.settings"]
     store: Store = current_app.extensions["vmbot.store"]
-    grants = _grants(settings, store)
+    grants = grants_of(settings, store)
     pending = grants.take(request.args.get("state", ""))  # first, before anything else
     # gunicorn's access log writes the request line from this environ once the answer is sent:
     # keep the code and the state out of it (and out of any log that copies the URL).
@@ -146,31 +86,35 @@ def callback():
         said = "The access was denied" if error == "access_denied" else \
             f"Webex did not authorize the bot ({error}: {request.args.get('error_description', '')})"
         return _page("refused", "The bot was not authorized", f"{said}. Nothing was changed.",
-                     AGAIN + " A Full Administrator must allow the access.", 400)
+                     _again(pending) + " A Full Administrator must allow the access.", 400)
     code = request.args.get("code", "")
     client, redirect_uri = settings.admin_client, settings.oauth_redirect_uri
     if not code or client is None or redirect_uri is None:
         return _page("refused", "The bot was not authorized",
                      "The answer carried no authorization code, or the bot lacks "
                      "WEBEX_ADMIN_CLIENT_ID, WEBEX_ADMIN_CLIENT_SECRET or PUBLIC_URL. Nothing was "
-                     "changed.", AGAIN, 400)
+                     "changed.", _again(pending), 400)
     try:
         pair, granted = oauth.exchange_code(settings, client, redirect_uri, code, pending.verifier)
     except (oauth.TokenRefused, WebexCallError) as exc:
         return _page("refused", "The bot was not authorized",
                      f"Webex refused to exchange the authorization code: {exc}. Nothing was "
-                     "changed.", AGAIN, 502)
+                     "changed.", _again(pending), 502)
     vetted = vet(settings, pair.access_token, kind="integration", asked=pending.scopes,
                  granted=granted)
+    vetted.refusal = vetted.refusal or _wrong_org(settings, store, vetted, pending)
     if vetted.refusal is not None:
         return _page("refused", "The bot was not authorized",
                      f"Refused: {vetted.refusal} Nothing was changed (the new token is not kept).",
-                     AGAIN, 403)
+                     _again(pending), 403)
+    name = org_name(settings, pair.access_token, vetted.org_id)
     grants.save(kind="integration", client_id=client.client_id, pair=pair,
                 owner_id=vetted.owner_id, owner_name=vetted.owner_name, org_id=vetted.org_id,
-                scopes=vetted.scopes)
+                scopes=vetted.scopes, org_name=name)
     current_app.logger.info("admin access authorized by %s for org %s", vetted.owner_id,
                             vetted.org_id)
+    if pending.requester_id:
+        _announce_connected(settings, pending.requester_id, name)
     return _page("ok", "The bot is authorized",
                  f"The bot now reads and changes the voicemail rules of the org as "
                  f"{vetted.owner_name} ({vetted.owner_email}), and keeps the access fresh by "
@@ -179,11 +123,49 @@ def callback():
                  details=[("Authorized by", f"{vetted.owner_name} ({vetted.owner_email})"),
                           ("Org", org_label(vetted.org_id)),
                           ("Scopes", " ".join(vetted.scopes)),
-                          ("Access valid until", _when(pair.access_expires_at)),
-                          ("Refresh valid until", _when(pair.refresh_expires_at))])
+                          ("Access valid until", when_text(pair.access_expires_at)),
+                          ("Refresh valid until", when_text(pair.refresh_expires_at))])
 
 
-def _when(moment: datetime | None) -> str:
+def _wrong_org(settings: Settings, store: Store, vetted: Vetted,
+               pending: PendingAuthorization) -> str | None:
+    """Why the consenting person's org may not be connected by this link, or None."""
+    if pending.org_id and vetted.org_id != pending.org_id:
+        return (f"{vetted.owner_name} is not of the organization this link was made for: a "
+                f"{FULL_ADMIN} of that organization must allow the access.")
+    if vetted.org_id == home_by_settings(settings, store):
+        return ("this org is connected by the bot's WEBEX_ADMIN_TOKEN, which the bot uses for it "
+                "whatever is authorized here.")
+    return None
+
+
+def home_by_settings(settings: Settings, store: Store) -> str | None:
+    """The org WEBEX_ADMIN_TOKEN connects (it wins for that org), or None without one."""
+    if not settings.admin_token_configured:
+        return None
+    box = SecretBox.from_settings(settings)
+    rules = RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id,
+                        timeout=settings.webex_timeout_seconds)
+    return OrgRegistry(settings, store, box, rules).settings_org_id()
+
+
+def _again(pending: PendingAuthorization) -> str:
+    if pending.org_id:  # a link `connect` sent: the chat gives a new one
+        return "Type `connect` to the bot again for a new link."
+    return AGAIN
+
+
+def _announce_connected(settings: Settings, person_id: str, name: str | None) -> None:
+    """Tell whoever typed `connect` that their org is connected, in their 1:1 space. The
+    authorization stands whatever happens here: a failure is logged, and the page says it."""
+    try:
+        Messenger(bot_api(settings)).post(Reply(connected(name)), person_id=person_id)
+    except WebexCallError as exc:
+        current_app.logger.warning("the org is connected, but telling %s failed: %s", person_id,
+                                   exc)
+
+
+def when_text(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "not told by Webex"
 
 
@@ -193,14 +175,24 @@ def _context() -> tuple[Settings, Store]:
     return current_app.extensions["vmbot.settings"], current_app.extensions["vmbot.store"]
 
 
-def _not_from_settings(settings: Settings) -> None:
-    if settings.admin_token_configured:
-        raise click.ClickException(
-            "WEBEX_ADMIN_TOKEN (or WEBEX_ADMIN_REFRESH_TOKEN) is set, and the bot uses it instead "
-            "of a stored authorization: unset it first")
+def require_client(settings: Settings) -> None:
     if settings.admin_client is None:
         raise click.ClickException("WEBEX_ADMIN_CLIENT_ID and WEBEX_ADMIN_CLIENT_SECRET are "
                                    "required (the Integration's or the Service App's)")
+
+
+def refuse_home_by_settings(settings: Settings, store: Store, org_id: str) -> None:
+    """The org of WEBEX_ADMIN_TOKEN is served by that token whatever is stored: say so."""
+    try:
+        home = home_by_settings(settings, store)
+    except (WebexCallError, AdminTokenExpired) as exc:
+        raise click.ClickException(f"the org of WEBEX_ADMIN_TOKEN cannot be told ({exc})") \
+            from None
+    if home == org_id:
+        raise click.ClickException(
+            f"org {org_label(org_id)} is the home org, connected by WEBEX_ADMIN_TOKEN (or "
+            "WEBEX_ADMIN_REFRESH_TOKEN), which the bot uses for it whatever is stored: nothing to "
+            "connect or disconnect here; change that setting instead")
 
 
 @admin_cli.command("authorize")
@@ -211,25 +203,30 @@ def authorize(without_audit: bool) -> None:
     """Print the URL a Full Administrator opens to authorize the bot (an Integration, OAuth 2
     authorization code with PKCE); the bot's /oauth/callback completes it."""
     settings, store = _context()
-    _not_from_settings(settings)
-    client, redirect_uri = settings.admin_client, settings.oauth_redirect_uri
-    assert client is not None
-    if redirect_uri is None:
+    require_client(settings)
+    print_link(settings, store, oauth.REQUIRED_SCOPES if without_audit else oauth.ALL_SCOPES)
+
+
+def print_link(settings: Settings, store: Store, scopes: tuple[str, ...],
+               org_id: str | None = None) -> None:
+    """Print the Integration's authorization URL (for ``org_id`` only, when given)."""
+    if settings.oauth_redirect_uri is None:
         raise click.ClickException("PUBLIC_URL is required: Webex sends the browser back to "
                                    "PUBLIC_URL/oauth/callback")
-    scopes = oauth.REQUIRED_SCOPES if without_audit else oauth.ALL_SCOPES
-    started = oauth.authorize_url(settings, client, redirect_uri, scopes)
     try:
-        until = _grants(settings, store).begin(started.state, started.verifier, scopes)
+        link = authorization_link(settings, grants_of(settings, store), scopes=scopes,
+                                  org_id=org_id)
     except SQLAlchemyError as exc:
         raise click.ClickException(f"the database is not ready ({exc.__class__.__name__}): run "
                                    "`flask --app app db upgrade`") from None
-    click.echo("A Full Administrator of the org opens this URL and allows the access:")
-    click.echo(started.url)
-    click.echo(f"The link works once, until {until:%H:%M} UTC. Webex then sends the browser to "
-               f"{redirect_uri}, where the running bot completes the authorization.")
-    click.echo(f"The Integration must have {redirect_uri} as a redirect URI and these scopes: "
-               + " ".join(scopes))
+    of_org = f"org {org_label(org_id)}" if org_id else "the org"
+    click.echo(f"A Full Administrator of {of_org} opens this URL and allows the access:")
+    click.echo(link.url)
+    click.echo(f"The link works once, until {link.expires_at:%H:%M} UTC. Webex then sends the "
+               f"browser to {settings.oauth_redirect_uri}, where the running bot completes the "
+               "authorization.")
+    click.echo(f"The Integration must have {settings.oauth_redirect_uri} as a redirect URI and "
+               "these scopes: " + " ".join(scopes))
 
 
 @admin_cli.command("service-app")
@@ -243,65 +240,74 @@ def service_app(application_id: str, org_id: str | None, applications_token: str
     """Get and store the token pair of a Service App that a Full Administrator of the org has
     authorized in Control Hub (WEBEX_ADMIN_CLIENT_ID/SECRET are the Service App's)."""
     settings, store = _context()
-    _not_from_settings(settings)
-    client = settings.admin_client
-    assert client is not None
     org_id = org_id or settings.webex_org_id
     if not org_id:
         raise click.ClickException("the org is required: --org-id or WEBEX_ORG_ID")
+    connect_by_service_app(settings, store, ServiceApp(application_id, applications_token), org_id)
+
+
+def connect_by_service_app(settings: Settings, store: Store, app: ServiceApp, org_id: str) -> None:
+    """Get, vet and store ``org_id``'s Service App pair, saying what happened (or why not)."""
+    require_client(settings)
+    refuse_home_by_settings(settings, store, org_id)
     try:
-        pair = oauth.service_app_token(settings, application_id=application_id, client=client,
-                                       org_id=org_id, applications_token=applications_token)
-    except WebexCallError as exc:
+        done = connect_service_app(settings, grants_of(settings, store), app, org_id)
+    except (NotAuthorizedThere, WebexCallError) as exc:
         raise click.ClickException(
             f"Webex refused the Service App token ({exc}). Is the Service App authorized in "
             "Control Hub by a Full Administrator of the org, and does the token have "
             "spark:applications_token?") from None
-    vetted = vet(settings, pair.access_token, kind="service-app", asked=oauth.ALL_SCOPES,
-                 granted=None)
-    if vetted.refusal is None and vetted.org_id != org_id:
-        vetted.refusal = f"the token is for org {org_label(vetted.org_id)}, not {org_label(org_id)}"
-    if vetted.refusal is not None:
-        raise click.ClickException(f"not stored: {vetted.refusal}")
-    _grants(settings, store).save(kind="service-app", client_id=client.client_id, pair=pair,
-                                  owner_id=vetted.owner_id, owner_name=vetted.owner_name,
-                                  org_id=vetted.org_id, scopes=vetted.scopes)
-    click.echo(f"stored: the Service App acts as {vetted.owner_name} in org "
-               f"{org_label(vetted.org_id)}; access valid until {_when(pair.access_expires_at)}")
+    except ConnectRefused as exc:
+        raise click.ClickException(f"not stored: {exc}") from None
+    click.echo(f"stored: the Service App acts as {done.owner_name} in org "
+               f"{org_label(done.org_id)}{f' ({done.org_name})' if done.org_name else ''}; "
+               f"access valid until {when_text(done.access_expires_at)}")
 
 
-def status_lines(settings: Settings, grant: Grant | None) -> tuple[list[str], bool]:
-    """What ``admin status`` prints (never a token), and whether all is well."""
+def status_lines(settings: Settings, grants: list[Grant]) -> tuple[list[str], bool]:
+    """What ``admin status`` prints (never a token): the settings' token, then every org's stored
+    pair, one block each; and whether all is well."""
+    lines: list[str] = []
     if settings.admin_token_configured:
         source = "WEBEX_ADMIN_TOKEN" if settings.webex_admin_token else "WEBEX_ADMIN_REFRESH_TOKEN"
-        return [f"source: the settings ({source}); `flask --app app check` shows whose it is"], True
-    if grant is None:
+        lines.append(f"source: the settings ({source}), for the home org; "
+                     "`flask --app app check` shows whose it is")
+    elif not grants:
         return ["source: none: the bot is not yet authorized; an operator runs "
                 "`flask --app app admin authorize` (or `admin service-app`)"], False
-    problem = grant_problem(grant)
-    lines = [f"source: {grant.kind} (stored encrypted in the database)",
-             f"owner: {grant.owner_name} ({grant.owner_id})",
-             f"org: {org_label(grant.org_id)} ({grant.org_id})",
-             f"scopes: {' '.join(grant.scopes)}",
-             f"authorized at: {_when(grant.authorized_at)}",
-             f"refreshed at: {_when(grant.refreshed_at) if grant.refreshed_at else 'not yet'}",
-             f"access token expires: {_when(grant.pair.access_expires_at)}",
-             f"refresh token expires: {_when(grant.pair.refresh_expires_at)}",
-             f"status: {'PROBLEM: ' + problem if problem else 'ok'}"]
-    return lines, problem is None
+    healthy = True
+    for grant in grants:
+        problem = grant_problem(grant)
+        healthy = healthy and problem is None
+        lines += [*([""] if lines else []), *grant_lines(grant),  # a blank line between orgs
+                  f"status: {'PROBLEM: ' + problem if problem else 'ok'}"]
+    return lines, healthy
+
+
+def grant_lines(grant: Grant) -> list[str]:
+    """One org's stored pair, as ``admin status`` and ``orgs list`` show it (never a token)."""
+    named = f", {grant.org_name}" if grant.org_name else ""
+    return [f"org: {org_label(grant.org_id)} ({grant.org_id}{named})",
+            f"source: {grant.kind} (stored encrypted in the database)",
+            f"owner: {grant.owner_name} ({grant.owner_id})",
+            f"scopes: {' '.join(grant.scopes)}",
+            f"authorized at: {when_text(grant.authorized_at)}",
+            f"refreshed at: {when_text(grant.refreshed_at) if grant.refreshed_at else 'not yet'}",
+            f"access token expires: {when_text(grant.pair.access_expires_at)}",
+            f"refresh token expires: {when_text(grant.pair.refresh_expires_at)}"]
 
 
 @admin_cli.command("status")
 def status() -> None:
-    """Show the admin token's source, owner, org, scopes and expiry dates (never the token);
-    exit 1 when the bot is not authorized or something needs an operator."""
+    """Show the admin token's source, and every connected org's owner, scopes and expiry dates
+    (never a token); exit 1 when the bot is not authorized or something needs an operator."""
     settings, store = _context()
     try:
-        grant = _grants(settings, store).get()
+        grants = grants_of(settings, store).every()
     except SQLAlchemyError as exc:
         raise click.ClickException(f"the database is not ready ({exc.__class__.__name__}): run "
                                    "`flask --app app db upgrade`") from None
-    lines, healthy = status_lines(settings, grant)
+    lines, healthy = status_lines(settings, grants)
     for line in lines:
         click.echo(line)
     if not healthy:
@@ -313,7 +319,7 @@ def health(settings: Settings, store: Store) -> dict:
     if settings.admin_token_configured:
         return {"ok": True, "source": "settings"}
     try:
-        grant = _grants(settings, store).get()
+        grant = grants_of(settings, store).get()
     except SQLAlchemyError as exc:
         return {"ok": False, "source": None,
                 "problem": f"the stored authorization cannot be read ({exc.__class__.__name__}): "

@@ -68,10 +68,11 @@ def run_checks(settings: Settings) -> list[Check]:
     try:
         database = check_database(settings, store)
         bot = check_bot_token(settings)
-        admin = check_admin(settings, store if database.status == "ok" else None)
+        ready = store if database.status == "ok" else None
+        admin = check_admin(settings, ready)
         warnings = [Check(w.topic, "WARN", w.text) for w in start_up_warnings(settings)]
-        return [database, bot, *admin, check_webhooks(settings, bot_ok=bot.status == "ok"),
-                *warnings]
+        return [database, bot, *admin, *check_connected_orgs(settings, ready),
+                check_webhooks(settings, bot_ok=bot.status == "ok"), *warnings]
     finally:
         store.dispose()
 
@@ -160,6 +161,25 @@ def check_admin(settings: Settings, store: Store | None) -> list[Check]:
     return [token,
             role_check(me, person[0], roles[0]), scopes_check(person, roles, rules),
             org_check(settings, me), rules_check(rules)]
+
+
+def check_connected_orgs(settings: Settings, store: Store | None) -> list[Check]:
+    """One line per org connected by a stored pair, from the database alone: how, until when,
+    and anything an operator must do (the settings' org is checked above)."""
+    if store is None:
+        return []
+    try:
+        grants = AdminGrants(store, SecretBox.from_settings(settings)).every()
+    except SQLAlchemyError:
+        return []
+    checks = []
+    for grant in grants:
+        problem = grant_problem(grant)
+        detail = (f"{grant.org_name or 'name not known'}: {grant.kind}, access token until "
+                  f"{grant.pair.access_expires_at:%Y-%m-%d %H:%M} UTC")
+        name = f"org {org_label(grant.org_id)}"
+        checks.append(fail(name, f"{detail}; {problem}") if problem else ok(name, detail))
+    return checks
 
 
 def stored_grant(settings: Settings, store: Store | None) -> Grant | None:
@@ -266,6 +286,7 @@ def webhook_problem(state: webhooks.WebhookState, target: str) -> str | None:
 def secrets(settings: Settings) -> list[str]:
     values = [settings.webex_bot_token, settings.webex_webhook_secret, settings.webex_admin_token,
               settings.webex_admin_client_secret, settings.webex_admin_refresh_token,
+              settings.webex_applications_token,
               settings.bot_secret_key, *settings.bot_secret_key_previous, settings.ops_token]
     return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 

@@ -47,12 +47,17 @@ class Grant:
     refreshed_at: datetime | None
     problem: str | None
     announced_problem: str | None
+    org_name: str | None = None  # as Webex named the org when it was connected
 
 
 @dataclass(frozen=True)
 class PendingAuthorization:
     verifier: str
     scopes: tuple[str, ...]
+    # Asked for by `connect` in the chat: only a Full Administrator of this org may complete it,
+    # and this person is told the outcome (None: started by the operator's `admin authorize`).
+    org_id: str | None = None
+    requester_id: str | None = None
 
 
 def state_hash(state: str) -> str:
@@ -70,6 +75,15 @@ class AdminGrants:
         """The orgs with a stored pair, first authorized first."""
         with self._store.session() as session:
             return list(session.scalars(select(AdminGrant.name).order_by(AdminGrant.authorized_at)))
+
+    def every(self) -> list[Grant]:
+        """Every org's stored pair that can be opened, first authorized first."""
+        return [grant for grant in map(self.get, self.orgs()) if grant is not None]
+
+    def has(self, org_id: str) -> bool:
+        """Whether ``org_id`` has a stored pair (one primary-key read)."""
+        with self._store.session() as session:
+            return session.get(AdminGrant, org_id) is not None
 
     def get(self, org_id: str | None = None) -> Grant | None:
         """``org_id``'s stored pair (without: the org authorized first, what a single-org
@@ -91,10 +105,11 @@ class AdminGrants:
                          owner_id=row.owner_id, owner_name=row.owner_name, org_id=row.org_id,
                          scopes=tuple(row.scopes.split()), version=row.version,
                          authorized_at=authorized_at, refreshed_at=row.refreshed_at,
-                         problem=row.problem, announced_problem=row.announced_problem)
+                         problem=row.problem, announced_problem=row.announced_problem,
+                         org_name=row.org_name)
 
     def save(self, *, kind: str, client_id: str, pair: TokenPair, owner_id: str, owner_name: str,
-             org_id: str, scopes: tuple[str, ...]) -> None:
+             org_id: str, scopes: tuple[str, ...], org_name: str | None = None) -> None:
         """A new authorization of ``org_id``: replaces whatever pair that org had."""
         with self._store.session() as session, session.begin():
             row = session.get(AdminGrant, org_id)
@@ -108,7 +123,7 @@ class AdminGrants:
                 refresh_expires_at=pair.refresh_expires_at, owner_id=owner_id,
                 owner_name=owner_name, org_id=org_id, scopes=" ".join(scopes), version=version,
                 authorized_at=datetime.now(UTC), refreshed_at=None, problem=None,
-                announced_problem=None))
+                announced_problem=None, org_name=org_name))
 
     def replace_if(self, org_id: str, version: int, pair: TokenPair) -> bool:
         """Store ``org_id``'s refreshed pair if the stored one is still ``version``; False
@@ -140,15 +155,18 @@ class AdminGrants:
 
     # --- authorizations under way -----------------------------------------------------------------
 
-    def begin(self, state: str, verifier: str, scopes: tuple[str, ...]) -> datetime:
-        """Remember an authorization's state and verifier; when it expires."""
+    def begin(self, state: str, verifier: str, scopes: tuple[str, ...], *,
+              org_id: str | None = None, requester_id: str | None = None) -> datetime:
+        """Remember an authorization's state and verifier (and, for `connect`, the org and the
+        person it is for); when it expires."""
         now = datetime.now(UTC)
         with self._store.session() as session, session.begin():
             session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
             session.add(OAuthState(state_hash=state_hash(state),
                                    verifier_ciphertext=self._box.seal(verifier),
                                    scopes=" ".join(scopes), created_at=now,
-                                   expires_at=now + STATE_LIFETIME))
+                                   expires_at=now + STATE_LIFETIME, org_id=org_id,
+                                   requester_id=requester_id))
         return now + STATE_LIFETIME
 
     def take(self, state: str) -> PendingAuthorization | None:
@@ -159,9 +177,11 @@ class AdminGrants:
             if row is None:
                 return None
             verifier, scopes, expires_at = row.verifier_ciphertext, row.scopes, row.expires_at
+            org_id, requester_id = row.org_id, row.requester_id
             taken = rows_matched(session, delete(OAuthState).where(
                 OAuthState.state_hash == state_hash(state)))
         if taken != 1 or expires_at is None or expires_at < now:
             return None
         opened = self._box.open(verifier)
-        return PendingAuthorization(opened, tuple(scopes.split())) if opened else None
+        return PendingAuthorization(opened, tuple(scopes.split()), org_id,
+                                    requester_id) if opened else None

@@ -195,6 +195,7 @@ class AdminGrant(Base):
     refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     problem: Mapped[str | None] = mapped_column(Text)  # what an operator must do, or None
     announced_problem: Mapped[str | None] = mapped_column(Text)  # the last one told to the spaces
+    org_name: Mapped[str | None] = mapped_column(String(255))  # as Webex named it, when it said
 
 
 class OAuthState(Base):
@@ -209,6 +210,9 @@ class OAuthState(Base):
     scopes: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Started by `connect` in the chat: the org and the person it is for (None: by the operator).
+    org_id: Mapped[str | None] = mapped_column(String(255))
+    requester_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class NotifySpace(Base):
@@ -224,3 +228,19 @@ class NotifySpace(Base):
     added_by_id: Mapped[str] = mapped_column(String(255))
     added_by_name: Mapped[str] = mapped_column(String(255))
     added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DisconnectRequest(Base):
+    """A Full Administrator's ``disconnect``, waiting for their Confirm: single use (one
+    conditional UPDATE takes it), and only until ``expires_at``."""
+
+    __tablename__ = "disconnect_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # unguessable, from secrets
+    org_id: Mapped[str] = mapped_column(String(255), index=True)
+    requester_id: Mapped[str] = mapped_column(String(255))
+    requester_name: Mapped[str] = mapped_column(String(255))
+    card_message_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # pending, confirmed, cancelled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -235,6 +235,10 @@ COMMAND_HELP = (
     ("undo", "revert the last change made through the bot", Permission.CHANGE),
     ("notify here / notify off", "tell this group space of every change, or stop",
      Permission.CHANGE),
+    # `connect` is for people of an org that is not connected: their refusal names it (help
+    # answers only connected orgs).
+    ("disconnect", "disconnect your organization: the bot forgets its access and everything it "
+                   "keeps of it (it says what, and asks first)", Permission.CHANGE),
 )
 
 

@@ -82,8 +82,10 @@ class Directory:
         """
         if not fresh:
             cached = self._people.get(person_id)
-            if cached is not None:
-                return cached
+            # Looked up while their org was (not) connected, and it still is (not): else their
+            # roles are read (again) with their org's token, or dropped.
+            if cached is not None and cached[1] == (self._orgs.access(cached[0].org_id) is not None):
+                return cached[0]
         org_id = self.likely_org(person_id)
         if org_id is None:
             # Read now: an org authorized a moment ago, in another process, answers at once.
@@ -97,7 +99,7 @@ class Directory:
         if requester.org_id != org_id and self._orgs.access(requester.org_id) is not None:
             requester = self._look_up(person_id, requester.org_id, fresh=fresh)  # moved orgs
         self._org_of.put(person_id, requester.org_id)
-        self._people.put(person_id, requester)
+        self._people.put(person_id, (requester, self._orgs.access(requester.org_id) is not None))
         return requester
 
     def _look_up(self, person_id: str, org_id: str, *, fresh: bool) -> Requester:

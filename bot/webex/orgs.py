@@ -69,10 +69,10 @@ class OrgRegistry:
         """``org_id``'s admin access, or None when the org is not connected."""
         if self._settings_access is not None and org_id == self.settings_org_id():
             return self._settings_access
-        # Not among the orgs read a moment ago: read them now, since an org authorized a second
-        # ago (in another process) must not be told it is not connected.
-        if org_id not in self.granted_orgs() and org_id not in self.granted_orgs(fresh=True):
-            return None
+        if org_id not in self.granted_orgs():
+            if not self._grants.has(org_id):
+                return None
+            self.recheck(org_id)  # connected a moment ago (another process, the OAuth callback)
         with self._lock:
             if org_id not in self._granted:
                 token = AdminToken(self._settings, self._store, self._box, org_id)
@@ -80,6 +80,13 @@ class OrgRegistry:
                 self._granted[org_id] = AdminAccess(self._settings, token,
                                                     self._rules.for_org(None), org_id=org_id)
             return self._granted[org_id]
+
+    def recheck(self, org_id: str) -> None:
+        """Read the stored authorizations again now: ``org_id`` was just connected or
+        disconnected in this process (others see it within ``GRANTS_RECHECK_SECONDS``)."""
+        with self._lock:
+            self._grant_orgs = None
+            self._granted.pop(org_id, None)
 
     def served_by_grant(self, org_id: str) -> bool:
         """Whether ``org_id`` is served by its stored pair (not by the settings' token)."""

@@ -66,7 +66,7 @@ def test_all_ok_after_db_upgrade_and_webhooks_sync(emulator, env, tmp_path):
     assert lines["admin role"] == "ok Full Administrator"
     assert "telephony_config_write shows when a change is applied" in lines["admin scopes"]
     assert "(the admin token's own org)" in lines["managed org"]
-    assert lines["database"].endswith("schema at head (0005_orgs)")
+    assert lines["database"].endswith("schema at head (0006_connect)")
     assert lines["webhooks"] == ("ok messages/created and attachmentActions/created active at "
                                  f"http://127.0.0.1:{PORT}/webhooks/webex, signed with "
                                  "WEBEX_WEBHOOK_SECRET")

@@ -45,3 +45,10 @@ def test_other_orgs_are_refused_whatever_their_roles(permission):
 def test_refusal_names_the_role_needed_and_held():
     decision = decide(person(READ), Permission.CHANGE, managed_org_id=ORG)
     assert "Full Administrator" in decision.reason and READ in decision.reason
+
+
+@pytest.mark.parametrize("permission", list(Permission))
+def test_of_an_org_not_connected_only_connect_is_allowed(permission):
+    decision = decide(person(FULL, org="org-globex"), permission, managed_org_id=None)
+    assert decision.allowed is (permission is Permission.ANY_ORG)
+    assert decision.allowed or "not connected" in decision.reason

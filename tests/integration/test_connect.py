@@ -1,0 +1,190 @@
+"""Orgs connect and disconnect themselves in the chat, against the emulator over HTTP: acme is
+connected (its Service App pair stored); initech has authorized the Service App in Control Hub,
+globex has not. `connect` with the Service App, and with an Integration's link; `disconnect`
+after its confirmation card, forgetting that org's data and nothing of another's."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from bot.storage.org_data import OrgHoldings, holdings
+from bot.storage.store import Store
+from tests.integration.test_orgs import SERVICE_APP, connect, said
+from tests.support.bot_server import Persona, button_data, start_bot
+from tests.support.consent import consent
+
+INTEGRATION = {"webex_admin_client_id": "vmrules-client-id",
+               "webex_admin_client_secret": "vmrules-client-secret"}
+NOTHING = OrgHoldings(token_pair=False, pending_changes=0, history_entries=0, subscribers=0,
+                      notification_spaces=0, rules_snapshot=False)
+
+
+def self_connecting(emulator) -> dict:
+    return {**SERVICE_APP, "webex_service_app_id": emulator.id("vmrules-service-app"),
+            "webex_applications_token": "developer-token"}
+
+
+@pytest.fixture
+def bot(emulator, tmp_path):
+    """acme connected; the bot connects other orgs with the Service App."""
+    connect(emulator, tmp_path, "acme")
+    bot = start_bot(emulator, tmp_path, **self_connecting(emulator))
+    yield bot
+    bot.stop()
+
+
+def kept(bot, key: str, emulator) -> OrgHoldings:
+    store = Store(bot.settings.database_url)
+    try:
+        return holdings(store, emulator.id(key))
+    finally:
+        store.dispose()
+
+
+def ask(person: Persona, text: str) -> str:
+    person.say(text)
+    return said(person.wait_reply())
+
+
+def test_a_full_administrator_connects_an_org_that_authorized_the_service_app(emulator, bot):
+    iris, ida, alice = (Persona(emulator, key) for key in ("iris", "ida", "alice"))
+    refusal = ask(iris, "show")
+    assert "Your organization is not connected to this bot" in refusal
+    assert "A Full Administrator of your organization can connect it by typing `connect`" \
+        in refusal
+
+    refused = ask(ida, "connect")  # initech's, no admin role: the new token says so
+    assert "Connecting your organization needs a Full Administrator of it. Your account has no " \
+           "admin role." in refused and "Nothing was stored" in refused
+    assert not kept(bot, "initech", emulator).token_pair
+
+    answer = ask(iris, "connect")
+    assert "Your organization (Initech) is now connected to this bot." in answer
+    assert "`show`" in answer and "`disconnect`" in answer
+    assert kept(bot, "initech", emulator).token_pair
+    assert "Passcodes expire after 60 days" in ask(iris, "show")  # initech's own rules
+    assert "Passcodes expire after 100 days" in ask(alice, "show")  # acme's, untouched
+    assert "already connected" in ask(iris, "connect")
+    refused = ask(ida, "show")  # connected now: ida is refused for her role, not her org
+    assert "This needs a Full, Read-only, User or Location Administrator" in refused
+
+
+def test_where_the_service_app_is_not_authorized_the_answer_says_how(emulator, bot):
+    otto = Persona(emulator, "otto")
+    answer = ask(otto, "connect")
+    assert "its Service App is not authorized there" in answer
+    assert emulator.id("vmrules-service-app") in answer
+    assert "spark-admin:telephony_config_write" in answer and "`connect` here again" in answer
+    assert not kept(bot, "globex", emulator).token_pair
+    assert "not connected" in ask(otto, "show")
+
+    emulator.control("PUT", "serviceApps/vmrules-service-app/orgs/globex")  # Control Hub
+    assert "Your organization (Globex Corporation) is now connected" in ask(otto, "connect")
+    assert "Passcodes expire after" in ask(otto, "show")
+
+
+def test_connect_in_a_group_space_answers_in_the_1_1_space(emulator, bot):
+    iris_in_group, iris = Persona(emulator, "iris", "initech-admins"), Persona(emulator, "iris")
+    iris_in_group.say("connect")
+    assert "I told you more in our 1:1 space" in said(iris_in_group.wait_reply())
+    assert "Your organization (Initech) is now connected" in said(
+        iris.wait_reply(room="dm-iris"))
+
+
+def link_in(answer: str) -> str:
+    return next(word for word in answer.split() if word.startswith("http"))
+
+
+def open_callback(bot, location: str) -> requests.Response:
+    """The browser comes back to PUBLIC_URL's callback: here, the test's bot server."""
+    return requests.get(location.replace(bot.settings.public_url.rstrip("/"), bot.url),
+                        timeout=30)
+
+
+def test_an_integration_link_is_bound_to_the_org_of_whoever_asked(emulator, tmp_path):
+    connect(emulator, tmp_path, "acme")
+    bot = start_bot(emulator, tmp_path, **(SERVICE_APP | INTEGRATION))
+    try:
+        otto, uma = Persona(emulator, "otto"), Persona(emulator, "uma")
+        url = link_in(ask(otto, "connect"))
+        page = open_callback(bot, consent(emulator, url, person="alice"))  # acme's admin
+        assert page.status_code == 403, page.text
+        assert "not of the organization this link was made for" in page.text
+        assert not kept(bot, "globex", emulator).token_pair
+
+        page = open_callback(bot, consent(emulator, link_in(ask(uma, "connect")), person="uma"))
+        assert page.status_code == 200, page.text
+        assert "Your organization (Umbrella Health) is now connected" in said(uma.wait_reply())
+        assert "Voicemail passcode rules" in ask(uma, "show")
+        assert "not connected" in ask(otto, "show")
+    finally:
+        bot.stop()
+
+
+def disconnect_card(person: Persona) -> dict:
+    person.say("disconnect")
+    return person.wait_reply()
+
+
+def test_disconnect_forgets_that_org_and_nothing_of_another(emulator, tmp_path):
+    connect(emulator, tmp_path, "acme", "initech")
+    bot = start_bot(emulator, tmp_path, **self_connecting(emulator))
+    try:
+        iris, ivan, alice = (Persona(emulator, key) for key in ("iris", "ivan", "alice"))
+        group = Persona(emulator, "iris", "initech-notify")
+        for person, command in ((ivan, "subscribe"), (alice, "subscribe"),
+                                (group, "notify here")):
+            ask(person, command)
+        acme_before, initech_before = (kept(bot, key, emulator) for key in ("acme", "initech"))
+        assert initech_before.subscribers == 1 and initech_before.notification_spaces == 1
+
+        refused = ask(ivan, "disconnect")  # Read-only Administrator
+        assert "This needs a Full Administrator" in refused
+        iris_there = Persona(emulator, "iris", "initech-admins")
+        ivan_there = Persona(emulator, "ivan", "initech-admins")
+        card = disconnect_card(iris_there)
+        ivan_there.seen |= iris_there.seen
+        text = said(card)
+        assert "Disconnect Initech?" in text and "1 subscriber" in text
+        assert "1 notification space" in text and "the stored token pair" in text
+        assert "Nothing changes in Webex" in text
+        assert kept(bot, "initech", emulator) == initech_before  # nothing forgotten yet
+
+        ivan_there.submit(card, **button_data(card, "disconnect_confirm"))  # not his to press
+        assert "Your button press changed nothing. This needs a Full Administrator" in said(
+            ivan_there.wait_reply())
+        iris_there.seen |= ivan_there.seen
+        iris_there.submit(card, **button_data(card, "disconnect_confirm"))
+        done = said(iris_there.wait_reply())
+        assert "Your organization is disconnected." in done and "1 subscriber" in done
+        assert kept(bot, "initech", emulator) == NOTHING
+        assert kept(bot, "acme", emulator) == acme_before
+        assert "not connected" in ask(iris, "show")
+        assert "Passcodes expire after 100 days" in ask(alice, "show")
+        assert card["id"] not in emulator.state.messages  # its buttons are gone with it
+    finally:
+        bot.stop()
+
+
+def test_disconnect_cancelled_forgets_nothing(emulator, bot):
+    iris = Persona(emulator, "iris")
+    ask(iris, "connect")
+    before = kept(bot, "initech", emulator)
+    card = disconnect_card(iris)
+    iris.submit(card, **button_data(card, "disconnect_cancel"))
+    assert "Disconnect cancelled: nothing was forgotten." in said(iris.wait_reply())
+    assert kept(bot, "initech", emulator) == before
+    assert card["id"] not in emulator.state.messages
+    assert "Voicemail passcode rules" in ask(iris, "show")
+
+
+def test_the_home_org_of_webex_admin_token_cannot_be_disconnected_from_the_chat(emulator,
+                                                                               tmp_path):
+    bot = start_bot(emulator, tmp_path)  # WEBEX_ADMIN_TOKEN, acme's
+    try:
+        answer = ask(Persona(emulator, "alice"), "disconnect")
+        assert "home organization, connected by the bot's own settings (`WEBEX_ADMIN_TOKEN`)" \
+            in answer and "cannot be disconnected from the chat" in answer
+    finally:
+        bot.stop()
