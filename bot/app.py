@@ -141,8 +141,9 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
         scheduler.every(settings.webhook_check_interval_seconds,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
         if settings.watch_interval_seconds:
-            scheduler.paced(watcher.LEASE, watcher.Watcher(services, store).step,
-                            lease=watcher.LEASE_TTL, idle_seconds=watcher.IDLE_SECONDS)
+            watching = watcher.Watcher(services, store)
+            scheduler.paced(watcher.LEASE, watching.step, lease=watcher.LEASE_TTL,
+                            idle_seconds=watcher.IDLE_SECONDS, on_stop=watching.stop)
         from bot.jobs.admin_token_check import check_admin_token
 
         # Every org's pair the bot got itself (none when WEBEX_ADMIN_TOKEN serves the one org).

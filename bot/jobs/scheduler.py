@@ -24,6 +24,7 @@ class Scheduler:
         self._owner = owner
         self._jobs: list[tuple[str, float, Callable[[], object], bool]] = []
         self._paced: list[tuple[str, Callable[[], float], timedelta, float]] = []
+        self._on_stop: list[Callable[[], object]] = []
         self._at_start: list[tuple[str, Callable[[], object]]] = []
         self._stopping = threading.Event()
         self._started = False
@@ -34,10 +35,12 @@ class Scheduler:
             self._jobs.append((name, seconds, job, singleton))
 
     def paced(self, name: str, step: Callable[[], float], *, lease: timedelta,
-              idle_seconds: float) -> None:
+              idle_seconds: float, on_stop: Callable[[], object] | None = None) -> None:
         """Run ``step`` in one process at a time, again after the seconds it returns (see
-        ``run_paced``)."""
+        ``run_paced``); ``on_stop`` ends what the steps started (their queued work)."""
         self._paced.append((name, step, lease, idle_seconds))
+        if on_stop is not None:
+            self._on_stop.append(on_stop)
 
     def once(self, job: Callable[[], object], name: str) -> None:
         """Run ``job`` once, in its own thread, when the process starts its background work."""
@@ -66,6 +69,8 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stopping.set()
+        for stop in self._on_stop:
+            stop()
 
     def _loop(self, name: str, seconds: float, job: Callable[[], object], singleton: bool) -> None:
         ttl = timedelta(seconds=seconds * 2 + 5)
