@@ -149,12 +149,12 @@ def assert_read_on_time(emulator, windows: list[int], interval: int,
 
 
 def test_every_org_is_read_once_per_interval_spread_over_it(emulator, watch):
-    watching = watch(interval=3)
-    time.sleep(10)
+    watching = watch(interval=2)
+    time.sleep(7)
     watching.stop()
 
     assert_read_on_time(emulator, watching.full_windows(), watching.interval, ORGS)
-    assert sorted(turns(emulator, 3).values()) == [0, 0.75, 1.5, 2.25]  # a quarter apart
+    assert sorted(turns(emulator, 2).values()) == [0, 0.5, 1, 1.5]  # a quarter apart
     report = watching.report()
     assert report["ok"] and report["orgs"] == 4 and report["error"] is None
     assert report["last_interval"]["read"] == 4
@@ -178,24 +178,24 @@ def test_the_calls_in_flight_never_exceed_the_concurrency(emulator, watch):
 def test_a_failing_and_a_hanging_org_leave_the_others_on_time(emulator, tmp_path):
     connect(emulator, tmp_path, *ORGS)
     emulator.add_fault(method="GET", path="/v1/telephony/*", orgId="initech", status=503)
-    emulator.add_fault(method="GET", path="/v1/telephony/*", orgId="globex", latencyMs=4000)
-    bot = start_bot(emulator, tmp_path, watch_interval_seconds=3, watch_concurrency=2,
+    emulator.add_fault(method="GET", path="/v1/telephony/*", orgId="globex", latencyMs=2500)
+    bot = start_bot(emulator, tmp_path, watch_interval_seconds=2, watch_concurrency=2,
                     webex_timeout_seconds=1, **SERVICE_APP)
     try:
         started = time.time()
         requests.get(f"{bot.url}/healthz", timeout=10)  # the first request starts the jobs
-        time.sleep(10)
-        windows = full_windows(started, time.time(), 3)
+        time.sleep(7)
+        windows = full_windows(started, time.time(), 2)
         health = requests.get(f"{bot.url}/healthz", timeout=10).json()["components"]["watcher"]
         metrics = requests.get(f"{bot.url}/metrics", timeout=10).text
     finally:
         bot.stop()
-    nothing_in_flight(emulator)  # globex's calls, held 4 s, answer into this test, not the next
+    nothing_in_flight(emulator)  # globex's calls, held 2.5 s, answer into this test, not the next
 
-    assert_read_on_time(emulator, windows, 3, ("acme", "umbrella"))
+    assert_read_on_time(emulator, windows, 2, ("acme", "umbrella"))
     failed = [read for read in rules_reads(emulator) if read.org == "initech"]
     for window in windows:  # one try per turn: nothing retried inside a read
-        assert [read.status for read in in_window(failed, window, 3)] == [503]
+        assert [read.status for read in in_window(failed, window, 2)] == [503]
     assert health["ok"] is False and health["orgs"] == 4
     assert health["error"] == "2 of 4 org(s): rules unreadable at their latest read"
     assert health["last_interval"]["read"] == 2 and health["last_interval"]["failed"] == 2
