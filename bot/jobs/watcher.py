@@ -98,7 +98,11 @@ class Watcher:
     def step(self) -> float:
         """The paced round's next move, while this process holds the lease: start the looks
         that are due; how long to wait before the next move."""
-        for turn in self._pacer.due(time.time(), self._connected):
+        try:
+            due = self._pacer.due(time.time(), self._connected)
+        except (WebexCallError, AdminTokenExpired):
+            return RENEW_SECONDS  # logged and in /healthz; the window is planned at the next step
+        for turn in due:
             self._start(turn)
         return min(max(self._pacer.next_at() - time.time(), 0.0), RENEW_SECONDS)
 
