@@ -132,7 +132,7 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
                     singleton=True)
     if services is not None:
         from bot.chat.services import warm_up
-        from bot.jobs.watcher import Watcher
+        from bot.jobs import watcher
         from bot.jobs.webhook_check import check_webhooks
         from bot.storage.pending import expire_pending
 
@@ -141,8 +141,10 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
         scheduler.every(30, lambda: expire_pending(store), "expire-pending-changes")
         scheduler.every(settings.webhook_check_interval_seconds,
                         lambda: check_webhooks(services, store), "webhook-check", singleton=True)
-        scheduler.every(settings.watch_interval_seconds, Watcher(services, store).check,
-                        "change-watcher", singleton=True)
+        if settings.watch_interval_seconds:
+            watching = watcher.Watcher(services, store)
+            scheduler.paced(watcher.LEASE, watching.step, lease=watcher.LEASE_TTL,
+                            idle_seconds=watcher.IDLE_SECONDS, on_stop=watching.stop)
         from bot.jobs.admin_token_check import check_admin_token
 
         # Every org's pair the bot got itself (none when WEBEX_ADMIN_TOKEN serves the one org).

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     ops_token: SecretStr | None = None
     notify_room_ids: Annotated[tuple[str, ...], NoDecode] = ()
     watch_interval_seconds: int = Field(default=300, ge=0)
+    # Webex calls the watcher has in flight at once, over every org (see bot/jobs/watcher.py).
+    watch_concurrency: int = Field(default=8, ge=1, le=64)
     webhook_check_interval_seconds: int = Field(default=300, ge=0)
     event_lease_seconds: float = Field(default=30, gt=0)
     worker_threads: int = Field(default=4, ge=1, le=64)
@@ -298,6 +300,7 @@ class SettingsOverrides(TypedDict, total=False):
     ops_token: SecretStr | None
     notify_room_ids: tuple[str, ...]
     watch_interval_seconds: int
+    watch_concurrency: int
     webhook_check_interval_seconds: int
     event_lease_seconds: float
     worker_threads: int

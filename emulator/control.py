@@ -12,7 +12,12 @@
   ``{"method": "GET", "path": "/v1/messages/*", "status": 404}`` makes a message look deleted,
   ``/v1/attachment/actions/*`` a submit gone, ``{"orgId": "initech", "status": 429,
   "retryAfter": 30}`` rate-limits one org's tokens
-- ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``
+- ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them (and the peaks);
+  ``GET /_emulator/calls/log`` (each call with its caller and the caller's org, ``callerOrgId``)
+- ``GET /_emulator/calls/peak``: the most calls to ``/v1`` answered at once since the last
+  ``DELETE /_emulator/calls`` (``peak``, and ``byEndpoint``), and how many are in flight now
+  (``inFlight``): a call counts from its arrival until its answer is ready, injected latency
+  and a late answer (``delayAfterMs``) included
 - ``GET /_emulator/deliveries``: webhook delivery results, newest last
 - ``POST /_emulator/deliveries/wait?timeout=S``: wait until no webhook delivery is pending
 - ``GET /_emulator/voicemail-rules[?orgId=]``: an org's rules as stored (default: the managed
@@ -147,10 +152,20 @@ def calls():
 
 @blueprint.delete("/calls")
 def reset_calls():
-    with app_state().lock:
-        app_state().calls.clear()
-        app_state().call_log.clear()
+    state = app_state()
+    with state.lock:
+        state.calls.clear()
+        state.call_log.clear()
+        state.peak = +state.in_flight  # the calls still being answered count in the next peak
     return "", 204
+
+
+@blueprint.get("/calls/peak")
+def calls_peak():
+    state = app_state()
+    with state.lock:
+        return jsonify({"peak": state.peak["*"], "inFlight": state.in_flight["*"],
+                        "byEndpoint": {k: v for k, v in state.peak.items() if k != "*"}})
 
 
 @blueprint.get("/calls/log")

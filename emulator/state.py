@@ -73,6 +73,9 @@ class State:
     audit_events: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)  # "GET /v1/people/{personId}" -> count
     call_log: list[dict] = field(default_factory=list)
+    # Calls to /v1 being answered now, and the most at once since the last DELETE /_emulator/calls
+    in_flight: Counter = field(default_factory=Counter)  # endpoint -> calls being answered
+    peak: Counter = field(default_factory=Counter)  # endpoint -> most at once ("*": all)
     faults: list[dict] = field(default_factory=list)
     spent_faults: list[dict] = field(default_factory=list)  # counted faults used up, newest last
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo

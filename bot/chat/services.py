@@ -28,7 +28,8 @@ def build_services(settings: Settings, store: Store) -> Services:
     parallel = ThreadPoolExecutor(max_workers=PARALLEL_CALLS, thread_name_prefix="webex-call")
     orgs = OrgRegistry(settings, store, box,
                        RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id,
-                                   timeout=settings.webex_timeout_seconds))
+                                   timeout=settings.webex_timeout_seconds,
+                                   single_try_pool=settings.watch_concurrency))
     messenger = Messenger(bot_api(settings))
     return Services(settings=settings, messenger=messenger, orgs=orgs,
                     directory=Directory(orgs, messenger.api, parallel=parallel), store=store,

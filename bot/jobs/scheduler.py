@@ -2,7 +2,8 @@
 start-up jobs that run once per process.
 
 A ``singleton`` job runs only where its database lease is held, so with several workers and
-instances it still runs once per round.
+instances it still runs once per round. A ``paced`` job (the change watcher) runs step by step
+for as long as its process holds its lease, each step saying when the next is due.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class Scheduler:
         self._leases = leases
         self._owner = owner
         self._jobs: list[tuple[str, float, Callable[[], object], bool]] = []
+        self._paced: list[tuple[str, Callable[[], float], timedelta, float]] = []
+        self._on_stop: list[Callable[[], object]] = []
         self._at_start: list[tuple[str, Callable[[], object]]] = []
         self._stopping = threading.Event()
         self._started = False
@@ -30,6 +33,14 @@ class Scheduler:
               singleton: bool = False) -> None:
         if seconds > 0:
             self._jobs.append((name, seconds, job, singleton))
+
+    def paced(self, name: str, step: Callable[[], float], *, lease: timedelta,
+              idle_seconds: float, on_stop: Callable[[], object] | None = None) -> None:
+        """Run ``step`` in one process at a time, again after the seconds it returns (see
+        ``run_paced``); ``on_stop`` ends what the steps started (their queued work)."""
+        self._paced.append((name, step, lease, idle_seconds))
+        if on_stop is not None:
+            self._on_stop.append(on_stop)
 
     def once(self, job: Callable[[], object], name: str) -> None:
         """Run ``job`` once, in its own thread, when the process starts its background work."""
@@ -45,6 +56,10 @@ class Scheduler:
         for name, seconds, job, singleton in self._jobs:
             threading.Thread(target=self._loop, args=(name, seconds, job, singleton),
                              name=name, daemon=True).start()
+        for name, step, lease, idle in self._paced:
+            threading.Thread(target=run_paced, name=name, daemon=True,
+                             args=(self._leases, name, self._owner(), step, self._stopping),
+                             kwargs={"lease": lease, "idle_seconds": idle}).start()
 
     def _run_once(self, name: str, job: Callable[[], object]) -> None:
         try:
@@ -54,6 +69,8 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stopping.set()
+        for stop in self._on_stop:
+            stop()
 
     def _loop(self, name: str, seconds: float, job: Callable[[], object], singleton: bool) -> None:
         ttl = timedelta(seconds=seconds * 2 + 5)
@@ -64,3 +81,18 @@ class Scheduler:
                 job()
             except Exception:  # housekeeping must never die; the next round tries again
                 log.exception("periodic job %s failed", name)
+
+
+def run_paced(leases: Leases, name: str, owner: str, step: Callable[[], float],
+              stopping: threading.Event, *, lease: timedelta, idle_seconds: float) -> None:
+    """Until ``stopping``: while ``owner`` holds the lease ``name`` (taken, or renewed for
+    ``lease``, before every step), run ``step`` and wait the seconds it returns, which must stay
+    well under ``lease``; otherwise look again after ``idle_seconds``."""
+    while not stopping.is_set():
+        wait = idle_seconds
+        try:
+            if leases.acquire(name, owner, lease):
+                wait = step()
+        except Exception:  # a database blip ends a step, not the job
+            log.exception("paced job %s failed", name)
+        stopping.wait(wait)

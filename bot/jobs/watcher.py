@@ -1,25 +1,44 @@
 """The change watcher: notice rule changes made outside the bot (Control Hub, other tools).
 
-Every ``WATCH_INTERVAL_SECONDS``, in one process at a time, it reads each connected org's rules
-(with that org's admin token) and compares them with the last rules the bot knows for that org;
-an org whose rules cannot be read does not stop the others, and what it finds goes to that org's
-history, notification spaces and subscribers only. A difference the bot did not make is
-remembered, written to the history (the audit log, as made outside the bot) and reported
-to the notify spaces and the subscribers, naming the admin when the Admin Audit Events API can tell (it needs
-``spark-admin:audit_events_read``). A round that cannot read the rules reports
-nothing: a change nobody saw is never announced. Each round first settles the bot's own changes
-whose PUT went unanswered (``unknown``): applied if the rules now read as asked, else not.
+It reads each connected org's rules (with that org's admin token) once per
+``WATCH_INTERVAL_SECONDS`` and compares them with the last rules the bot knows for that org; what
+it finds goes to that org's history, notification spaces and subscribers only. A difference the
+bot did not make is remembered, written to the history (the audit log, as made outside the bot)
+and reported to the notify spaces and the subscribers, naming the admin when the Admin Audit
+Events API can tell (it needs ``spark-admin:audit_events_read``). A look that cannot read the
+rules reports nothing: a change nobody saw is never announced. Each look first settles the bot's
+own changes whose PUT went unanswered (``unknown``): applied if the rules now read as asked.
+
+**Many orgs.** The reads are spread over the interval (``watch_pacing``: each org at its own
+offset), run by ``WATCH_CONCURRENCY`` workers (default 8), so at most that many Webex calls are in
+flight: a read is one call, a change found adds a few; 8 keeps a thousand orgs' reads at 100 ms
+each to a few seconds of an interval while leaving Webex's per-app limits and the web workers'
+connections alone, and lets 7 orgs be read while one hangs. A read is tried once (no retry
+inside: a slow or failing org holds one worker for at most ``WEBEX_TIMEOUT_SECONDS``) and read
+again at its next turn. A 429 pauses that org alone until its ``Retry-After``: every org has its
+own token, which Webex limits on its own.
+
+**One process at a time.** The paced round (``step``) runs only where the ``change-watcher``
+lease is held (``bot.jobs.scheduler.run_paced``, renewed every few seconds). Each org's look is
+also claimed for its window in the database (a lease named after the org), so if the round's
+lease runs out and another process or instance takes the round over mid-window, it reads the orgs
+not yet read in that window and none a second time.
 
 The known rules are read before Webex is asked, and replaced only if they are still the ones read
-(compare-and-set); a round announces only after it won that save. So a bot change saved during a
-slow read is never announced backwards, and of two rounds that overlap (a lease that ran out
-mid-round, ``flask watch --once``) only one announces.
+(compare-and-set); a look announces only after it won that save. So a bot change saved during a
+slow read is never announced backwards, and of two looks that overlap (a lease that ran out
+mid-read, ``flask watch --once``) only one announces.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,8 +49,10 @@ from bot.chat.deps import ChangeFlowDeps
 from bot.chat.notifications import Notifier
 from bot.chat.retries import durably
 from bot.domain.rules import VoicemailRules
+from bot.jobs.watch_health import FAILED, RATE_LIMITED, READ, SKIPPED, WatchHealth
+from bot.jobs.watch_pacing import Pacer, Turn, stable_order
 from bot.storage.audit import Actor
-from bot.storage.reports import save_report
+from bot.storage.leases import Leases
 from bot.storage.snapshots import Snapshot
 from bot.storage.store import Store
 from bot.views.card_data import rules_diff
@@ -39,9 +60,14 @@ from bot.webex.admin_token import AdminTokenExpired
 from bot.webex.errors import WebexCallError
 
 log = logging.getLogger(__name__)
-REPORT = "watcher"
 AUDIT_SLACK = timedelta(minutes=2)  # audit events can carry a slightly earlier time
 NOBODY_NAMED = "They were changed"  # "... outside the bot at <when>."
+LEASE = "change-watcher"  # the paced round's lease (the same name `flask watch` takes)
+LEASE_TTL = timedelta(seconds=30)  # another process takes the round over this long after a stop
+RENEW_SECONDS = 5.0  # the round wakes (and renews its lease) at least this often
+IDLE_SECONDS = 10.0  # how often the other processes look whether the round's lease is free
+NO_RETRY_AFTER_SECONDS = 60.0  # a 429 without Retry-After (Webex sends one): a minute
+BY_HAND_INTERVAL = 300  # the window that `flask watch --once` counts in when the watcher is off
 
 
 @dataclass(frozen=True)
@@ -54,47 +80,128 @@ class BotAdmin:
 
 class Watcher:
     def __init__(self, services: Services, store: Store):
+        settings = services.settings
         self._services = services
         self._store = store
         self._bot_admins: dict[str, BotAdmin] = {}
+        self._interval = settings.watch_interval_seconds or BY_HAND_INTERVAL
+        self._pacer = Pacer(self._interval)
+        self._health = WatchHealth(store, self._pacer, interval=self._interval,
+                                   concurrency=settings.watch_concurrency)
+        # Threads start on the first read, so none exists before gunicorn forks.
+        self._workers = ThreadPoolExecutor(settings.watch_concurrency, thread_name_prefix="watch")
+        self._claims = Leases(store)
+        self._me = f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"
+        self._reading: set[str] = set()
+        self._lock = threading.Lock()
+
+    def step(self) -> float:
+        """The paced round's next move, while this process holds the lease: start the looks
+        that are due; how long to wait before the next move."""
+        try:
+            due = self._pacer.due(time.time(), self._connected)
+        except (WebexCallError, AdminTokenExpired):
+            return RENEW_SECONDS  # logged and in /healthz; the window is planned at the next step
+        for turn in due:
+            self._start(turn)
+        return min(max(self._pacer.next_at() - time.time(), 0.0), RENEW_SECONDS)
 
     def check(self) -> str:
-        """One round over every connected org; returns what happened (one org: its outcome, as
-        before; several: each org's, numbered, never naming an org), for logs and tests."""
+        """One round by hand (``flask watch --once``): every connected org now, the same workers;
+        returns what happened (one org: its outcome; several: each org's, numbered, never
+        naming an org), for logs and tests."""
         try:
-            orgs = self._services.orgs.connected()
-        except (WebexCallError, AdminTokenExpired) as exc:
-            self._report(ok=False, error=str(exc))
-            log.warning("change watcher could not tell which orgs are connected: %s", exc)
+            orgs = stable_order(self._connected())
+        except (WebexCallError, AdminTokenExpired):
             return "failed: rules unreadable"
-        outcomes = [self._check_org(org_id) for org_id in orgs]
-        failed = sum(outcome.startswith("failed") for outcome in outcomes)
-        self._report(ok=not failed, error=f"{failed} of {len(orgs)} org(s): rules unreadable"
-                     if failed else None)
+        if not orgs:
+            return "nothing to watch: no org is connected yet"
+        outcomes = list(self._workers.map(self._look, orgs))
         if len(outcomes) == 1:
             return outcomes[0]
         return "; ".join(f"org {number}: {outcome}" for number, outcome in enumerate(outcomes, 1))
 
+    def stop(self) -> None:
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def _connected(self) -> list[str]:
+        try:
+            return self._health.planned(self._services.orgs.connected())
+        except (WebexCallError, AdminTokenExpired) as exc:
+            self._health.cannot_list_orgs(str(exc), time.time())
+            log.warning("change watcher could not tell which orgs are connected: %s", exc)
+            raise
+
+    def _start(self, turn: Turn) -> None:
+        """Hand ``turn`` to a worker, unless its org's last look still runs or another process
+        looked at it in this window."""
+        with self._lock:
+            if turn.org_id in self._reading:
+                self._health.count(turn.org_id, SKIPPED, time.time())
+                log.warning("change watcher: org %s is still being read from its last turn",
+                            turn.org_id)
+                return
+            self._reading.add(turn.org_id)
+        window_end = (turn.window + 1) * self._interval
+        claim = timedelta(seconds=max(window_end - time.time(), 0.0))
+        if not self._claims.acquire(_claim_name(turn.org_id), self._me, claim):
+            self._done(turn.org_id)
+            return
+        self._workers.submit(self._look, turn.org_id).add_done_callback(
+            lambda _future: self._done(turn.org_id))
+
+    def _done(self, org_id: str) -> None:
+        with self._lock:
+            self._reading.discard(org_id)
+
+    def _look(self, org_id: str) -> str:
+        try:
+            return self._check_org(org_id)
+        except Exception:  # a database blip ends this org's look, not the round
+            log.exception("change watcher: the look at org %s failed", org_id)
+            self._health.count(org_id, FAILED, time.time())
+            return "failed: an error (logged)"
+
     def _check_org(self, org_id: str) -> str:
-        """One org's round; a failure is this org's alone."""
+        """One org's look; a failure is this org's alone."""
         org = self._services.scope(org_id)
-        if org is None:
-            return "skipped: disconnected meanwhile"
-        if org.pending.applying_now():
-            return "skipped: a change is being applied through the bot"
+        if org is None or org.pending.applying_now():
+            self._health.count(org_id, SKIPPED, time.time())
+            return ("skipped: disconnected meanwhile" if org is None
+                    else "skipped: a change is being applied through the bot")
+        if self._pacer.paused(org_id, time.time()) is not None:
+            self._health.count(org_id, RATE_LIMITED, time.time())
+            return "rate-limited: waiting for Webex's Retry-After"
         try:
             # First, changes whose PUT went unanswered: the bot's own if the rules now read as
             # they asked (recorded, so not announced below), never news from outside.
             for outcome in settle_unknown(ChangeFlowDeps.of(self._services, org)):
                 log.info("change watcher settled %s", outcome)
             known = org.snapshots.read(org_id)  # first: a read of Webex may take long
-            current = org.admin.read_rules()
-        # A refused refresh or a Webex failure: said in one line each round, and in /healthz
-        # (the round's report), as the operator's action is named there.
-        except (WebexCallError, AdminTokenExpired) as exc:
-            log.warning("change watcher could not read an org's rules: %s", exc)
-            return "failed: rules unreadable"
+            current = org.admin.read_rules(retry=False)
+        except WebexCallError as exc:
+            if exc.status == 429:
+                return self._rate_limited(org_id, exc)
+            return self._unreadable(org_id, exc)
+        except AdminTokenExpired as exc:
+            return self._unreadable(org_id, exc)
+        self._health.count(org_id, READ, time.time())  # before the news: the read worked
         return self._compare(org, known, current)
+
+    def _rate_limited(self, org_id: str, exc: WebexCallError) -> str:
+        wait = exc.retry_after if exc.retry_after is not None else NO_RETRY_AFTER_SECONDS
+        self._pacer.defer(org_id, time.time() + wait)
+        self._health.count(org_id, RATE_LIMITED, time.time())
+        log.warning("change watcher: Webex rate-limits org %s; its next read in %.0f s",
+                    org_id, wait)
+        return f"rate-limited: next read in {wait:.0f} s"
+
+    def _unreadable(self, org_id: str, exc: Exception) -> str:
+        # A refused refresh or a Webex failure: said in one line each look, and in /healthz
+        # (counted, without naming the org), as the operator's action is named there.
+        self._health.count(org_id, FAILED, time.time())
+        log.warning("change watcher could not read the rules of org %s: %s", org_id, exc)
+        return "failed: rules unreadable"
 
     def _compare(self, org: OrgScope, known: Snapshot | None, current: dict) -> str:
         org_id = org.org_id
@@ -159,8 +266,10 @@ class Watcher:
             self._bot_admins[org.org_id] = BotAdmin(me.id, (me.emails or [""])[0])
         return self._bot_admins[org.org_id]
 
-    def _report(self, *, ok: bool, error: str | None) -> None:
-        save_report(self._store, REPORT, {"ok": ok, "error": error})
+
+def _claim_name(org_id: str) -> str:
+    """The lease that claims an org's look for a window (names hold 64 characters; ids more)."""
+    return f"watch-org:{hashlib.sha256(org_id.encode()).hexdigest()[:40]}"
 
 
 def latest_rules_event(events: list[dict[str, Any]], *, bot_admin: BotAdmin) -> dict | None:

@@ -124,7 +124,7 @@ def worker() -> None:
     background.stop()
 
 
-WATCHER_LEASE = "change-watcher"  # the name the web processes' scheduler gives the watcher job
+WATCHER_LEASE = "change-watcher"  # the watcher's lease (bot.jobs.watcher.LEASE)
 # Longer than one round takes (a few Webex calls of at most 10 s, retried); handed back at its end.
 ONE_ROUND = timedelta(minutes=5)
 
@@ -134,14 +134,15 @@ ONE_ROUND = timedelta(minutes=5)
               help="One round, then exit (for cron or a check by hand). It takes the watcher's "
                    "lease for the round and skips it, saying so, while another process holds it.")
 def watch(once: bool) -> None:
-    """Look for rule changes made outside the bot every WATCH_INTERVAL_SECONDS, as its own process
-    (Procfile ``worker:``); with 0 the watcher is off and this refuses to start.
+    """Look for rule changes made outside the bot, each org once every WATCH_INTERVAL_SECONDS,
+    as its own process (Procfile ``worker:``); with 0 the watcher is off and this refuses to start.
 
     It takes the same database lease as the watcher inside the web processes, so however many run,
     one change is announced once.
     """
     from bot.chat.services import build_services
-    from bot.jobs.watcher import Watcher
+    from bot.jobs import watcher as watching
+    from bot.jobs.scheduler import run_paced
     from bot.storage.leases import Leases
 
     settings = _settings()
@@ -150,7 +151,7 @@ def watch(once: bool) -> None:
         raise click.ClickException("WATCH_INTERVAL_SECONDS is 0, so the watcher is off: set it "
                                    "above 0, or run one round with --once")
     store = current_app.extensions["vmbot.store"]
-    watcher = Watcher(build_services(settings, store), store)
+    watcher = watching.Watcher(build_services(settings, store), store)
     leases, owner = Leases(store), f"watch:{os.getpid()}"
     if once:
         click.echo(_one_round(watcher, leases, owner))
@@ -158,13 +159,10 @@ def watch(once: bool) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    while not stopping.is_set():
-        try:
-            if leases.acquire(WATCHER_LEASE, owner, timedelta(seconds=interval * 2 + 5)):
-                click.echo(watcher.check())
-        except Exception:  # a database blip ends a round, not the process (as in the web workers)
-            log.exception("change watcher round failed; next round in %ss", interval)
-        stopping.wait(interval)
+    click.echo(f"watching every {interval} s; Ctrl-C stops it")
+    run_paced(leases, WATCHER_LEASE, owner, watcher.step, stopping, lease=watching.LEASE_TTL,
+              idle_seconds=watching.IDLE_SECONDS)
+    watcher.stop()
 
 
 def _one_round(watcher, leases, owner: str) -> str:

@@ -39,6 +39,8 @@ RECEIVED_OUTCOMES = ("accepted", "duplicate", "refused_signature", "refused_enve
                      "too_large", "timed_out", "unavailable")
 PROCESSED_OUTCOMES = ("done", "failed", "retried")
 CHANGE_KINDS = ("change", "undo")
+# What the change watcher's look at one org came to; no org in any label (orgs are not public).
+WATCH_OUTCOMES = ("read", "failed", "rate_limited", "skipped")
 # Labels come from outside (webhook envelopes): only known values, so a sender cannot grow them.
 RESOURCES = ("messages", "attachmentActions")
 EVENTS = ("created",)
@@ -67,6 +69,9 @@ CHANGES_APPLIED = Counter("vmbot_changes_applied", "Voicemail rule changes appli
 WEBEX_CALLS = Counter("vmbot_webex_calls", "HTTP requests to Webex by endpoint and status (every "
                       "answer counts, retried ones too; 'error': no answer).",
                       ["endpoint", "status"])
+WATCH_READS = Counter("vmbot_watcher_reads", "The change watcher's looks at an org's rules, by "
+                      "outcome (read, failed, rate_limited: a 429, skipped); no org label.",
+                      ["outcome"])
 EVENT_SECONDS = Histogram("vmbot_event_processing_seconds",
                           "Seconds from an event's receipt to the end of its processing.",
                           buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900))
@@ -75,6 +80,8 @@ for _outcome in PROCESSED_OUTCOMES:  # start at 0, so that rates exist before th
     EVENTS_PROCESSED.labels(_outcome)
 for _kind in CHANGE_KINDS:
     CHANGES_APPLIED.labels(_kind)
+for _outcome in WATCH_OUTCOMES:
+    WATCH_READS.labels(_outcome)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -110,6 +117,10 @@ def command(name: str, outcome: str) -> None:
 
 def change_applied(kind: str) -> None:
     CHANGES_APPLIED.labels(_choice(kind, CHANGE_KINDS, "kind")).inc()
+
+
+def watch_outcome(outcome: str) -> None:
+    WATCH_READS.labels(_choice(outcome, WATCH_OUTCOMES, "outcome")).inc()
 
 
 _BASE64_ID = r"Y2lzY29zcGFyazovL[\w+/=%-]*"  # base64 of "ciscospark://..."

@@ -53,8 +53,9 @@ class AdminAccess:
     def sdk(self, action: Callable[[WebexAPI], T]) -> T:
         return self.run(lambda token: sdk_call(self._api(token), action))
 
-    def read_rules(self) -> dict[str, Any]:
-        return self.run(self._rules.get)
+    def read_rules(self, *, retry: bool = True) -> dict[str, Any]:
+        """The org's rules; ``retry=False``: one try per token (see ``RulesClient.get``)."""
+        return self.run(lambda token: self._rules.get(token, retry=retry))
 
     def update_rules(self, patch: dict[str, Any]) -> None:
         self.run(lambda token: self._rules.put(token, patch))

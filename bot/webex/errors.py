@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 import requests
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -13,10 +16,12 @@ TRANSIENT_CLIENT_STATUSES = frozenset({401, 408, 423, 429})
 class WebexCallError(Exception):
     """A Webex call failed. ``status`` is None when no answer came (connection error, timeout)."""
 
-    def __init__(self, status: int | None, description: str, tracking_id: str | None = None):
+    def __init__(self, status: int | None, description: str, tracking_id: str | None = None,
+                 *, retry_after: float | None = None):
         self.status = status
         self.description = description
         self.tracking_id = tracking_id
+        self.retry_after = retry_after  # seconds Webex asked to wait (a 429's Retry-After)
         label = f"HTTP {status}" if status else "no answer"
         tracking = f" (tracking id {tracking_id})" if tracking_id else ""
         super().__init__(f"Webex {label}: {description}{tracking}")
@@ -46,7 +51,8 @@ class WebexCallError(Exception):
     @classmethod
     def from_response(cls, response: requests.Response) -> WebexCallError:
         description, tracking_id = _describe(response)
-        return cls(response.status_code, description, tracking_id)
+        return cls(response.status_code, description, tracking_id,
+                   retry_after=_seconds(response.headers.get("Retry-After")))
 
     @classmethod
     def from_sdk(cls, error) -> WebexCallError:
@@ -71,3 +77,20 @@ def _describe(response: requests.Response) -> tuple[str, str | None]:
                if isinstance(e, dict) and e.get("description")]
     description = "; ".join(details) or body.get("message") or response.reason or "no description"
     return str(description), body.get("trackingId") or tracking_id
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """A ``Retry-After`` (seconds, or an HTTP date) in seconds from now; None when absent or
+    malformed (the caller then chooses its own wait)."""
+    if not retry_after:
+        return None
+    text = retry_after.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -3,6 +3,10 @@
 429/502/503/504 and connection errors are retried a few times, honouring ``Retry-After`` up to a
 cap; a malformed ``Retry-After`` falls back to exponential backoff instead of failing. PUT is
 idempotent (the same body twice leaves the same rules), so retrying it is safe.
+
+The change watcher reads with ``get(token, retry=False)``: one try, no sleeping on a 429 inside
+the call (it would hold one of the watcher's few slots for up to the Retry-After cap, three
+times); the watcher defers that org instead, and reads it again at its next turn.
 """
 
 from __future__ import annotations
@@ -60,9 +64,10 @@ def retry_policy(*, attempts: int = 3, max_retry_after: int = 10,
     )
 
 
-def mount_retries(session: requests.Session, retry: WebexRetry) -> requests.Session:
+def mount_retries(session: requests.Session, retry: WebexRetry | int,
+                  pool_size: int = 16) -> requests.Session:
     """Give ``session`` the retry policy and a connection pool sized for threaded workers."""
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -87,14 +92,22 @@ def retrying_session(**policy: Unpack[RetryOptions]) -> requests.Session:
     return metrics.instrument(mount_retries(requests.Session(), retry_policy(**policy)))
 
 
+def single_try_session(pool_size: int) -> requests.Session:
+    """A session that never retries (urllib3's ``Retry(0)``: an error or a 429 is the answer)."""
+    return metrics.instrument(mount_retries(requests.Session(), 0, pool_size=pool_size))
+
+
 class RulesClient:
     """Reads and updates the org's voicemail rules with the admin token."""
 
     def __init__(self, *, base_url: str, org_id: str | None = None,
-                 session: requests.Session | None = None, timeout: float = 10.0):
+                 session: requests.Session | None = None, timeout: float = 10.0,
+                 single_try_pool: int = 16):
         self._url = base_url + RULES_PATH
         self._org_id = org_id
         self._session = session or environment_once(retrying_session(), base_url)
+        # For reads that must not wait inside the call (the watcher's), shared by every twin.
+        self._single_try = environment_once(single_try_session(single_try_pool), base_url)
         self._timeout = timeout
 
     def for_org(self, org_id: str | None) -> RulesClient:
@@ -103,8 +116,9 @@ class RulesClient:
         twin._org_id = org_id
         return twin
 
-    def get(self, token: str) -> dict[str, Any]:
-        response = self._call("GET", token)
+    def get(self, token: str, *, retry: bool = True) -> dict[str, Any]:
+        """The rules; ``retry=False``: one try, a 429 raised at once (with its ``retry_after``)."""
+        response = self._call("GET", token, session=None if retry else self._single_try)
         if response.status_code != 200:
             raise WebexCallError.from_response(response)
         return response.json()
@@ -115,11 +129,13 @@ class RulesClient:
         if response.status_code not in (200, 204):
             raise WebexCallError.from_response(response)
 
-    def _call(self, method: str, token: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, token: str, session: requests.Session | None = None,
+              **kwargs: Any) -> requests.Response:
         params = {"orgId": self._org_id} if self._org_id else None
         headers = {"Authorization": f"Bearer {token}"}
         try:
-            return self._session.request(method, self._url, params=params, headers=headers,
-                                         timeout=self._timeout, **kwargs)
+            return (session or self._session).request(method, self._url, params=params,
+                                                      headers=headers, timeout=self._timeout,
+                                                      **kwargs)
         except requests.RequestException as exc:
             raise WebexCallError.from_exception(exc) from exc

@@ -27,6 +27,7 @@ def bot_env(emulator, workdir: Path, secret: str, port: int, **extra: str) -> di
         "PUBLIC_URL": f"http://127.0.0.1:{port}/",
         "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}",
         "PYTHONPATH": str(REPO),
+        "WATCH_INTERVAL_SECONDS": "0",  # off unless a test watches: its reads would count as calls
     })
     env.update(extra)
     return env

@@ -21,6 +21,7 @@ def make_settings(tmp_path, **overrides) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
         public_url="http://127.0.0.1:9/",
         bot_secret_key=SECRET_KEY,
+        watch_interval_seconds=0,  # off unless a test watches: its reads would count as calls
     )
     values.update(overrides)
     return load_settings(**values)
