@@ -38,11 +38,12 @@ demo: $(RUNTIME_STAMP) $(NODE_STAMP)
 test: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
-## make test-fast: unit tests and the in-process integration tests, on SQLite (the PostgreSQL cases
-## run in make test, or alone with .venv/bin/pytest -m postgres). In 4 processes (pytest-xdist):
-## the tests mostly wait (HTTP round trips, Webex's backoff), so more processes than cores pay.
+## make test-fast: unit tests and the in-process integration tests, on SQLite, without those that
+## wait through the watcher's windows (the PostgreSQL and slow cases run in make test, or alone with
+## .venv/bin/pytest -m postgres, -m slow). In 4 processes (pytest-xdist): the tests mostly wait
+## (HTTP round trips, Webex's backoff), so more processes than cores pay.
 test-fast: $(DEV_STAMP)
-	$(BIN)/pytest -n 4 tests/unit tests/integration -m "not postgres"
+	$(BIN)/pytest -n 4 tests/unit tests/integration -m "not postgres and not slow"
 
 ## make lint: ruff (style, bugs, imports), mypy (types) and import-linter (the layers), as CI runs them
 lint: $(DEV_STAMP)

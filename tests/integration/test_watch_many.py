@@ -27,6 +27,9 @@ from tests.support.bot_server import start_bot
 from tests.support.factories import make_settings
 from tests.support.waiting import wait_until
 
+# They live through several of the watcher's windows (seconds each): in make test, not test-fast.
+pytestmark = pytest.mark.slow
+
 ORGS = ("acme", "globex", "initech", "umbrella")
 RULES_READ = "GET /v1/telephony/config/voicemail/rules"
 ON_TIME = 0.5  # seconds a read may come after its turn, on a loaded machine
