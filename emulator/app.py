@@ -44,6 +44,7 @@ def create_app(state: State | None = None, *, seed_path: str | None = None) -> F
     _register_blueprints(app)
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(_teardown)
     app.register_error_handler(WebexError, error_response)
     app.register_error_handler(faults.DroppedConnection, lambda _e: Response(status=599))
     app.register_error_handler(404, _not_found)
@@ -73,8 +74,11 @@ def _before():
     state: State = app_state()
     with state.lock:
         state.calls[endpoint_name()] += 1
+        state.in_flight.begin()
+        g.counted_in_flight = True
+        g.caller_org = _caller_org(state)
         chosen = faults.matching(state.faults, state.spent_faults, request.method, request.path,
-                                 _caller_org(state))
+                                 g.caller_org)
     g.faults = [f["id"] for f in chosen]
     g.late = [f for f in chosen if f["delayAfterMs"]]
     faults.apply(chosen)
@@ -97,9 +101,16 @@ def _after(response: Response) -> Response:
                 "faults": g.get("faults", []),
                 "trackingId": g.get("tracking_id", ""),
                 "caller": _caller(state),
+                "orgId": g.get("caller_org"),
             })
-            del state.call_log[:-2000]
+            del state.call_log[:-state.call_log_size]
     return response
+
+
+def _teardown(_error: BaseException | None) -> None:
+    """The call has been answered (or failed): it is no longer in flight."""
+    if g.pop("counted_in_flight", False):
+        app_state().in_flight.end()
 
 
 def _bearer_grant(state: State) -> Grant | None:

@@ -20,6 +20,7 @@ from .ids import now_iso, seeded_id, webex_id
 from .oauth_state import OAuthState
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
+DEFAULT_CALL_LOG_SIZE = 2000  # the call log keeps the latest calls only
 STATE_KEY = "EMULATOR_STATE"  # where create_app keeps the State in the Flask app's config
 
 
@@ -43,6 +44,36 @@ class Grant:
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class InFlight:
+    """How many ``/v1`` calls are being served right now, and the most at once since the last
+    reset: what a client's bound on calls in flight looks like from Webex's side."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def begin(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def end(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+    def read(self) -> dict[str, int]:
+        with self._lock:
+            return {"inFlight": self.now, "peak": self.peak}
+
+    def reset_peak(self) -> dict[str, int]:
+        """The peak starts again from the calls in flight now; what it was before."""
+        with self._lock:
+            before = {"inFlight": self.now, "peak": self.peak}
+            self.peak = self.now
+            return before
 
 
 @dataclass
@@ -73,10 +104,17 @@ class State:
     audit_events: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)  # "GET /v1/people/{personId}" -> count
     call_log: list[dict] = field(default_factory=list)
+    # Calls being served are still served after a reset: the count survives it (see reset).
+    in_flight: InFlight = field(default_factory=InFlight)
     faults: list[dict] = field(default_factory=list)
     spent_faults: list[dict] = field(default_factory=list)  # counted faults used up, newest last
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
     oauth: OAuthState = field(default_factory=OAuthState)  # Integrations, Service Apps, codes
+
+    @property
+    def call_log_size(self) -> int:
+        """How many calls the log keeps (the seed's ``callLogSize``, ``--call-log-size``)."""
+        return int(self.seed.get("callLogSize") or DEFAULT_CALL_LOG_SIZE)
 
     @classmethod
     def from_seed(cls, seed: dict) -> State:
@@ -99,7 +137,7 @@ class State:
             webhooks = self.webhooks
             fresh = State.from_seed(self.seed)
             for name in self.__dataclass_fields__:
-                if name != "lock":
+                if name not in ("lock", "in_flight"):
                     setattr(self, name, getattr(fresh, name))
             if keep_webhooks:
                 self.webhooks = {hook_id: dict(hook, status="active")
