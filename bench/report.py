@@ -63,8 +63,8 @@ def _missed(rows: list[dict], results: dict) -> str:
         return "Every target is met in this run." + _close_calls(results) + "\n"
     lines = ["### Missed in this run, and why", ""]
     for row in missed:
-        why = WHY.get(row["name"].split(" at ")[0].split(":")[0],
-                      "See the figures below; nothing more is known about it.")
+        why = row.get("why") or WHY.get(row["name"].split(" at ")[0].split(":")[0],
+                                         "See the figures below; nothing more is known about it.")
         lines += [f"- **{row['name']}** ({_num(row['measured'], 3)} against {row['target']}): "
                   + why.format(**_why_values(results)), ""]
     return "\n".join(lines)
@@ -311,8 +311,10 @@ def _many_orgs(section: dict | None) -> str:
         f"{', '.join(f'{mb:.0f}' for mb in many['rss_mb_per_worker'])} |",
         "",
         f"Memory per org: **{section['rss_kb_per_org']:.0f} KB** in the largest worker (the one "
-        f"that ran the watcher holds every org's access), {section['rss_total_kb_per_org']:.0f} KB "
-        f"over all workers, from 1 to {orgs} orgs. Webex calls from the watcher's first read on, "
+        f"that ran the watcher holds the access of every org it read), "
+        f"{section['rss_total_kb_per_org']:.0f} KB over all workers: the growth from 1 org to "
+        f"{orgs} connected, over the {section['orgs_reached']} the watcher read by the end (an "
+        "org's access is built when first used). Webex calls from the watcher's first read on, "
         "by endpoint: " + ", ".join(f"{endpoint} x{n}" for endpoint, n in
                                     many["calls_while_watched"].items()) + ".",
         ""]
