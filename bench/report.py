@@ -297,8 +297,10 @@ def _many_orgs(section: dict | None) -> str:
         f"{_seconds(reads['first_sweep_s'])} ({_num(reads['first_reads_per_s'])} orgs per s) |",
         f"| watcher: an org's reads apart, over the interval | - | "
         f"{_stat(reads['gap_over_interval'])} |",
-        f"| Webex calls in flight at most: first round (with the shows) / later rounds | - | "
-        f"{_peak(many, 'peak_first_round')} / {_peak(many, 'peak_later_rounds')} (bound: "
+        f"| Webex calls in flight at most: first round (with the shows) / later rounds (the "
+        f"watcher's alone) / whole run (the emulator's count) | {one['peak_first_round']} / - / "
+        f"{one['peak_whole_run']} | {many['peak_first_round']} / "
+        f"{many.get('peak_later_rounds', '-')} / {many['peak_whole_run']} (bound: "
         f"{section['bound_source']}) |",
         f"| `show` while the sweep runs, over the floor 3 L | {_stat(one['show']['ratio_to_floor'], 3)}"
         f" | {_stat(many['show']['ratio_to_floor'], 3)} |",
@@ -323,10 +325,6 @@ def _many_orgs(section: dict | None) -> str:
 
 def _seconds(value: float | None) -> str:
     return "not every org read in the window" if value is None else f"{value:.1f} s"
-
-
-def _peak(figures: dict, key: str) -> str:
-    return str(figures[key]["peak"]) if key in figures else "-"
 
 
 NOTES = """## What the bot does to get close to the floor

@@ -757,7 +757,7 @@ def org_targets(section: dict) -> list[dict]:
     """Each target of issue 15 (section 6) against this run."""
     many, orgs = section["many_orgs"], section["params"]["orgs"]
     reads, show = many["reads"], many["show"]["ratio_to_floor"]
-    peak = many.get("peak_later_rounds", {}).get("peak")
+    peak = many.get("peak_later_rounds")
     latency = section["params"]["latency_ms"]
     alone = section["one_org"]["show"]["ratio_to_floor"]["median"]
     return [

@@ -28,6 +28,7 @@ from .ids import now_iso, tracking_id
 from .state import STATE_KEY, Grant, State, app_state
 
 log = logging.getLogger(__name__)
+ALL = "*"  # every endpoint, in the in-flight counts
 
 
 def _json_in_given_order(app: Flask) -> DefaultJSONProvider:
@@ -44,7 +45,7 @@ def create_app(state: State | None = None, *, seed_path: str | None = None) -> F
     _register_blueprints(app)
     app.before_request(_before)
     app.after_request(_after)
-    app.teardown_request(_teardown)
+    app.teardown_request(_finished)
     app.register_error_handler(WebexError, error_response)
     app.register_error_handler(faults.DroppedConnection, lambda _e: Response(status=599))
     app.register_error_handler(404, _not_found)
@@ -74,11 +75,9 @@ def _before():
     state: State = app_state()
     with state.lock:
         state.calls[endpoint_name()] += 1
-        state.in_flight.begin()
-        g.counted_in_flight = True
-        g.caller_org = _caller_org(state)
+        _arrived(state, endpoint_name())
         chosen = faults.matching(state.faults, state.spent_faults, request.method, request.path,
-                                 g.caller_org)
+                                 _caller_org(state))
     g.faults = [f["id"] for f in chosen]
     g.late = [f for f in chosen if f["delayAfterMs"]]
     faults.apply(chosen)
@@ -101,16 +100,30 @@ def _after(response: Response) -> Response:
                 "faults": g.get("faults", []),
                 "trackingId": g.get("tracking_id", ""),
                 "caller": _caller(state),
-                "orgId": g.get("caller_org"),
+                "callerOrgId": _caller_org(state),
             })
             del state.call_log[:-state.call_log_size]
     return response
 
 
-def _teardown(_error: BaseException | None) -> None:
-    """The call has been answered (or failed): it is no longer in flight."""
-    if g.pop("counted_in_flight", False):
-        app_state().in_flight.end()
+def _arrived(state: State, endpoint: str) -> None:
+    """Count a call as in flight (until ``_finished``), and the most ever at once."""
+    g.in_flight = endpoint
+    state.in_flight[endpoint] += 1
+    state.in_flight[ALL] += 1
+    for key in (endpoint, ALL):
+        state.peak[key] = max(state.peak[key], state.in_flight[key])
+
+
+def _finished(_error: BaseException | None) -> None:
+    """A call is answered (faults, a late answer and errors included): no longer in flight."""
+    endpoint = g.pop("in_flight", None)
+    if endpoint is None:
+        return
+    state = app_state()
+    with state.lock:
+        for key in (endpoint, ALL):  # a reset meanwhile zeroed them: never below zero
+            state.in_flight[key] = max(state.in_flight[key] - 1, 0)
 
 
 def _bearer_grant(state: State) -> Grant | None:

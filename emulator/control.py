@@ -12,12 +12,13 @@
   ``{"method": "GET", "path": "/v1/messages/*", "status": 404}`` makes a message look deleted,
   ``/v1/attachment/actions/*`` a submit gone, ``{"orgId": "initech", "status": 429,
   "retryAfter": 30}`` rate-limits one org's tokens
-- ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them; ``GET /_emulator/calls/log``:
-  the latest calls (2000, or ``--call-log-size``), each with its caller and the caller's ``orgId``
-  (the org of the bearer token; null without a known token)
-- ``GET /_emulator/calls/peak``: ``{inFlight, peak}``, the ``/v1`` calls being served now and the
-  most at once since the last ``DELETE /_emulator/calls/peak`` (which answers the same, then starts
-  the peak again from the calls in flight)
+- ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them (and the peaks);
+  ``GET /_emulator/calls/log`` (each call with its caller and the caller's org, ``callerOrgId``;
+  the latest 2000 calls, or ``--call-log-size``)
+- ``GET /_emulator/calls/peak``: the most calls to ``/v1`` answered at once since the last
+  ``DELETE /_emulator/calls`` (``peak``, and ``byEndpoint``), and how many are in flight now
+  (``inFlight``): a call counts from its arrival until its answer is ready, injected latency
+  and a late answer (``delayAfterMs``) included
 - ``GET /_emulator/deliveries``: webhook delivery results, newest last
 - ``POST /_emulator/deliveries/wait?timeout=S``: wait until no webhook delivery is pending
 - ``GET /_emulator/voicemail-rules[?orgId=]``: an org's rules as stored (default: the managed
@@ -152,26 +153,26 @@ def calls():
 
 @blueprint.delete("/calls")
 def reset_calls():
-    with app_state().lock:
-        app_state().calls.clear()
-        app_state().call_log.clear()
+    state = app_state()
+    with state.lock:
+        state.calls.clear()
+        state.call_log.clear()
+        state.peak = +state.in_flight  # the calls still being answered count in the next peak
     return "", 204
+
+
+@blueprint.get("/calls/peak")
+def calls_peak():
+    state = app_state()
+    with state.lock:
+        return jsonify({"peak": state.peak["*"], "inFlight": state.in_flight["*"],
+                        "byEndpoint": {k: v for k, v in state.peak.items() if k != "*"}})
 
 
 @blueprint.get("/calls/log")
 def call_log():
     with app_state().lock:
         return jsonify({"items": list(app_state().call_log)})
-
-
-@blueprint.get("/calls/peak")
-def calls_peak():
-    return jsonify(app_state().in_flight.read())
-
-
-@blueprint.delete("/calls/peak")
-def reset_calls_peak():
-    return jsonify(app_state().in_flight.reset_peak())
 
 
 @blueprint.get("/deliveries")

@@ -46,36 +46,6 @@ class Grant:
         return scope in self.scopes
 
 
-class InFlight:
-    """How many ``/v1`` calls are being served right now, and the most at once since the last
-    reset: what a client's bound on calls in flight looks like from Webex's side."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.now = 0
-        self.peak = 0
-
-    def begin(self) -> None:
-        with self._lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-
-    def end(self) -> None:
-        with self._lock:
-            self.now -= 1
-
-    def read(self) -> dict[str, int]:
-        with self._lock:
-            return {"inFlight": self.now, "peak": self.peak}
-
-    def reset_peak(self) -> dict[str, int]:
-        """The peak starts again from the calls in flight now; what it was before."""
-        with self._lock:
-            before = {"inFlight": self.now, "peak": self.peak}
-            self.peak = self.now
-            return before
-
-
 @dataclass
 class State:
     """All emulated Webex data. Take ``lock`` around any read-modify-write."""
@@ -104,8 +74,9 @@ class State:
     audit_events: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)  # "GET /v1/people/{personId}" -> count
     call_log: list[dict] = field(default_factory=list)
-    # Calls being served are still served after a reset: the count survives it (see reset).
-    in_flight: InFlight = field(default_factory=InFlight)
+    # Calls to /v1 being answered now, and the most at once since the last DELETE /_emulator/calls
+    in_flight: Counter = field(default_factory=Counter)  # endpoint -> calls being answered
+    peak: Counter = field(default_factory=Counter)  # endpoint -> most at once ("*": all)
     faults: list[dict] = field(default_factory=list)
     spent_faults: list[dict] = field(default_factory=list)  # counted faults used up, newest last
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
@@ -137,7 +108,7 @@ class State:
             webhooks = self.webhooks
             fresh = State.from_seed(self.seed)
             for name in self.__dataclass_fields__:
-                if name not in ("lock", "in_flight"):
+                if name != "lock":
                     setattr(self, name, getattr(fresh, name))
             if keep_webhooks:
                 self.webhooks = {hook_id: dict(hook, status="active")
