@@ -231,7 +231,7 @@ def watcher_reads(log: list[dict], deployment: Deployment) -> dict[str, list[flo
     for call in log:
         began = iso_seconds(call["time"]) - call["ms"] / 1000
         if call["endpoint"] == RULES and call["callerOrgId"] in reads and not deployment.in_a_show(began):
-            reads[call["orgId"]].append(began)
+            reads[call["callerOrgId"]].append(began)
     return {org_id: sorted(times) for org_id, times in reads.items()}
 
 
