@@ -67,7 +67,12 @@ def _missed(rows: list[dict], results: dict) -> str:
                                          "See the figures below; nothing more is known about it.")
         lines += [f"- **{row['name']}** ({_num(row['measured'], 3)} against {row['target']}): "
                   + why.format(**_why_values(results)), ""]
+    if all(row["name"] != THROUGHPUT for row in missed):  # met, perhaps by the median only
+        lines.append(_close_calls(results).lstrip("\n"))
     return "\n".join(lines)
+
+
+THROUGHPUT = "acknowledgement throughput / baseline's"
 
 
 def _close_calls(results: dict) -> str:
