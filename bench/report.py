@@ -8,7 +8,8 @@ def render(doc: dict) -> str:
     parts = [HEADER.format(generated=doc["generated"], minutes=results["duration_s"] / 60),
              _targets(doc["targets"]), _missed(doc["targets"], results), _setup(doc),
              _calls(results), _critical_path(results),
-             _acknowledgement(results, doc["settings"]["params"]), _burst(results), NOTES]
+             _acknowledgement(results, doc["settings"]["params"]), _burst(results),
+             _many_orgs(results.get("many_orgs")), NOTES]
     return "\n".join(parts)
 
 
@@ -19,11 +20,12 @@ Generated {generated} by `make bench` (`bench/run.py`, {minutes:.1f} minutes); e
 interquartile range `[q1-q3]` and the range `(min-max)`.
 
 How to run: `make bench` (a few minutes on 2 cores). `.venv/bin/python bench/run.py --runs 7`
-repeats more; `--quick` is a smoke run with tiny sizes; `--out DIR` writes elsewhere; `--keep`
+repeats more; `--quick` is a smoke run with tiny sizes; `--orgs N` sets the orgs of section 6
+(default 1000, `--quick` 20; `--orgs 0` skips it); `--out DIR` writes elsewhere; `--keep`
 keeps the processes' logs. The benchmark starts the emulator (`python -m emulator`) and the bot
 exactly as the Procfile does (`gunicorn app:app` with `gunicorn.conf.py`), each its own process on
 127.0.0.1, and a minimal signed-webhook receiver (`bench/baseline_app.py`) under the same gunicorn
-settings as the yardstick. CI does not run it; `tests/test_bench_smoke.py` runs `--quick`.
+settings as the yardstick. CI does not run it; `tests/e2e/test_bench_smoke.py` runs `--quick`.
 """
 
 
@@ -46,7 +48,7 @@ def _stat(stat: dict, digits: int = 2, unit: str = "") -> str:
 
 
 def _targets(rows: list[dict]) -> str:
-    lines = ["## Targets (issue 6)", "", "| figure | target | measured (median) | met |",
+    lines = ["## Targets (issues 6 and 15)", "", "| figure | target | measured (median) | met |",
              "|---|---|---|---|"]
     for row in rows:
         detail = f" ({row['detail']})" if row["detail"] else ""
@@ -61,11 +63,16 @@ def _missed(rows: list[dict], results: dict) -> str:
         return "Every target is met in this run." + _close_calls(results) + "\n"
     lines = ["### Missed in this run, and why", ""]
     for row in missed:
-        why = WHY.get(row["name"].split(" at ")[0].split(":")[0],
-                      "See the figures below; nothing more is known about it.")
+        why = row.get("why") or WHY.get(row["name"].split(" at ")[0].split(":")[0],
+                                         "See the figures below; nothing more is known about it.")
         lines += [f"- **{row['name']}** ({_num(row['measured'], 3)} against {row['target']}): "
                   + why.format(**_why_values(results)), ""]
+    if all(row["name"] != THROUGHPUT for row in missed):  # met, perhaps by the median only
+        lines.append(_close_calls(results).lstrip("\n"))
     return "\n".join(lines)
+
+
+THROUGHPUT = "acknowledgement throughput / baseline's"
 
 
 def _close_calls(results: dict) -> str:
@@ -258,6 +265,71 @@ def _burst(results: dict) -> str:
         f"{_stat(burst['baseline_rss_mb_per_worker'], 0)} MB).",
         ""]
     return "\n".join(lines)
+
+
+def _many_orgs(section: dict | None) -> str:
+    if section is None:
+        return "## 6. Many orgs\n\nSkipped in this run (`--orgs 0`).\n"
+    params, one, many = section["params"], section["one_org"], section["many_orgs"]
+    orgs, interval, latency = params["orgs"], params["interval_s"], params["latency_ms"]
+    reads, connect = many["reads"], many["connect"]
+    lines = [
+        "## 6. Many orgs", "",
+        f"The emulator generates {orgs} orgs (`python -m emulator --orgs {orgs}`), each with a Full "
+        "Administrator, its own rules, a 1:1 space with the bot and the Service App authorized. "
+        "The bot is connected to each as its operator connects one, with `flask --app app admin "
+        "service-app --org-id` (`bench/connect_orgs.py` runs that command for every org in one "
+        "process: the token pair fetched from Webex, vetted, stored sealed in `admin_grants`). Then "
+        f"it runs under gunicorn with `WATCH_INTERVAL_SECONDS` {interval} and latency L = "
+        f"{latency} ms on every Webex call; the same bot with one org connected is the "
+        "comparison. Reads are counted per org from the emulator's call log (each call names the "
+        "org of its token); a `show`'s own rules read is told apart by its time.", "",
+        "| figure | 1 org | " + f"{orgs} orgs |", "|---|---|---|",
+        f"| connecting: `admin service-app` as its own process, one org | "
+        f"{one['connect']['one_process_s']:.2f} s | {connect['one_process_s']:.2f} s |",
+        f"| connecting: the same command in one process, per org | - | "
+        f"{_stat(connect['per_org_in_one_process_ms'], 1)} ms ({connect['in_one_process_s']:.0f} s "
+        "for all) |",
+        f"| watcher: orgs read in the first interval | {one['reads']['read_in_first_interval']} | "
+        f"{reads['read_in_first_interval']} |",
+        f"| watcher: orgs read exactly once per interval over {params['rounds']} rounds "
+        f"(each read {1 - reads['gap_tolerance']:.0%}-{1 + reads['gap_tolerance']:.0%} of an "
+        "interval after the last) | - | "
+        f"{reads['read_once_every_interval']} |",
+        f"| watcher: orgs read twice within an interval / never | - | "
+        f"{reads['read_twice_within_an_interval']} / {reads['never_read']} |",
+        f"| watcher: first round, first read to last org's first read | - | "
+        f"{_seconds(reads['first_sweep_s'])} ({_num(reads['first_reads_per_s'])} orgs per s) |",
+        f"| watcher: an org's reads apart, over the interval | - | "
+        f"{_stat(reads['gap_over_interval'])} |",
+        f"| Webex calls in flight at most: first round (with the shows) / later rounds (the "
+        f"watcher's alone) / whole run (the emulator's count) | {one['peak_first_round']} / - / "
+        f"{one['peak_whole_run']} | {many['peak_first_round']} / "
+        f"{many.get('peak_later_rounds', '-')} / {many['peak_whole_run']} (bound: "
+        f"{section['bound_source']}) |",
+        f"| `show` while the sweep runs, over the floor 3 L | {_stat(one['show']['ratio_to_floor'], 3)}"
+        f" | {_stat(many['show']['ratio_to_floor'], 3)} |",
+        f"| `show` end to end (ms) | {_stat(one['show']['e2e_ms'], 0)} | "
+        f"{_stat(many['show']['e2e_ms'], 0)} |",
+        f"| CPU of the bot's processes per watcher read (ms, the shows included) | "
+        f"{_num(one['cpu_ms_per_watcher_read'], 1)} | {_num(many['cpu_ms_per_watcher_read'], 1)} |",
+        f"| resident memory per worker at the end (MB) | "
+        f"{', '.join(f'{mb:.0f}' for mb in one['rss_mb_per_worker'])} | "
+        f"{', '.join(f'{mb:.0f}' for mb in many['rss_mb_per_worker'])} |",
+        "",
+        f"Memory per org: **{section['rss_kb_per_org']:.0f} KB** in the largest worker (the one "
+        f"that ran the watcher holds the access of every org it read), "
+        f"{section['rss_total_kb_per_org']:.0f} KB over all workers: the growth from 1 org to "
+        f"{orgs} connected, over the {section['orgs_reached']} the watcher read by the end (an "
+        "org's access is built when first used). Webex calls from the watcher's first read on, "
+        "by endpoint: " + ", ".join(f"{endpoint} x{n}" for endpoint, n in
+                                    many["calls_while_watched"].items()) + ".",
+        ""]
+    return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "not every org read in the window" if value is None else f"{value:.1f} s"
 
 
 NOTES = """## What the bot does to get close to the floor

@@ -1,5 +1,5 @@
-"""``python -m emulator --port N --seed FILE [--orgs N] [--access-token-seconds N]``: run the local
-Webex emulator."""
+"""``python -m emulator --port N --seed FILE [--orgs N] [--access-token-seconds N]
+[--call-log-size N]``: run the local Webex emulator."""
 
 from __future__ import annotations
 
@@ -27,7 +27,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="add N generated orgs (org0001...), each with a Full Administrator, "
                              "voicemail rules, a 1:1 space with the bot and the Service Apps "
                              "authorized (see GET /_emulator/orgs)")
+    parser.add_argument("--call-log-size", type=int, default=None, metavar="N",
+                        help="how many of the latest calls GET /_emulator/calls/log keeps "
+                             "(default 2000)")
     args = parser.parse_args(argv)
+    if args.call_log_size is not None and args.call_log_size < 1:
+        parser.error("--call-log-size must be at least 1")
     if not 0 <= args.orgs <= MAX_GENERATED_ORGS:
         parser.error(f"--orgs must be between 0 and {MAX_GENERATED_ORGS}")
     logging.basicConfig(level=args.log_level, format="%(asctime)s emulator %(levelname)s %(message)s")
@@ -36,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.access_token_seconds:
         state.seed["accessTokenSeconds"] = args.access_token_seconds  # kept on reset
         state.oauth.access_token_seconds = args.access_token_seconds
+    if args.call_log_size:
+        state.seed["callLogSize"] = args.call_log_size  # kept on reset
     app = create_app(state)
     server = make_server(args.host, args.port, app, threaded=True)
     logging.getLogger(__name__).info("Webex emulator on http://%s:%s/v1/", args.host, server.port)

@@ -102,7 +102,7 @@ def _after(response: Response) -> Response:
                 "caller": _caller(state),
                 "callerOrgId": _caller_org(state),
             })
-            del state.call_log[:-2000]
+            del state.call_log[:-state.call_log_size]
     return response
 
 

@@ -13,7 +13,8 @@
   ``/v1/attachment/actions/*`` a submit gone, ``{"orgId": "initech", "status": 429,
   "retryAfter": 30}`` rate-limits one org's tokens
 - ``GET /_emulator/calls``: call counts per endpoint; ``DELETE`` zeroes them (and the peaks);
-  ``GET /_emulator/calls/log`` (each call with its caller and the caller's org, ``callerOrgId``)
+  ``GET /_emulator/calls/log`` (each call with its caller and the caller's org, ``callerOrgId``;
+  the latest 2000 calls, or ``--call-log-size``)
 - ``GET /_emulator/calls/peak``: the most calls to ``/v1`` answered at once since the last
   ``DELETE /_emulator/calls`` (``peak``, and ``byEndpoint``), and how many are in flight now
   (``inFlight``): a call counts from its arrival until its answer is ready, injected latency

@@ -20,6 +20,7 @@ from .ids import now_iso, seeded_id, webex_id
 from .oauth_state import OAuthState
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
+DEFAULT_CALL_LOG_SIZE = 2000  # the call log keeps the latest calls only
 STATE_KEY = "EMULATOR_STATE"  # where create_app keeps the State in the Flask app's config
 
 
@@ -80,6 +81,11 @@ class State:
     spent_faults: list[dict] = field(default_factory=list)  # counted faults used up, newest last
     keys: dict[str, str] = field(default_factory=dict)  # seed key -> id, for tests and the demo
     oauth: OAuthState = field(default_factory=OAuthState)  # Integrations, Service Apps, codes
+
+    @property
+    def call_log_size(self) -> int:
+        """How many calls the log keeps (the seed's ``callLogSize``, ``--call-log-size``)."""
+        return int(self.seed.get("callLogSize") or DEFAULT_CALL_LOG_SIZE)
 
     @classmethod
     def from_seed(cls, seed: dict) -> State:

@@ -30,9 +30,24 @@ def test_a_quick_benchmark_run_writes_the_report(tmp_path):
     # the benchmark tells replies apart by the word each event carries: none lost, none repeated
     assert [(run["lost"], run["duplicated"]) for run in figures["burst"]["runs"]] == \
         [(0, 0)] * len(figures["burst"]["runs"])
-    assert len(results["targets"]) == 8
+    assert len(results["targets"]) == 8 + 3  # issue 6's, then the many orgs' (issue 15)
     report = (tmp_path / "REPORT.md").read_text()
     for heading in ("## Targets", "## Machine, versions, settings",
                     "## 1. Webex calls per interaction", "## 2. Critical path",
-                    "## 3. Acknowledgement", "## 4. Burst"):
+                    "## 3. Acknowledgement", "## 4. Burst", "## 6. Many orgs"):
         assert heading in report
+    assert_the_many_orgs_section_counted(figures["many_orgs"])
+
+
+def assert_the_many_orgs_section_counted(section: dict) -> None:
+    """Section 6 with 20 orgs: every org connected through the operator's command and read by the
+    watcher (counted per org from the emulator's call log), the peak of calls in flight measured,
+    and the shows during the sweep answered. Counts, not timings."""
+    many = section["many_orgs"]
+    assert many["orgs"] == section["params"]["orgs"] == 20
+    assert many["connect"]["per_org_in_one_process_ms"]["n"] == 19  # the first as its own process
+    assert many["reads"]["never_read"] == 0 and many["reads"]["read_in_first_interval"] >= 1
+    assert many["calls_while_watched"]["GET /v1/telephony/config/voicemail/rules"] >= 20
+    assert many["peak_later_rounds"] >= 1 and many["peak_whole_run"] >= many["peak_later_rounds"]
+    assert many["show"]["e2e_ms"]["n"] == section["params"]["shows"]
+    assert section["one_org"]["reads"]["orgs"] == 1 and section["one_org"]["rss_mb_per_worker"]
