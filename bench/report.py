@@ -105,8 +105,8 @@ WHY = {
         "(half the CPU per processed event), group commit (events arriving together share one "
         "statement, one transaction and one disk flush, each still answered only once stored), SQLite"
         " writers taking turns in a queue rather than in SQLite's sleeping busy handler, "
-        "acknowledging first (an inbox worker waits, at most 0.25 s, for a quiet moment, no webhook "
-        "request in flight and none begun for 20 ms, before it takes the next event; the burst was "
+        "acknowledging first (an inbox worker waits for a quiet moment, no signed webhook request "
+        "in flight and none begun for 20 ms, until at most 1 s after the event arrived; the burst was "
         "still all processed in {processed} s), the proxy settings read once rather than on every "
         "Webex call, and the webhook answered by a thin WSGI layer before Flask "
         "(bot/webhook/endpoint.py; about a fifth less CPU per delivery). Where the rest goes, "
@@ -350,7 +350,7 @@ NOTES = """## What the bot does to get close to the floor
   The webhook is answered by a thin WSGI layer in front of Flask (`bot/webhook/endpoint.py`).
   The inbox's statements are built once; events arriving together are committed together (one
   statement, one transaction, one disk flush, each request answered only once its event is stored); on SQLite
-  the inbox's writers take turns in a queue (`bot/storage/store.py`); and an inbox worker waits, at most
-  0.25 s, for a quiet moment (no signed webhook request in flight and none begun for 20 ms) before it
-  takes the next event.
+  the inbox's writers take turns in a queue (`bot/storage/store.py`); and an inbox worker waits for a quiet
+  moment (no signed webhook request in flight and none begun for 20 ms) until at most 1 s after
+  the event arrived before it processes it.
 """

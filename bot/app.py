@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -21,11 +21,12 @@ from bot.storage.store import Store
 from bot.webhook.endpoint import WebhookEndpoint
 from bot.webhook.intake import MAX_BODY_BYTES, InFlight, Intake
 
-# Acknowledging comes first: before it takes the next event, an inbox worker waits for a quiet
-# moment (no signed webhook request in flight in its process, none begun for 20 ms: InFlight),
-# for at most this long. Under a burst Webex
-# gets its 2xx sooner and the work follows; with ordinary traffic there is nothing to wait for.
-ACK_FIRST_SECONDS = 0.25
+# Acknowledging comes first: before it takes an event, an inbox worker waits for a quiet moment
+# (no signed webhook request in flight in its process, none begun for 20 ms: InFlight), until at
+# most this long after the event arrived. Under a burst Webex gets its 2xx sooner and the work
+# follows; with ordinary traffic there is nothing to wait for; and under a flood that never goes
+# quiet, an event older than this is taken at once, so the work keeps up with the arrivals.
+ACK_FIRST_SECONDS = 1.0
 log = logging.getLogger(__name__)
 # Processed events are kept this long (for duplicates and for operators), then deleted.
 KEEP_DONE_EVENTS = timedelta(days=7)
@@ -114,6 +115,13 @@ def _unconfigured_cli(error: str) -> Flask:
     return app
 
 
+def _ack_first_wait(received_at: datetime) -> float:
+    """How long an inbox worker may still wait for a quiet moment before it processes an event
+    received at ``received_at`` (none for a retry: it is older than that)."""
+    age = (datetime.now(UTC) - received_at).total_seconds()
+    return max(0.0, ACK_FIRST_SECONDS - age)
+
+
 def _background(settings: Settings, store: Store, inbox: Inbox,
                 processor: Processor | None, in_flight: InFlight) -> Background:
     services = None
@@ -126,7 +134,8 @@ def _background(settings: Settings, store: Store, inbox: Inbox,
     worker = Worker(inbox, processor, threads=settings.worker_threads,
                     lease_seconds=settings.event_lease_seconds,
                     on_processed=metrics.event_processed,
-                    before_claim=lambda: in_flight.wait_quiet(ACK_FIRST_SECONDS))
+                    before_processing=lambda received_at: in_flight.wait_quiet(
+                        _ack_first_wait(received_at)))
     scheduler = Scheduler(Leases(store), owner=lambda: worker.owner)
     scheduler.every(3600, lambda: inbox.forget_done(KEEP_DONE_EVENTS), "forget-done-events",
                     singleton=True)

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.events import WebexEvent
 from bot.inbox.queue import Claimed, Inbox
@@ -43,7 +43,7 @@ class Worker:
                  lease_seconds: float = 30, poll_seconds: float = 1.0,
                  retry_delay: Callable[[int], timedelta] = backoff,
                  on_processed: Callable[[str, float], None] | None = None,
-                 before_claim: Callable[[], None] | None = None):
+                 before_processing: Callable[[datetime], None] | None = None):
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._inbox = inbox
         self._processor = processor
@@ -52,7 +52,8 @@ class Worker:
         self._poll = poll_seconds
         self._retry_delay = retry_delay
         self._on_processed = on_processed or (lambda outcome, seconds: None)
-        self._before_claim = before_claim or (lambda: None)
+        # Told when a claimed event arrived, before it is processed (it may wait a moment).
+        self._before_processing = before_processing or (lambda received_at: None)
         self._wakeups: queue.Queue[int] = queue.Queue()
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
@@ -105,11 +106,13 @@ class Worker:
 
     def _claim_and_run(self, row_id: int | None) -> bool:
         """Claim ``row_id`` (None: the oldest due event) and process it; False if none was due."""
-        self._before_claim()  # e.g. let the webhook requests in flight be answered first
         claimed = self._inbox.claim(self.owner, self._lease, row_id)
         self._database_back()
         if claimed is None:
             return False
+        # e.g. let the webhook requests in flight be answered first (the lease is held meanwhile,
+        # far shorter than its term, and renewed once the event is in flight)
+        self._before_processing(claimed.received_at)
         self._run(claimed)
         return True
 

@@ -238,3 +238,40 @@ def test_a_stream_of_requests_keeps_the_work_waiting_until_its_bound():
     started = time.monotonic()
     in_flight.wait_quiet(5)
     assert time.monotonic() - started < 2  # the stream stopped: quiet after the gap
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_under_a_flood_that_never_goes_quiet_the_work_keeps_up(inbox):
+    """Acknowledging first bounds how long an event waits from its arrival, not each claim: under
+    deliveries that never leave a quiet moment, events are taken as soon as they are old enough,
+    so one thread clears eight events in about the bound, not eight times it."""
+    from bot.app import ACK_FIRST_SECONDS, _ack_first_wait
+
+    in_flight = InFlight(quiet_gap=0.5)
+    stop = threading.Event()
+
+    def flood():
+        while not stop.is_set():
+            with in_flight.request():
+                pass
+            time.sleep(0.005)
+
+    processed: list[str] = []
+    worker = Worker(inbox, lambda event: processed.append(event.data_id) or "done", threads=1,
+                    poll_seconds=0.05,
+                    before_processing=lambda received_at: in_flight.wait_quiet(
+                        _ack_first_wait(received_at)))
+    thread = threading.Thread(target=flood)
+    thread.start()
+    worker.start()
+    try:
+        started = time.monotonic()
+        for n in range(8):
+            worker.wake(stored_event(inbox, f"flood-{n}"))
+        wait_until(lambda: len(processed) == 8, "eight events processed", timeout=30)
+        took = time.monotonic() - started
+        assert ACK_FIRST_SECONDS * 0.9 <= took < ACK_FIRST_SECONDS * 3, took
+    finally:
+        worker.stop()
+        stop.set()
+        thread.join()
