@@ -130,6 +130,7 @@ class Context:
     # The requester's org (None: not connected; then only the refusal is answered).
     org_scope: OrgScope | None = None
     card_message_id: str | None = None  # the card that was submitted, for card actions
+    press_id: str | None = None  # the attachment action (one press; a redelivery has the same)
     inputs: dict[str, Any] = field(default_factory=dict)
     # The rules read started alongside the requester lookup; only an authorized handler takes it.
     rules_read: RulesRead | None = None

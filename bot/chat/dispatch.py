@@ -217,6 +217,7 @@ def resolve_requester(received: Received) -> str | None:
         services, Conversation(services.messenger, received.requester, where),
         org_scope=services.scope(received.requester.org_id),
         card_message_id=received.message["id"] if received.is_submit else None,
+        press_id=received.action.get("id") if received.is_submit else None,
         inputs=dict(received.action.get("inputs") or {}), rules_read=received.rules_read)
     return None
 

@@ -46,9 +46,24 @@ def edit(ctx: Context, _args: tuple[str, ...] = ()) -> None:
 
 
 def review(ctx: Context) -> None:
-    """The edit form was submitted: check it against what it showed and the rules now. Then
-    propose the change (the form's work is done: it is deleted), or answer with a new form in its
-    place (the rules changed since it was made, or a field is wrong)."""
+    """The edit form was submitted: once per form (a second press is told the first was taken,
+    quietly). A press that fails before it is answered lets the form be pressed again."""
+    form, press, pending = ctx.card_message_id, ctx.press_id, _deps(ctx).pending
+    if form and press and not pending.first_press(form, press):
+        ctx.reply(Reply("This form was already sent; its answer is above."))
+        return
+    try:
+        _review(ctx)
+    except BaseException:
+        if form and press:
+            pending.forget_press(form, press)
+        raise
+
+
+def _review(ctx: Context) -> None:
+    """Check the form against what it showed and the rules now. Then propose the change (the
+    form's work is done: it is deleted), or answer with a new form in its place (the rules changed
+    since it was made, or a field is wrong)."""
     rules = _rules(ctx)
     shown = forms.Shown.decode(ctx.inputs.get("shown"))
     if shown is None or not shown.reads_as(rules):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.domain.vocabulary import ChangeKind, ChangeStatus, RoomType
+from bot.storage.leases import Leases
 from bot.storage.models import PendingChange
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store, rows_matched
@@ -50,6 +51,10 @@ class Pending:
         return self.expires_at <= now
 
 
+def _form_lease(form_message_id: str) -> str:
+    return f"form-press:{form_message_id}"
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -79,6 +84,16 @@ class PendingChanges:
         with self._store.session() as session, session.begin():
             session.add(row)
         return self._view(row)
+
+    def first_press(self, form_message_id: str, press_id: str) -> bool:
+        """Whether ``press_id`` is the press a form answers: the first on it, or that same press
+        delivered again. Two presses of one form (a double click, two devices) would otherwise
+        make two requests; the second is told so instead. Held as long as a request lasts."""
+        return Leases(self._store).acquire(_form_lease(form_message_id), press_id, LIFETIME)
+
+    def forget_press(self, form_message_id: str, press_id: str) -> None:
+        """The press failed before it was answered: the form may be pressed again at once."""
+        Leases(self._store).release(_form_lease(form_message_id), press_id)
 
     def get(self, change_id: str) -> Pending | None:
         row = self._row(change_id)

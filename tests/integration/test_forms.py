@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.storage.models import PendingChange
 from tests.integration.test_bot_flows import rules_now, submit_form
-from tests.support.bot_server import Persona, card_of, card_text, start_bot
+from tests.support.bot_server import UNCHANGED_FORM, Persona, button_data, card_of, card_text, start_bot
 from tests.support.waiting import NotInTime, wait_until
 
 DELETE_MESSAGE = "DELETE /v1/messages/{message_id}"
@@ -173,3 +173,35 @@ def test_a_press_naming_another_change_than_its_cards_is_refused(emulator, bot):
     alice.submit(first, action="confirm", changeId=other_id)
     assert "That card button is not one I know" in alice.wait_reply()["markdown"]
     assert rules_now(emulator)["changePasscode"]["numberOfDays"] != 5
+
+
+def test_a_form_pressed_twice_makes_one_request(emulator, bot):
+    """A double click (or two devices) sends the form twice before the bot answers either: one
+    request, one confirmation card; the second press is told the first was taken."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    alice.say("edit")
+    form = alice.wait_reply()
+    inputs = UNCHANGED_FORM | button_data(form, "review") | {"expiry_days": "60"}
+    alice.submit(form, **inputs)
+    alice.submit(form, **inputs)
+    answers = [alice.wait_reply(), alice.wait_reply()]
+    confirmations = [m for m in answers if m.get("attachments")]
+    assert len(confirmations) == 1 and "Confirm this change" in card_text(confirmations[0])
+    [quiet] = [m for m in answers if not m.get("attachments")]
+    assert "already sent" in quiet["markdown"]
+    assert pending_count(bot) == 1
+
+
+def test_a_press_that_failed_lets_the_form_be_pressed_again(emulator, bot):
+    """Webex failing the first press (nothing proposed) must not lock the form for the ten
+    minutes a request lasts."""
+    alice = Persona(emulator, "alice", "dm-alice")
+    alice.say("edit")
+    form = alice.wait_reply()
+    inputs = UNCHANGED_FORM | button_data(form, "review") | {"expiry_days": "60"}
+    emulator.add_fault(method="GET", path="/v1/telephony/config/voicemail/rules", status=400,
+                       count=1)
+    alice.submit(form, **inputs)
+    assert "Confirm this change" not in card_text(alice.wait_reply())
+    alice.submit(form, **inputs)
+    assert "Confirm this change" in card_text(alice.wait_reply())
