@@ -50,7 +50,7 @@ from bot.chat.notifications import Notifier
 from bot.chat.retries import durably
 from bot.domain.rules import VoicemailRules
 from bot.jobs.watch_health import FAILED, RATE_LIMITED, READ, SKIPPED, WatchHealth
-from bot.jobs.watch_pacing import Pacer, Turn, stable_order
+from bot.jobs.watch_pacing import Pacer, Turn, stable_order, window_of
 from bot.storage.audit import Actor
 from bot.storage.leases import Leases
 from bot.storage.snapshots import Snapshot
@@ -93,6 +93,7 @@ class Watcher:
         self._claims = Leases(store)
         self._me = f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"
         self._reading: set[str] = set()
+        self._looked_in: dict[str, int] = {}  # org -> the window its latest look began in
         self._lock = threading.Lock()
 
     def step(self) -> float:
@@ -136,6 +137,10 @@ class Watcher:
         """Hand ``turn`` to a worker, unless its org's last look still runs or another process
         looked at it in this window."""
         with self._lock:
+            if self._looked_in.get(turn.org_id) == turn.window:
+                # A late turn of the last window (a backlog: a catch-up at start) looked at it in
+                # this one already: once per window, the late look counts for this one.
+                return
             if turn.org_id in self._reading:
                 self._health.count(turn.org_id, SKIPPED, time.time())
                 log.warning("change watcher: org %s is still being read from its last turn",
@@ -155,6 +160,8 @@ class Watcher:
             self._reading.discard(org_id)
 
     def _look(self, org_id: str) -> str:
+        with self._lock:
+            self._looked_in[org_id] = window_of(time.time(), self._interval)
         try:
             return self._check_org(org_id)
         except Exception:  # a database blip ends this org's look, not the round

@@ -241,3 +241,23 @@ def test_two_rounds_at_once_read_each_org_once_per_interval(emulator, watch):
     watching = first if first.started_at > second.started_at else second
 
     assert_read_on_time(emulator, watching.full_windows(), watching.interval, ORGS)
+
+
+def test_a_backlog_into_the_next_window_reads_no_org_twice_in_it(emulator, watch):
+    # Started 2 s into a 3 s window, one worker, reads of 0.6 s: the three orgs whose turn passed
+    # are due at once and the last of them, with the fourth, are read in the next window. Each
+    # such late look counts for the window it ran in: the org's own turn there reads nothing more.
+    emulator.add_fault(method="GET", path="/v1/telephony/*", latencyMs=600)
+    interval = 3
+    time.sleep(interval - time.time() % interval + 2.0)
+    watching = watch(interval=interval, concurrency=1)
+    first = int(watching.started_at // interval)
+    time.sleep((first + 3) * interval + 0.8 - time.time())
+    watching.stop()
+    nothing_in_flight(emulator)
+
+    reads = rules_reads(emulator)
+    assert len(in_window(reads, first, interval)) >= 2  # the catch-up began in the first window
+    for window in (first + 1, first + 2):
+        assert Counter(read.org for read in in_window(reads, window, interval)) == Counter(ORGS), \
+            (window, in_window(reads, window, interval))
