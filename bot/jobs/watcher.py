@@ -99,6 +99,7 @@ class Watcher:
     def step(self) -> float:
         """The paced round's next move, while this process holds the lease: start the looks
         that are due; how long to wait before the next move."""
+        self._health.flush(time.time())
         try:
             due = self._pacer.due(time.time(), self._connected)
         except (WebexCallError, AdminTokenExpired):
@@ -118,6 +119,7 @@ class Watcher:
         if not orgs:
             return "nothing to watch: no org is connected yet"
         outcomes = list(self._workers.map(self._look, orgs))
+        self._health.flush(time.time(), now_or_never=True)
         if len(outcomes) == 1:
             return outcomes[0]
         return "; ".join(f"org {number}: {outcome}" for number, outcome in enumerate(outcomes, 1))
