@@ -775,8 +775,10 @@ def org_targets(section: dict) -> list[dict]:
          "met": bool(show.get("n")) and show["median"] <= 1.15,
          "detail": f"one org alone: {alone:.3f}",
          "why": f"with one org connected the same show took {alone:.3f} x its floor; the "
-                "difference is what the sweep costs the bot's processes on the shared cores "
-                "(not analysed further in this run)."},
+                "watcher runs in one of the two workers, where threads are greenlets on one "
+                "gevent hub: its SQLite statements (a claim, the snapshot, the pending changes "
+                "per read) and its CPU hold that hub while they run, and a show that worker "
+                "handles waits for them; the emulator serving 1,000 orgs shares the two cores."},
     ]
 
 
