@@ -4,10 +4,10 @@
 reaches the port reads them, so they hold counts only: how many orgs were read in this interval
 and the last, how many failed, were rate-limited (429) or skipped. Which org failed is in the
 warning logged with its id. The report is saved (``status_reports``) so that any process's
-``/healthz`` shows it: at once after a failure, a 429 or a skip, and at most once a second for
-reads that worked (with a thousand orgs a save per read was one more database write per read,
-queued with the writes of the people's requests); ``ok`` says whether every org's latest read
-worked.
+``/healthz`` shows it: at once after a failure, a 429, a skip or a read that worked again, and
+at most once a second for the other reads that worked (with a thousand orgs a save per read was
+one more database write per read, queued with the writes of the people's requests);
+``ok`` says whether every org's latest read worked.
 """
 
 from __future__ import annotations
@@ -56,9 +56,10 @@ class WatchHealth:
             self._tallies.setdefault(window, Counter())[outcome] += 1
             for old in [w for w in self._tallies if w < window - 1]:
                 del self._tallies[old]
+            recovered = self._latest.get(org_id) == FAILED  # ``ok`` may turn true: said now
             self._latest[org_id] = outcome
             self._unsaved = True
-            if outcome != READ or now - self._saved_at >= SAVE_EVERY_SECONDS:
+            if outcome != READ or recovered or now - self._saved_at >= SAVE_EVERY_SECONDS:
                 self._save(now)
 
     def flush(self, now: float, *, now_or_never: bool = False) -> None:
