@@ -9,7 +9,9 @@ runs under gunicorn with the watcher on (``WATCH_INTERVAL_SECONDS``), and the em
 
 - every org's rules read exactly once per interval: the watcher's
   ``GET /v1/telephony/config/voicemail/rules`` per org and their times, from the call log (each
-  entry names the caller's org); the reads of a ``show`` are told apart by its time;
+  entry names the caller's org), counted in the watcher's own windows (``window_of``); the
+  window it starts in is partial (a catch-up) and told apart; a ``show``'s read is told apart
+  by its org and time;
 - the peak of Webex calls in flight: in the rounds after the first (the watcher's alone: the
   ``show``\\s run in the first), from the call log (each call's arrival and answer); over the whole
   run, shows included, from the emulator's own count (``/_emulator/calls/peak``);
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from typing import TypeVar
 from tools import Emulator, base_env, cpu_seconds, iso_seconds, launch, progress, rss_mb, stats
 
 from bot.config import Settings
+from bot.jobs.watch_pacing import window_of
 from devtools.processes import BIN, REPO, Process, emulator_command, free_port, gunicorn_command
 from devtools.waiting import wait_until
 
@@ -43,7 +47,6 @@ SERVICE_APP = {"WEBEX_ADMIN_CLIENT_ID": "vmrules-sa-client-id",
 # spreads each round over the interval); without one it reads one org at a time: a bound of 1.
 BOUND_SETTING = "watch_concurrency"
 T = TypeVar("T")
-GAP_TOLERANCE = 0.1  # an org's reads are an interval apart, give or take this share of it
 
 
 @dataclass
@@ -51,7 +54,7 @@ class OrgsParams:
     orgs: int = 1000
     latency_ms: int = 100
     interval_s: int = 30
-    rounds: int = 2  # rounds watched after the first read
+    rounds: int = 2  # complete watcher windows watched after the one it started in
     shows: int = 5  # shows during the first round
     warm_shows: int = 4  # shows before the sweep, so that the requester is known to the workers
 
@@ -180,7 +183,8 @@ class Deployment:
 
     def run(self, rounds: int, shows: int) -> dict:
         """Connect, start, warm up, wait for the sweep; ``shows`` during its first round; watch
-        ``rounds`` rounds (the peak after the first); memory and the call log at the end."""
+        ``rounds`` complete windows after the one it started in (the peak after the first);
+        memory and the call log at the end."""
         params = self.params
         self.emulator.control("POST", "reset")  # no webhook or call of an earlier bot
         connect = self.connect()
@@ -195,7 +199,7 @@ class Deployment:
         cpu_before, watched_from = self.cpu_s(), time.time()
         during = [self.spaced_show(t0, number, shows) for number in range(shows)]
         if rounds > 1:
-            sleep_until(t0 + (rounds + 0.5) * params.interval_s)
+            sleep_until(watched_until(t0, params.interval_s, rounds))
         self.emulator.control("DELETE", "faults")
         return {"connect": connect, "t0": t0, "shows_during_sweep": during,
                 "peak_whole_run": self.emulator.control("GET", "calls/peak").json()["peak"],
@@ -219,6 +223,12 @@ def awaited(found: Callable[[], T | None], what: str, *, timeout: float) -> T:
     return value
 
 
+def watched_until(t0: float, interval: float, rounds: int) -> float:
+    """The end of the ``rounds``-th complete watcher window after the one the first read fell in
+    (its reads answered by then: a second more)."""
+    return (window_of(t0, interval) + rounds + 1) * interval + 1.0
+
+
 def sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
@@ -226,40 +236,67 @@ def sleep_until(moment: float) -> None:
 # --- the figures -----------------------------------------------------------------------------------
 
 def watcher_reads(log: list[dict], deployment: Deployment) -> dict[str, list[float]]:
-    """Each org's rules reads by the watcher (start times), a ``show``'s own read left out."""
+    """Each org's rules reads by the watcher (start times); a ``show``'s own read (in the
+    requester's org, during the show) left out, the other orgs' reads meanwhile kept."""
     reads: dict[str, list[float]] = {org["id"]: [] for org in deployment.orgs}
+    shown_org = deployment.orgs[0]["id"]
     for call in log:
         began = iso_seconds(call["time"]) - call["ms"] / 1000
-        if call["endpoint"] == RULES and call["callerOrgId"] in reads and not deployment.in_a_show(began):
-            reads[call["callerOrgId"]].append(began)
+        org_id = call["callerOrgId"]
+        if call["endpoint"] == RULES and org_id in reads and not (
+                org_id == shown_org and deployment.in_a_show(began)):
+            reads[org_id].append(began)
     return {org_id: sorted(times) for org_id, times in reads.items()}
 
 
 def read_figures(reads: dict[str, list[float]], t0: float, interval: float, rounds: int) -> dict:
-    """Whether every org was read exactly once per interval: read in the first interval, then
-    again every interval (each gap within ``GAP_TOLERANCE`` of it), ``rounds`` times at least."""
-    end = t0 + (rounds + 0.5) * interval
-    low, high = (1 - GAP_TOLERANCE) * interval, (1 + GAP_TOLERANCE) * interval
+    """Whether every org was read exactly once per interval, counted in the watcher's own
+    windows (``window_of``: fixed windows from the epoch, the ones every instance agrees on).
+    The window the watcher started in is partial (it reads at once the orgs whose turn passed,
+    then the others at their turns) and is told apart; the complete windows observed after it are
+    the figure: an org counts if it was read exactly once in each of them."""
+    end = watched_until(t0, interval, rounds)
+    first_window = window_of(t0, interval)
+    complete = [w for w in range(first_window + 1, window_of(end, interval) + 1)
+                if (w + 1) * interval <= end]
     seen = {org: [t for t in times if t0 <= t <= end] for org, times in reads.items()}
-    gaps = {org: [b - a for a, b in zip(times, times[1:], strict=False)]
-            for org, times in seen.items()}
-    first = [times[0] for times in seen.values() if times and times[0] < t0 + interval]
-    every = [org for org, times in seen.items() if len(times) >= rounds and times[0] < t0 + interval
-             and all(low <= gap <= high for gap in gaps[org])]
+    per_window = {org: Counter(window_of(t, interval) for t in times)
+                  for org, times in seen.items()}
+    every = [org for org, counts in per_window.items() if complete and
+             all(counts[w] == 1 for w in complete)]
+    in_first = [org for org, counts in per_window.items() if counts[first_window]]
     firsts = sorted(times[0] for times in seen.values() if times)
-    all_gaps = [gap / interval for org_gaps in gaps.values() for gap in org_gaps]
     return {
-        "orgs": len(reads), "read_in_first_interval": len(first),
+        "orgs": len(reads), "complete_windows": len(complete),
         "read_once_every_interval": len(every),
-        "read_twice_within_an_interval": sum(any(gap < low for gap in g) for g in gaps.values()),
+        "read_twice_in_a_window": sum(any(counts[w] > 1 for w in complete)
+                                      for counts in per_window.values()),
+        "missed_in_a_window": sum(any(counts[w] == 0 for w in complete)
+                                  for counts in per_window.values()),
+        "first_window": {"started_into_s": t0 - first_window * interval,
+                         "read": len(in_first),
+                         "read_twice": sum(counts[first_window] > 1
+                                           for counts in per_window.values())},
         "never_read": sum(not times for times in seen.values()),
+        "read_in_first_interval": sum(times[0] < t0 + interval for times in seen.values()
+                                      if times),
         "reads_per_org": stats([len(times) for times in seen.values()]),
-        "gap_over_interval": stats(all_gaps),
         "first_sweep_s": firsts[-1] - t0 if len(firsts) == len(reads) else None,
-        "first_reads_per_s": (len(firsts) - 1) / (firsts[-1] - t0) if len(firsts) > 1 and
-        firsts[-1] > t0 else None,
-        "window_s": end - t0, "gap_tolerance": GAP_TOLERANCE,
+        "catch_up_reads_per_s": catch_up_pace(seen, t0, interval),
+        "window_s": end - t0,
     }
+
+
+def catch_up_pace(seen: dict[str, list[float]], t0: float, interval: float) -> float | None:
+    """Orgs read per second by the catch-up: the orgs whose turn had passed in the window the
+    watcher started in are all due at once, so their reads show its throughput with every worker
+    busy (the share of the orgs that the window had run through, by their first reads)."""
+    firsts = sorted(times[0] for times in seen.values() if times)
+    passed = round(len(seen) * (t0 - window_of(t0, interval) * interval) / interval)
+    caught_up = firsts[:passed]
+    if len(caught_up) < 2 or caught_up[-1] <= t0:
+        return None
+    return (len(caught_up) - 1) / (caught_up[-1] - t0)
 
 
 def show_figures(shows: list[dict], log: list[dict], person_id: str) -> dict:

@@ -283,25 +283,29 @@ def _many_orgs(section: dict | None) -> str:
         f"it runs under gunicorn with `WATCH_INTERVAL_SECONDS` {interval} and latency L = "
         f"{latency} ms on every Webex call; the same bot with one org connected is the "
         "comparison. Reads are counted per org from the emulator's call log (each call names the "
-        "org of its token); a `show`'s own rules read is told apart by its time.", "",
+        "org of its token) and counted in the watcher's own windows (fixed, from the epoch, as every "
+        "instance cuts them; `bot.jobs.watch_pacing.window_of`); a `show`'s own rules read is "
+        "told apart by its org and time.", "",
         "| figure | 1 org | " + f"{orgs} orgs |", "|---|---|---|",
         f"| connecting: `admin service-app` as its own process, one org | "
         f"{one['connect']['one_process_s']:.2f} s | {connect['one_process_s']:.2f} s |",
         f"| connecting: the same command in one process, per org | - | "
         f"{_stat(connect['per_org_in_one_process_ms'], 1)} ms ({connect['in_one_process_s']:.0f} s "
         "for all) |",
-        f"| watcher: orgs read in the first interval | {one['reads']['read_in_first_interval']} | "
-        f"{reads['read_in_first_interval']} |",
-        f"| watcher: orgs read exactly once per interval over {params['rounds']} rounds "
-        f"(each read {1 - reads['gap_tolerance']:.0%}-{1 + reads['gap_tolerance']:.0%} of an "
-        "interval after the last) | - | "
-        f"{reads['read_once_every_interval']} |",
-        f"| watcher: orgs read twice within an interval / never | - | "
-        f"{reads['read_twice_within_an_interval']} / {reads['never_read']} |",
-        f"| watcher: first round, first read to last org's first read | - | "
-        f"{_seconds(reads['first_sweep_s'])} ({_num(reads['first_reads_per_s'])} orgs per s) |",
-        f"| watcher: an org's reads apart, over the interval | - | "
-        f"{_stat(reads['gap_over_interval'])} |",
+        f"| watcher: the window it started in (partial: {_seconds(reads['first_window']['started_into_s'])} "
+        "in, the orgs whose turn had passed read at once), orgs read / read twice | "
+        f"{one['reads']['first_window']['read']} / {one['reads']['first_window']['read_twice']} | "
+        f"{reads['first_window']['read']} / {reads['first_window']['read_twice']} |",
+        f"| watcher: orgs read exactly once in each of the {reads['complete_windows']} complete "
+        "windows after it (the watcher's own windows of `WATCH_INTERVAL_SECONDS`) | - | "
+        f"**{reads['read_once_every_interval']}** |",
+        f"| watcher: orgs read twice in a complete window / missed in one / never read | - | "
+        f"{reads['read_twice_in_a_window']} / {reads['missed_in_a_window']} / "
+        f"{reads['never_read']} |",
+        f"| watcher: orgs read in the first {interval} s after its first read | "
+        f"{one['reads']['read_in_first_interval']} | {reads['read_in_first_interval']} |",
+        f"| watcher: the catch-up's pace (the orgs whose turn had passed, all due at once) | - | "
+        f"{_num(reads['catch_up_reads_per_s'])} orgs per s |",
         f"| Webex calls in flight at most: first round (with the shows) / later rounds (the "
         f"watcher's alone) / whole run (the emulator's count) | {one['peak_first_round']} / - / "
         f"{one['peak_whole_run']} | {many['peak_first_round']} / "

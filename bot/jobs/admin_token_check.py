@@ -8,13 +8,19 @@ one place at a time.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from bot.chat.context import Services
 from bot.chat.notify_spaces import notify_rooms
-from bot.storage.admin_grants import AdminGrants
+from bot.storage.admin_grants import AdminGrants, GrantState
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
-from bot.webex.admin_token import AdminTokenExpired, grant_problem
+from bot.webex.admin_token import (
+    AdminTokenExpired,
+    grant_problem,
+    refresh_due_by,
+    stored_problem,
+)
 from bot.webex.errors import WebexCallError
 from bot.webex.messenger import Reply
 
@@ -22,12 +28,25 @@ log = logging.getLogger(__name__)
 
 
 def check_admin_token(services: Services, store: Store) -> str | None:
-    """One round over every stored pair; returns the last problem announced, if one was."""
+    """One round over every stored pair; returns the last problem announced, if one was.
+
+    It runs every few seconds in the process that also answers people, over every connected org:
+    a pair with no refresh due and nothing new to tell is left sealed (one query for all of
+    them), so a thousand orgs cost one read, not thousands of openings and lookups."""
     grants = AdminGrants(store, SecretBox.from_settings(services.settings))
     announced = None
-    for org_id in grants.orgs():
-        announced = _check_org(services, grants, org_id) or announced
+    now = datetime.now(UTC)
+    for state in grants.states():
+        if _needs_a_look(state, now):
+            announced = _check_org(services, grants, state.org_id) or announced
     return announced
+
+
+def _needs_a_look(state: GrantState, now: datetime) -> bool:
+    """A refresh is due, or the problem an operator must hear of is not the one last told."""
+    problem = stored_problem(state.problem, state.kind, state.refresh_expires_at, now)
+    return (refresh_due_by(state.access_expires_at, state.access_lifetime_seconds, now)
+            or problem != state.announced_problem)
 
 
 def _check_org(services: Services, grants: AdminGrants, org_id: str) -> str | None:

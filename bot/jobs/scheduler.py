@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from bot.storage.leases import Leases
 
 log = logging.getLogger(__name__)
+RENEW_AT_MOST_EVERY_SECONDS = 1.0  # a paced job's lease, while its steps come faster
 
 
 class Scheduler:
@@ -86,12 +88,19 @@ class Scheduler:
 def run_paced(leases: Leases, name: str, owner: str, step: Callable[[], float],
               stopping: threading.Event, *, lease: timedelta, idle_seconds: float) -> None:
     """Until ``stopping``: while ``owner`` holds the lease ``name`` (taken, or renewed for
-    ``lease``, before every step), run ``step`` and wait the seconds it returns, which must stay
-    well under ``lease``; otherwise look again after ``idle_seconds``."""
+    ``lease``, before a step, at most once a second), run ``step`` and wait the seconds it
+    returns, which must stay well under ``lease``; otherwise look again after ``idle_seconds``."""
+    renew_every = min(RENEW_AT_MOST_EVERY_SECONDS, lease.total_seconds() / 10)
+    renewed_at = float("-inf")  # monotonic: when the lease was last taken or renewed
     while not stopping.is_set():
         wait = idle_seconds
         try:
-            if leases.acquire(name, owner, lease):
+            # Renewed at most every ``renew_every``: a step per turn of a thousand orgs would
+            # otherwise write the lease 30 times a second, queued with the people's writes.
+            held = time.monotonic() - renewed_at < renew_every
+            if not held and leases.acquire(name, owner, lease):
+                renewed_at, held = time.monotonic(), True
+            if held:
                 wait = step()
         except Exception:  # a database blip ends a step, not the job
             log.exception("paced job %s failed", name)

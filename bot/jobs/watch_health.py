@@ -3,8 +3,11 @@
 ``/healthz``'s details are for operators (``OPS_TOKEN``), but without ``OPS_TOKEN`` anyone who
 reaches the port reads them, so they hold counts only: how many orgs were read in this interval
 and the last, how many failed, were rate-limited (429) or skipped. Which org failed is in the
-warning logged with its id. The report is saved (``status_reports``) after every org's outcome,
-so any process's ``/healthz`` shows it; ``ok`` says whether every org's latest read worked.
+warning logged with its id. The report is saved (``status_reports``) so that any process's
+``/healthz`` shows it: at once after a failure, a 429, a skip or a read that worked again, and
+at most once a second for the other reads that worked (with a thousand orgs a save per read was
+one more database write per read, queued with the writes of the people's requests);
+``ok`` says whether every org's latest read worked.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bot.storage.reports import save_report
 from bot.storage.store import Store
 
 REPORT = "watcher"
+SAVE_EVERY_SECONDS = 1.0  # reads that worked: the report is this much behind at most, while busy
 READ, FAILED, RATE_LIMITED, SKIPPED = metrics.WATCH_OUTCOMES
 
 
@@ -34,6 +38,8 @@ class WatchHealth:
         self._latest: dict[str, str] = {}  # org -> its latest outcome
         self._orgs = 0
         self._unreachable: str | None = None
+        self._saved_at = float("-inf")
+        self._unsaved = False
 
     def planned(self, org_ids: list[str]) -> list[str]:
         """The orgs connected now (a window's, or a round's); an org gone is forgotten."""
@@ -50,8 +56,18 @@ class WatchHealth:
             self._tallies.setdefault(window, Counter())[outcome] += 1
             for old in [w for w in self._tallies if w < window - 1]:
                 del self._tallies[old]
+            recovered = self._latest.get(org_id) == FAILED  # ``ok`` may turn true: said now
             self._latest[org_id] = outcome
-            self._save(now)
+            self._unsaved = True
+            if outcome != READ or recovered or now - self._saved_at >= SAVE_EVERY_SECONDS:
+                self._save(now)
+
+    def flush(self, now: float, *, now_or_never: bool = False) -> None:
+        """Save what is not saved yet, once a second has passed since the last save (or at once:
+        ``now_or_never``); the watcher calls this at every step."""
+        with self._lock:
+            if self._unsaved and (now_or_never or now - self._saved_at >= SAVE_EVERY_SECONDS):
+                self._save(now)
 
     def cannot_list_orgs(self, error: str, now: float) -> None:
         """Which orgs are connected could not be told (the settings' token's org unknown)."""
@@ -70,6 +86,7 @@ class WatchHealth:
             "this_interval": self._figures(window), "last_interval": self._figures(window - 1),
             "waiting_for_retry_after": self._pacer.paused_count(now)}
         save_report(self._store, REPORT, body)
+        self._saved_at, self._unsaved = now, False
 
     def _figures(self, window: int) -> dict[str, Any] | None:
         tally = self._tallies.get(window)

@@ -32,13 +32,14 @@ mid-read, ``flask watch --once``) only one announces.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,7 +51,7 @@ from bot.chat.notifications import Notifier
 from bot.chat.retries import durably
 from bot.domain.rules import VoicemailRules
 from bot.jobs.watch_health import FAILED, RATE_LIMITED, READ, SKIPPED, WatchHealth
-from bot.jobs.watch_pacing import Pacer, Turn, stable_order
+from bot.jobs.watch_pacing import Pacer, Turn, stable_order, window_of
 from bot.storage.audit import Actor
 from bot.storage.leases import Leases
 from bot.storage.snapshots import Snapshot
@@ -93,17 +94,19 @@ class Watcher:
         self._claims = Leases(store)
         self._me = f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"
         self._reading: set[str] = set()
+        self._looked_in: dict[str, int] = {}  # org -> the window its latest look began in
         self._lock = threading.Lock()
 
     def step(self) -> float:
         """The paced round's next move, while this process holds the lease: start the looks
         that are due; how long to wait before the next move."""
+        self._health.flush(time.time())
         try:
             due = self._pacer.due(time.time(), self._connected)
         except (WebexCallError, AdminTokenExpired):
             return RENEW_SECONDS  # logged and in /healthz; the window is planned at the next step
-        for turn in due:
-            self._start(turn)
+        for window in sorted({turn.window for turn in due}):
+            self._start(window, [turn for turn in due if turn.window == window])
         return min(max(self._pacer.next_at() - time.time(), 0.0), RENEW_SECONDS)
 
     def check(self) -> str:
@@ -117,6 +120,7 @@ class Watcher:
         if not orgs:
             return "nothing to watch: no org is connected yet"
         outcomes = list(self._workers.map(self._look, orgs))
+        self._health.flush(time.time(), now_or_never=True)
         if len(outcomes) == 1:
             return outcomes[0]
         return "; ".join(f"org {number}: {outcome}" for number, outcome in enumerate(outcomes, 1))
@@ -132,29 +136,49 @@ class Watcher:
             log.warning("change watcher could not tell which orgs are connected: %s", exc)
             raise
 
-    def _start(self, turn: Turn) -> None:
-        """Hand ``turn`` to a worker, unless its org's last look still runs or another process
-        looked at it in this window."""
+    def _start(self, window: int, turns: list[Turn]) -> None:
+        """Hand each of ``window``'s due ``turns`` to a worker, unless its org's last look still
+        runs or another process looked at it in this window. Their claims are taken together,
+        in one transaction: a catch-up's hundreds of turns due at once are not fed to the
+        workers at the pace of one database write each."""
+        org_ids = [turn.org_id for turn in turns if self._to_read(turn)]
+        if not org_ids:
+            return
+        claim = timedelta(seconds=max((window + 1) * self._interval - time.time(), 0.0))
+        names = {_claim_name(org_id): org_id for org_id in org_ids}
+        taken = self._claims.acquire_each(list(names), self._me, claim)
+        for name, org_id in names.items():
+            if name not in taken:
+                self._done(org_id)
+                continue
+            self._workers.submit(self._look, org_id).add_done_callback(
+                functools.partial(self._looked, org_id))
+
+    def _to_read(self, turn: Turn) -> bool:
+        """Whether ``turn`` is to be read (then its org is marked as being read)."""
         with self._lock:
+            if self._looked_in.get(turn.org_id) == turn.window:
+                # A late turn of the last window (a backlog: a catch-up at start) looked at it in
+                # this one already: once per window, the late look counts for this one.
+                return False
             if turn.org_id in self._reading:
                 self._health.count(turn.org_id, SKIPPED, time.time())
                 log.warning("change watcher: org %s is still being read from its last turn",
                             turn.org_id)
-                return
+                return False
             self._reading.add(turn.org_id)
-        window_end = (turn.window + 1) * self._interval
-        claim = timedelta(seconds=max(window_end - time.time(), 0.0))
-        if not self._claims.acquire(_claim_name(turn.org_id), self._me, claim):
-            self._done(turn.org_id)
-            return
-        self._workers.submit(self._look, turn.org_id).add_done_callback(
-            lambda _future: self._done(turn.org_id))
+            return True
+
+    def _looked(self, org_id: str, _future: Future) -> None:
+        self._done(org_id)
 
     def _done(self, org_id: str) -> None:
         with self._lock:
             self._reading.discard(org_id)
 
     def _look(self, org_id: str) -> str:
+        with self._lock:
+            self._looked_in[org_id] = window_of(time.time(), self._interval)
         try:
             return self._check_org(org_id)
         except Exception:  # a database blip ends this org's look, not the round

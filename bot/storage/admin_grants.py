@@ -51,6 +51,20 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class GrantState:
+    """What is stored in clear about an org's pair: enough to tell whether it needs a look
+    (a refresh due, a problem to tell) without opening the sealed tokens."""
+
+    org_id: str
+    kind: str
+    access_expires_at: datetime
+    access_lifetime_seconds: int
+    refresh_expires_at: datetime | None
+    problem: str | None
+    announced_problem: str | None
+
+
+@dataclass(frozen=True)
 class PendingAuthorization:
     verifier: str
     scopes: tuple[str, ...]
@@ -75,6 +89,15 @@ class AdminGrants:
         """The orgs with a stored pair, first authorized first."""
         with self._store.session() as session:
             return list(session.scalars(select(AdminGrant.name).order_by(AdminGrant.authorized_at)))
+
+    def states(self) -> list[GrantState]:
+        """Every org's pair as stored in clear, first authorized first: one query, none opened."""
+        columns = (AdminGrant.name, AdminGrant.kind, AdminGrant.access_expires_at,
+                   AdminGrant.access_lifetime_seconds, AdminGrant.refresh_expires_at,
+                   AdminGrant.problem, AdminGrant.announced_problem)
+        with self._store.session() as session:
+            rows = session.execute(select(*columns).order_by(AdminGrant.authorized_at)).all()
+        return [GrantState(*row) for row in rows]
 
     def every(self) -> list[Grant]:
         """Every org's stored pair that can be opened, first authorized first."""

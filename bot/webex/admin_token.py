@@ -76,18 +76,28 @@ def refresh_due(pair: TokenPair, now: datetime) -> bool:
     """Refresh ahead when less than a tenth of the token's lifetime is left, or less than an hour
     (half the lifetime for tokens shorter than two hours): a 14-day token about 33 hours before it
     expires, an hour-long one 30 minutes before."""
-    lifetime = pair.access_lifetime_seconds
+    return refresh_due_by(pair.access_expires_at, pair.access_lifetime_seconds, now)
+
+
+def refresh_due_by(access_expires_at: datetime, lifetime: float, now: datetime) -> bool:
+    """``refresh_due`` from what is stored in clear (the admin token check's look)."""
     margin = max(lifetime * 0.1, min(3600.0, lifetime / 2))
-    return pair.access_expires_at - now <= timedelta(seconds=margin)
+    return access_expires_at - now <= timedelta(seconds=margin)
 
 
 def grant_problem(grant: Grant, now: datetime | None = None) -> str | None:
     """What an operator must know and do about the stored pair, or None."""
+    return stored_problem(grant.problem, grant.kind, grant.pair.refresh_expires_at, now)
+
+
+def stored_problem(problem: str | None, kind: str, refresh_expires_at: datetime | None,
+                   now: datetime | None = None) -> str | None:
+    """``grant_problem`` from what is stored in clear (the admin token check's look)."""
     now = now or datetime.now(UTC)
-    if grant.problem:
-        return grant.problem
-    hint = AUTHORIZE_HINT.get(grant.kind, AUTHORIZE_HINT["integration"])
-    expires = grant.pair.refresh_expires_at
+    if problem:
+        return problem
+    hint = AUTHORIZE_HINT.get(kind, AUTHORIZE_HINT["integration"])
+    expires = refresh_expires_at
     if expires is not None and expires - now <= REFRESH_TOKEN_WARNING:
         return (f"the admin refresh token expires on {expires:%Y-%m-%d %H:%M} UTC and then the "
                 f"bot can no longer read or change the rules: before then, {hint}")

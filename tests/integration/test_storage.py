@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from bot.domain.events import parse_envelope
 from bot.inbox.queue import Inbox
@@ -309,3 +309,20 @@ def fernet_key() -> bytes:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key()
+
+
+def test_leases_taken_together_have_one_holder_and_one_transaction(store):
+    leases = Leases(store)
+    assert leases.acquire("held", "b", timedelta(seconds=30))
+    assert leases.acquire("mine", "a", timedelta(seconds=30))
+    assert leases.acquire("expired", "b", timedelta(seconds=-1))
+    commits: list[object] = []
+    event.listen(store.engine, "commit", lambda connection: commits.append(connection))
+
+    taken = leases.acquire_each(["new-1", "held", "mine", "expired", "new-2"], "a",
+                                timedelta(seconds=30))
+
+    assert taken == {"new-1", "mine", "expired", "new-2"}
+    assert len(commits) == 1  # a catch-up's hundreds of claims: one disk flush
+    assert not leases.acquire("new-1", "b", timedelta(seconds=30))
+    assert leases.acquire("held", "b", timedelta(seconds=30))  # still b's

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pytest
 import requests
+from sqlalchemy import event
 
 from bot.chat.services import build_services
 from bot.jobs.scheduler import run_paced
@@ -241,3 +242,48 @@ def test_two_rounds_at_once_read_each_org_once_per_interval(emulator, watch):
     watching = first if first.started_at > second.started_at else second
 
     assert_read_on_time(emulator, watching.full_windows(), watching.interval, ORGS)
+
+
+def test_a_backlog_into_the_next_window_reads_no_org_twice_in_it(emulator, watch):
+    # Started 2 s into a 3 s window, one worker, reads of 0.6 s: the three orgs whose turn passed
+    # are due at once and the last of them, with the fourth, are read in the next window. Each
+    # such late look counts for the window it ran in: the org's own turn there reads nothing more.
+    emulator.add_fault(method="GET", path="/v1/telephony/*", latencyMs=600)
+    interval = 3
+    time.sleep(interval - time.time() % interval + 2.0)
+    watching = watch(interval=interval, concurrency=1)
+    first = int(watching.started_at // interval)
+    time.sleep((first + 3) * interval + 0.8 - time.time())
+    watching.stop()
+    nothing_in_flight(emulator)
+
+    reads = rules_reads(emulator)
+    assert len(in_window(reads, first, interval)) >= 2  # the catch-up began in the first window
+    for window in (first + 1, first + 2):
+        assert Counter(read.org for read in in_window(reads, window, interval)) == Counter(ORGS), \
+            (window, in_window(reads, window, interval))
+
+
+def test_the_watchers_database_writes_are_one_claim_per_read_and_a_few_a_second(emulator, watch):
+    # The writes queue with those of the people's requests (SQLite: one writer at a time): a
+    # claim per read is needed across instances, but the round's lease and the /healthz report
+    # are written at most once a second however fast the turns come (4 a second here).
+    writes: list[tuple[str, str]] = []
+    watching = watch(interval=1)
+    event.listen(watching.store.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, parameters, *_rest: writes.append(
+                     (statement.split()[0].upper(), f"{statement} {parameters}")))
+    began = time.time()
+    time.sleep(5)
+    watching.stop()
+    seconds = time.time() - began
+
+    written = [text for verb, text in writes if verb in ("INSERT", "UPDATE")]
+    reads = len([read for read in rules_reads(emulator) if read.at >= began])
+    round_lease = [text for text in written if "leases" in text and f"'{LEASE}'" in text]
+    reports = [text for text in written if "status_reports" in text]
+    claims = [text for text in written if "leases" in text and "watch-org:" in text]
+    assert reads >= 16
+    assert len(claims) <= reads + 2 * len(ORGS)  # the first of each org: an UPDATE, then its INSERT
+    assert len(round_lease) <= seconds + 1, len(round_lease)
+    assert len(reports) <= seconds + 1, len(reports)
