@@ -117,9 +117,10 @@ def _unconfigured_cli(error: str) -> Flask:
 
 def _ack_first_wait(received_at: datetime) -> float:
     """How long an inbox worker may still wait for a quiet moment before it processes an event
-    received at ``received_at`` (none for a retry: it is older than that)."""
+    received at ``received_at`` (none for a retry: it is older than that; never more than the
+    bound, should another instance's clock run ahead of this one's)."""
     age = (datetime.now(UTC) - received_at).total_seconds()
-    return max(0.0, ACK_FIRST_SECONDS - age)
+    return min(ACK_FIRST_SECONDS, max(0.0, ACK_FIRST_SECONDS - age))
 
 
 def _background(settings: Settings, store: Store, inbox: Inbox,
