@@ -1,8 +1,9 @@
 """The change watcher over the seed's four orgs (acme, globex, initech, umbrella, each connected by
 its own Service App pair), against the emulator over HTTP: each org read once per interval at its
-own offset, at most WATCH_CONCURRENCY calls in flight (the emulator's peak), a failing, hanging or
-rate-limited org leaving the others on time, a 429's Retry-After honoured for that org alone, and
-two processes that both think they run the round reading each org once per interval."""
+own offset, at most WATCH_CONCURRENCY calls in flight (the emulator's peak), a rate-limited org
+leaving the others on time, a 429's Retry-After honoured for that org alone, and two processes
+that both think they run the round reading each org once per interval. A failing and a hanging
+org, under gunicorn: tests/e2e/test_watch_orgs.py."""
 
 from __future__ import annotations
 
@@ -10,50 +11,33 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 
 import pytest
-import requests
 from sqlalchemy import event
 
 from bot.chat.services import build_services
 from bot.jobs.scheduler import run_paced
-from bot.jobs.watch_pacing import stable_order
 from bot.jobs.watcher import LEASE, LEASE_TTL, Watcher
 from bot.storage.leases import Leases
 from bot.storage.reports import read_report
 from bot.storage.store import Store
-from tests.integration.test_orgs import SERVICE_APP, connect
-from tests.support.bot_server import start_bot
 from tests.support.factories import make_settings
+from tests.support.orgs import SERVICE_APP, connect
 from tests.support.waiting import wait_until
+from tests.support.watch_reads import (
+    ON_TIME,
+    ORGS,
+    RULES_READ,
+    assert_read_on_time,
+    full_windows,
+    in_window,
+    nothing_in_flight,
+    rules_reads,
+    turns,
+)
 
 # They live through several of the watcher's windows (seconds each): in make test, not test-fast.
 pytestmark = pytest.mark.slow
-
-ORGS = ("acme", "globex", "initech", "umbrella")
-RULES_READ = "GET /v1/telephony/config/voicemail/rules"
-ON_TIME = 0.5  # seconds a read may come after its turn, on a loaded machine
-
-
-@dataclass
-class Read:
-    at: float  # when the read reached the emulator (epoch seconds)
-    org: str  # the org's seed key
-    status: int
-
-
-def rules_reads(emulator) -> list[Read]:
-    keys = {emulator.id(key): key for key in ORGS}
-    return [Read(arrival(call), keys[call["callerOrgId"]], call["status"])
-            for call in emulator.control("GET", "calls/log").json()["items"]
-            if call["endpoint"] == RULES_READ]
-
-
-def arrival(call: dict) -> float:
-    """When a call reached the emulator: the log's time is when it was answered."""
-    answered = datetime.fromisoformat(call["time"].replace("Z", "+00:00")).timestamp()
-    return answered - call["ms"] / 1000
 
 
 @dataclass
@@ -115,43 +99,6 @@ def watch(emulator, tmp_path):
         watching.store.dispose()
 
 
-def nothing_in_flight(emulator) -> None:
-    wait_until(lambda: emulator.control("GET", "calls/peak").json()["inFlight"] == 0,
-               "every call answered", timeout=10)
-
-
-def full_windows(started: float, stopped: float, interval: int) -> list[int]:
-    """The windows wholly watched: the first that started after the start to the last that
-    ended before the stop."""
-    return list(range(int(started // interval) + 1, int(stopped // interval)))
-
-
-def turns(emulator, interval: int) -> dict[str, float]:
-    """Each org's offset in the window: evenly spaced, in the watcher's stable order."""
-    order = stable_order([emulator.id(key) for key in ORGS])
-    keys = {emulator.id(key): key for key in ORGS}
-    return {keys[org_id]: number * interval / len(order) for number, org_id in enumerate(order)}
-
-
-def in_window(reads: list[Read], window: int, interval: int) -> list[Read]:
-    return [read for read in reads if window * interval <= read.at < (window + 1) * interval]
-
-
-def assert_read_on_time(emulator, windows: list[int], interval: int,
-                        orgs: tuple[str, ...]) -> None:
-    """Each of ``orgs`` read once, at its turn, in every window of ``windows``."""
-    assert len(windows) >= 2, "the test watched less than two whole windows"
-    reads = [read for read in rules_reads(emulator) if read.org in orgs]
-    offsets = turns(emulator, interval)
-    for window in windows:
-        seen = in_window(reads, window, interval)
-        assert Counter(read.org for read in seen) == Counter(orgs), (window, seen)
-        for read in seen:
-            late = read.at - window * interval - offsets[read.org]
-            assert 0 <= late < ON_TIME, f"{read.org} read {late:.2f} s after its turn"
-            assert read.status == 200
-
-
 def test_every_org_is_read_once_per_interval_spread_over_it(emulator, watch):
     watching = watch(interval=2)
     time.sleep(7)
@@ -177,36 +124,6 @@ def test_the_calls_in_flight_never_exceed_the_concurrency(emulator, watch):
     assert peak["peak"] == 2, peak  # the bound, reached and never passed
     assert peak["byEndpoint"] == {RULES_READ: 2}
     assert {read.org for read in rules_reads(emulator)} == set(ORGS)
-
-
-def test_a_failing_and_a_hanging_org_leave_the_others_on_time(emulator, tmp_path):
-    connect(emulator, tmp_path, *ORGS)
-    emulator.add_fault(method="GET", path="/v1/telephony/*", orgId="initech", status=503)
-    emulator.add_fault(method="GET", path="/v1/telephony/*", orgId="globex", latencyMs=2500)
-    bot = start_bot(emulator, tmp_path, watch_interval_seconds=2, watch_concurrency=2,
-                    webex_timeout_seconds=1, **SERVICE_APP)
-    try:
-        started = time.time()
-        requests.get(f"{bot.url}/healthz", timeout=10)  # the first request starts the jobs
-        time.sleep(7)
-        windows = full_windows(started, time.time(), 2)
-        health = requests.get(f"{bot.url}/healthz", timeout=10).json()["components"]["watcher"]
-        metrics = requests.get(f"{bot.url}/metrics", timeout=10).text
-    finally:
-        bot.stop()
-    nothing_in_flight(emulator)  # globex's calls, held 2.5 s, answer into this test, not the next
-
-    assert_read_on_time(emulator, windows, 2, ("acme", "umbrella"))
-    failed = [read for read in rules_reads(emulator) if read.org == "initech"]
-    for window in windows:  # one try per turn: nothing retried inside a read
-        assert [read.status for read in in_window(failed, window, 2)] == [503]
-    assert health["ok"] is False and health["orgs"] == 4
-    assert health["error"] == "2 of 4 org(s): rules unreadable at their latest read"
-    assert health["last_interval"]["read"] == 2 and health["last_interval"]["failed"] == 2
-    for key in ORGS:  # counts only: /healthz and /metrics name no org
-        for secret in (emulator.id(key), key, key.capitalize()):
-            assert secret not in str(health) and secret not in metrics
-    assert 'vmbot_watcher_reads_total{outcome="failed"}' in metrics
 
 
 def test_a_429_pauses_that_org_alone_until_its_retry_after(emulator, watch):

@@ -1,18 +1,23 @@
-"""Orgs connect and disconnect themselves in the chat, against the emulator over HTTP: acme is
-connected (its Service App pair stored); initech has authorized the Service App in Control Hub,
-globex has not. `connect` with the Service App, and with an Integration's link; `disconnect`
-after its confirmation card, forgetting that org's data and nothing of another's."""
+"""Orgs connect and disconnect themselves in the chat, the bot under gunicorn (two workers),
+against the emulator over HTTP: acme is connected (its Service App pair stored); initech has
+authorized the Service App in Control Hub, globex has not. `connect` with the Service App, and
+with an Integration's link; `disconnect` after its confirmation card, forgetting that org's data
+and nothing of another's."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import requests
 
 from bot.storage.org_data import OrgHoldings, holdings
 from bot.storage.store import Store
-from tests.integration.test_orgs import SERVICE_APP, connect, said
-from tests.support.bot_server import Persona, button_data, start_bot
+from bot.webex.orgs import GRANTS_RECHECK_SECONDS
+from tests.support.bot_process import start_gunicorn_bot
+from tests.support.bot_server import Persona, button_data
 from tests.support.consent import consent
+from tests.support.orgs import SERVICE_APP, connect, said
 
 INTEGRATION = {"webex_admin_client_id": "vmrules-client-id",
                "webex_admin_client_secret": "vmrules-client-secret"}
@@ -29,7 +34,7 @@ def self_connecting(emulator) -> dict:
 def bot(emulator, tmp_path):
     """acme connected; the bot connects other orgs with the Service App."""
     connect(emulator, tmp_path, "acme")
-    bot = start_bot(emulator, tmp_path, **self_connecting(emulator))
+    bot = start_gunicorn_bot(emulator, tmp_path, **self_connecting(emulator))
     yield bot
     bot.stop()
 
@@ -104,7 +109,7 @@ def open_callback(bot, location: str) -> requests.Response:
 
 def test_an_integration_link_is_bound_to_the_org_of_whoever_asked(emulator, tmp_path):
     connect(emulator, tmp_path, "acme")
-    bot = start_bot(emulator, tmp_path, **(SERVICE_APP | INTEGRATION))
+    bot = start_gunicorn_bot(emulator, tmp_path, **(SERVICE_APP | INTEGRATION))
     try:
         otto, uma = Persona(emulator, "otto"), Persona(emulator, "uma")
         url = link_in(ask(otto, "connect"))
@@ -129,7 +134,7 @@ def disconnect_card(person: Persona) -> dict:
 
 def test_disconnect_forgets_that_org_and_nothing_of_another(emulator, tmp_path):
     connect(emulator, tmp_path, "acme", "initech")
-    bot = start_bot(emulator, tmp_path, **self_connecting(emulator))
+    bot = start_gunicorn_bot(emulator, tmp_path, **self_connecting(emulator))
     try:
         iris, ivan, alice = (Persona(emulator, key) for key in ("iris", "ivan", "alice"))
         group = Persona(emulator, "iris", "initech-notify")
@@ -160,6 +165,7 @@ def test_disconnect_forgets_that_org_and_nothing_of_another(emulator, tmp_path):
         assert "Your organization is disconnected." in done and "1 subscriber" in done
         assert kept(bot, "initech", emulator) == NOTHING
         assert kept(bot, "acme", emulator) == acme_before
+        time.sleep(GRANTS_RECHECK_SECONDS + 0.5)  # the other worker reads the stored orgs again
         assert "not connected" in ask(iris, "show")
         assert "Passcodes expire after 100 days" in ask(alice, "show")
         assert card["id"] not in emulator.state.messages  # its buttons are gone with it
@@ -181,7 +187,7 @@ def test_disconnect_cancelled_forgets_nothing(emulator, bot):
 
 def test_the_home_org_of_webex_admin_token_cannot_be_disconnected_from_the_chat(emulator,
                                                                                tmp_path):
-    bot = start_bot(emulator, tmp_path)  # WEBEX_ADMIN_TOKEN, acme's
+    bot = start_gunicorn_bot(emulator, tmp_path)  # WEBEX_ADMIN_TOKEN, acme's
     try:
         answer = ask(Persona(emulator, "alice"), "disconnect")
         assert "home organization, connected by the bot's own settings (`WEBEX_ADMIN_TOKEN`)" \

@@ -1,66 +1,25 @@
-"""One deployment, two orgs (acme and globex, each connected by its own Service App pair),
-against the emulator over HTTP: each org reads and changes its own rules with its own admin
-token, and nothing of one org (rules, names, history, notifications) reaches the other; a person
-of an org that is not connected is told so."""
+"""One deployment, two orgs (acme and globex, each connected by its own Service App pair), the
+bot under gunicorn (two workers) against the emulator over HTTP: each org reads and changes its
+own rules with its own admin token, and nothing of one org (rules, names, history,
+notifications) reaches the other; a person of an org that is not connected is told so."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
-import requests
 
-from bot.config import AdminClient
-from bot.storage.admin_grants import AdminGrants
-from bot.storage.secret_box import SecretBox
-from bot.storage.store import Store, upgrade
-from bot.webex import oauth
-from tests.support.bot_server import Persona, card_of, card_text, start_bot
-from tests.support.factories import SECRET_KEY, make_settings
+from tests.support.bot_process import start_gunicorn_bot
+from tests.support.bot_server import Persona, card_of
+from tests.support.orgs import SERVICE_APP, connect, put_expiry, said
 
-SERVICE_APP = {"webex_admin_token": None, "webex_admin_client_id": "vmrules-sa-client-id",
-               "webex_admin_client_secret": "vmrules-sa-client-secret"}
 ACME_DAYS, GLOBEX_DAYS = 61, 45  # each org's passcode expiry, so that each org's rules show
-
-
-def connect(emulator, tmp_path, *org_keys: str) -> dict[str, str]:
-    """Store a Service App pair for each org (authorized in it first), as `admin service-app`
-    does; each org's access token."""
-    settings = make_settings(tmp_path, webex_base_url=emulator.base_url, **SERVICE_APP)
-    upgrade(settings.database_url)
-    store = Store(settings.database_url)
-    grants, tokens = AdminGrants(store, SecretBox(SECRET_KEY.encode())), {}
-    client = AdminClient("vmrules-sa-client-id", settings.webex_admin_client_secret)
-    for key in org_keys:
-        emulator.control("PUT", f"serviceApps/vmrules-service-app/orgs/{key}")
-        pair = oauth.service_app_token(settings, application_id=emulator.id("vmrules-service-app"),
-                                       client=client, org_id=emulator.id(key),
-                                       applications_token="developer-token")
-        grants.save(kind="service-app", client_id=client.client_id, pair=pair,
-                    owner_id=f"machine-{key}", owner_name=f"Service App in {key}",
-                    org_id=emulator.id(key), scopes=oauth.ALL_SCOPES)
-        tokens[key] = pair.access_token
-    store.dispose()
-    return tokens
-
-
-def put_expiry(emulator, token: str, days: int) -> None:
-    response = requests.put(f"{emulator.base_url}telephony/config/voicemail/rules", timeout=10,
-                            headers={"Authorization": f"Bearer {token}"},
-                            json={"expirePasscode": {"enabled": True, "numberOfDays": days}})
-    assert response.status_code == 204, response.text
-
-
-def said(message: dict) -> str:
-    """Everything a reader sees of a bot message: its text and its card."""
-    text = message.get("markdown") or message.get("text") or ""
-    return text + (card_text(message) if message.get("attachments") else "")
 
 
 @pytest.fixture
 def two_orgs(emulator, tmp_path):
     tokens = connect(emulator, tmp_path, "acme", "globex")
-    bot = start_bot(emulator, tmp_path, **SERVICE_APP)
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP)
     yield bot, tokens
     bot.stop()
 
@@ -68,7 +27,7 @@ def two_orgs(emulator, tmp_path):
 @pytest.fixture
 def acme_only(emulator, tmp_path):
     connect(emulator, tmp_path, "acme")
-    bot = start_bot(emulator, tmp_path, **SERVICE_APP)
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP)
     yield bot
     bot.stop()
 
@@ -170,7 +129,7 @@ def test_an_org_connected_by_another_process_is_served_at_once(emulator, tmp_pat
     """The bot started with no org; a moment after another process (the callback in another
     worker, `admin service-app`) stores an authorization, the org's admin gets the rules, not
     "not yet authorized" for the seconds the stored orgs are remembered."""
-    bot = start_bot(emulator, tmp_path, **SERVICE_APP)
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP)
     try:
         alice = Persona(emulator, "alice", "dm-alice")
         alice.say("show")

@@ -1,6 +1,7 @@
 """Upgrading a single-org deployment to orgs kept apart (migration ``0005_orgs``): its history,
 subscriptions, notification spaces and pending changes are found intact under its org, on
-SQLite and PostgreSQL; another org sees none of them."""
+SQLite and PostgreSQL, by the migration alone and by an operator's `flask db upgrade` before
+gunicorn starts; another org sees none of them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from bot.storage.audit import AuditLog, Subscriptions
 from bot.storage.pending import PendingChanges
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import MIGRATIONS, Store, upgrade
-from tests.support.bot_server import Persona, card_text, start_bot
+from tests.support.bot_process import start_gunicorn_bot
+from tests.support.bot_server import Persona, card_text
 from tests.support.factories import SECRET_KEY
 
 BEFORE_ORGS = "0004_notify_spaces"
@@ -108,20 +110,19 @@ def test_the_org_the_database_knows_is_filled_in_by_the_migration(emulator, lega
     _kept_under(legacy_url, acme, globex)
 
 
-def test_without_a_known_org_the_rows_go_to_the_org_webex_names_for_the_admin_token(
-        emulator, legacy_url, tmp_path):
+def test_an_upgraded_single_org_deployment_under_gunicorn_keeps_its_history(emulator, legacy_url,
+                                                                             tmp_path):
+    """The operator's `flask db upgrade` on a single-org database that never knew its org (0004),
+    then gunicorn: the rows go to the org Webex names for WEBEX_ADMIN_TOKEN, as soon as the bot
+    learns it, and its people find them."""
     acme, globex = emulator.id("acme"), emulator.id("globex")
     _single_org_rows(legacy_url, emulator)
-    upgrade(legacy_url)
-    store = Store(legacy_url)
-    assert AuditLog(store, acme).recent(5) == []  # nobody's until the bot learns its org
-    store.dispose()
-
-    bot = start_bot(emulator, tmp_path, database_url=legacy_url)  # WEBEX_ADMIN_TOKEN: acme's
+    bot = start_gunicorn_bot(emulator, tmp_path, database_url=legacy_url)  # acme's admin token
     try:
         alice = Persona(emulator, "alice")
         alice.say("history")
-        assert "61 days" in card_text(alice.wait_reply())
+        history = card_text(alice.wait_reply())
+        assert "61 days" in history and "Alice Fuller" in history
         _kept_under(legacy_url, acme, globex)
         rita = Persona(emulator, "rita")
         rita.say("unsubscribe")
