@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from tests.support.bot_process import start_gunicorn_bot
-from tests.support.bot_server import Persona, card_of
+from tests.support.bot_server import Persona, button_data
 from tests.support.orgs import SERVICE_APP, connect, put_expiry, said
 
 ACME_DAYS, GLOBEX_DAYS = 61, 45  # each org's passcode expiry, so that each org's rules show
@@ -36,8 +36,7 @@ def change(person: Persona, days: int) -> str:
     """`set expiry` and Confirm; the result."""
     person.say(f"set expiry {days}")
     confirmation = person.wait_reply()
-    person.submit(confirmation, action="confirm",
-                  changeId=card_of(confirmation)["actions"][0]["data"]["changeId"])
+    person.submit(confirmation, **button_data(confirmation, "confirm"))
     return said(person.wait_reply())
 
 
@@ -71,7 +70,8 @@ def test_two_orgs_change_their_rules_at_once_each_seeing_only_its_own(emulator, 
 OTHER_ORG_DATA = {"alice": ("Otto", "Globex", f"{GLOBEX_DAYS} days"),
                   "otto": ("Alice", "Acme", "Rita", f"{ACME_DAYS} days")}
 COMMANDS = ("help", "whoami", "show", "rules", "history", "edit", "set expiry 30", "undo",
-            "subscribe", "unsubscribe", "notify here", "frobnicate")
+            "subscribe", "unsubscribe", "notify here", "notify off", "frobnicate", "connect",
+            "disconnect")
 
 
 def answers(person: Persona) -> dict[str, str]:
@@ -102,8 +102,12 @@ def test_a_person_of_an_org_not_connected_is_told_so_and_nothing_else(emulator, 
     alice, otto = Persona(emulator, "alice"), Persona(emulator, "otto")
     assert f"{ACME_DAYS} days" in change(alice, ACME_DAYS)
     for command, answer in answers(otto).items():
-        assert "Your organization is not connected to this bot" in answer, (command, answer)
-        assert "A Full Administrator of your organization can connect it" in answer
+        if command == "connect":  # how: an Integration's link (no Service App id in the settings)
+            assert "To connect your organization, a Full Administrator of it opens this link" \
+                in answer, answer
+        else:
+            assert "Your organization is not connected to this bot" in answer, (command, answer)
+            assert "A Full Administrator of your organization can connect it" in answer
         leaked = [data for data in OTHER_ORG_DATA["otto"] if data in answer]
         assert not leaked, f"`{command}`: {leaked} in {answer!r}"
 
@@ -123,6 +127,14 @@ def test_a_space_with_people_of_both_orgs_answers_each_for_their_own_org(emulato
     assert f"{ACME_DAYS} days" in for_alice and f"{GLOBEX_DAYS} days" not in for_alice
     assert f"{GLOBEX_DAYS} days" in for_otto and f"{ACME_DAYS} days" not in for_otto
     assert "Otto" in for_otto and "Alice" not in for_otto
+
+    alice.seen |= otto.seen
+    assert f"{ACME_DAYS + 1} days" in change(alice, ACME_DAYS + 1)  # Alice in acme's history
+    otto.seen |= alice.seen
+    for command, answer in answers(otto).items():  # the whole table, in the shared space
+        leaked = [data for data in (*OTHER_ORG_DATA["otto"], f"{ACME_DAYS + 1} days")
+                  if data in answer]
+        assert not leaked, f"`{command}`: {leaked} in {answer!r}"
 
 
 def test_an_org_connected_by_another_process_is_served_at_once(emulator, tmp_path):
