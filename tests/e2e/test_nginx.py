@@ -133,6 +133,19 @@ def test_the_access_log_keeps_no_code_signature_or_body(emulator, proxied):
         assert secret not in log
 
 
+def test_the_error_log_never_quotes_an_oauth_callbacks_code(tmp_path):
+    # gunicorn down: nginx logs each 502 with its request line, but not the callback's.
+    with nginx_in_front(free_port(), tmp_path, wait_ready=False) as nginx:
+        callback = requests.get(f"{nginx.https_url}/oauth/callback", timeout=10,
+                                params={"code": "the-authorization-code", "state": "the-state"})
+        other = requests.get(f"{nginx.https_url}/oauth/callback/x", timeout=10,
+                             params={"code": "a-marker-for-other-paths"})
+        assert callback.status_code == other.status_code == 502
+        logged = wait_until(lambda: "a-marker-for-other-paths" in nginx.error_log()
+                            and nginx.error_log(), "the other path's 502 in the error log")
+    assert "the-authorization-code" not in logged and "the-state" not in logged
+
+
 def test_plain_http_only_redirects_to_https(proxied):
     answer = requests.get(f"{proxied.nginx.http_url}/healthz?x=1", timeout=10,
                           allow_redirects=False)

@@ -71,6 +71,11 @@ class Nginx:
         path = self.directory / "logs" / "vmrules.access.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def error_log(self) -> str:
+        """nginx's error log: its main one (the process's output here) and the site's own."""
+        path = self.directory / "logs" / "error.log"
+        return self.process.log() + (path.read_text(errors="replace") if path.exists() else "")
+
 
 def require_nginx() -> None:
     if not NGINX.exists():
@@ -102,16 +107,19 @@ def render_site(site: str, *, upstream_port: int, https_port: int, http_port: in
 
 @contextmanager
 def nginx_in_front(upstream_port: int, log_dir: Path, *, port: int | None = None,
-                   certificate: Certificate | None = None) -> Iterator[Nginx]:
+                   certificate: Certificate | None = None,
+                   wait_ready: bool = True) -> Iterator[Nginx]:
     """nginx with the site in front of gunicorn on ``upstream_port``: its main server on ``port``
     (default: a free one), its port-80 server on a free port; ready once ``/healthz`` answers
-    through it. Its output goes to a ``nginx-<port>.log`` in ``log_dir``."""
+    through it (``wait_ready``; else once it listens). Its output goes to a ``nginx-<port>.log``
+    in ``log_dir``."""
     require_nginx()
     # Not under pytest's tmp_path: its parents are closed to other users, and nginx's user must
     # read its configuration and write its temp files and logs.
     directory = Path(tempfile.mkdtemp(prefix="vmbot-nginx-"))
     try:
-        nginx = _start(directory, upstream_port, port or free_port(), log_dir, certificate)
+        nginx = _start(directory, upstream_port, port or free_port(), log_dir, certificate,
+                       wait_ready)
         try:
             yield nginx
         finally:
@@ -121,7 +129,7 @@ def nginx_in_front(upstream_port: int, log_dir: Path, *, port: int | None = None
 
 
 def _start(directory: Path, upstream_port: int, https_port: int, log_dir: Path,
-           certificate: Certificate | None) -> Nginx:
+           certificate: Certificate | None, wait_ready: bool) -> Nginx:
     http_port = free_port()
     (directory / "snippets").mkdir()
     (directory / "sites-enabled").mkdir()
@@ -141,8 +149,9 @@ def _start(directory: Path, upstream_port: int, https_port: int, log_dir: Path,
                               "-c", str(directory / "nginx.conf"), "-e", "stderr"],
                     env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=directory,
                     log_path=log_dir / f"nginx-{https_port}.log", url=url,
-                    ready_url=None if certificate else f"{url}/healthz", timeout=15)
-    if certificate:  # the launcher's readiness check would not trust the test's certificate
+                    ready_url=f"{url}/healthz" if wait_ready and not certificate else None,
+                    timeout=15)
+    if certificate or not wait_ready:  # the launcher's readiness check would not trust the test's certificate
         wait_until(lambda: _listening(process, https_port), "nginx to listen", timeout=15)
     return Nginx(process, directory, url, f"http://127.0.0.1:{http_port}")
 
