@@ -313,25 +313,3 @@ def status() -> None:
     if not healthy:
         raise SystemExit(1)
 
-
-def health(settings: Settings, store: Store) -> dict:
-    """The admin token's component of ``/healthz``, from the database only."""
-    if settings.admin_token_configured:
-        return {"ok": True, "source": "settings"}
-    try:
-        grant = grants_of(settings, store).get()
-    except SQLAlchemyError as exc:
-        return {"ok": False, "source": None,
-                "problem": f"the stored authorization cannot be read ({exc.__class__.__name__}): "
-                           "run `flask --app app db upgrade`"}
-    if grant is None:
-        return {"ok": False, "source": None,
-                "problem": "the bot is not yet authorized: an operator runs "
-                           "`flask --app app admin authorize` (or `admin service-app`)"}
-    problem = grant_problem(grant)
-    return {"ok": problem is None, "source": grant.kind, "org": org_label(grant.org_id),
-            "access_expires_at": grant.pair.access_expires_at.isoformat(),
-            "refresh_expires_at": (grant.pair.refresh_expires_at.isoformat()
-                                   if grant.pair.refresh_expires_at else None),
-            **({"problem": problem} if problem else {})}
-
