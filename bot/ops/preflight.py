@@ -168,26 +168,38 @@ def live_org(settings: Settings, store: Store | None) -> LiveOrg:
         grant = grants.get(home if home in stored else None)
     except SQLAlchemyError:
         return LiveOrg(None)
-    return _stored_choice(grant, stored, home) if grant else LiveOrg(None)
+    return _stored_choice(settings, grant, stored) if grant else LiveOrg(None)
 
 
-def _stored_choice(grant: Grant, stored: list[str], home: str | None) -> LiveOrg:
+def _stored_choice(settings: Settings, grant: Grant, stored: list[str]) -> LiveOrg:
     """What ``check`` says of trying ``grant``, the pair of the home org or of the org
     authorized first, among the ``stored`` orgs."""
-    warning = None
-    if home is not None and home not in stored:
-        warning = Check("home org", "WARN", f"WEBEX_ORG_ID names org {org_label(home)}, which has "
-                        "no stored pair: that org is not connected, and NOTIFY_ROOM_IDS belong to "
-                        "it; connect it (`flask --app app orgs connect --org-id` with it) or "
-                        "correct WEBEX_ORG_ID")
+    home = settings.webex_org_id
     if len(stored) == 1:
-        return LiveOrg(grant, "", warning)
+        return LiveOrg(grant, "", _home_warning(settings, stored))
     no_home = "the home org, WEBEX_ORG_ID's, is not connected" if home else \
         "no home org: WEBEX_ORG_ID is not set"
     why = ("the home org (WEBEX_ORG_ID)" if grant.org_id == home else
            f"the first authorized ({no_home})")
     return LiveOrg(grant, f"; these admin lines are about org {org_label(grant.org_id)}"
-                          f"{named(grant)}, {why}{_others(len(stored) - 1)}", warning)
+                          f"{named(grant)}, {why}{_others(len(stored) - 1)}",
+                   _home_warning(settings, stored))
+
+
+def _home_warning(settings: Settings, stored: list[str]) -> Check | None:
+    """The home org (NOTIFY_ROOM_IDS' org) when the stored pairs leave it unserved: WEBEX_ORG_ID
+    names an org not connected, or several orgs are connected and none is named."""
+    home = settings.webex_org_id
+    if home is not None and home not in stored:
+        return Check("home org", "WARN", f"WEBEX_ORG_ID names org {org_label(home)}, which has no "
+                     "stored pair: that org is not connected, and NOTIFY_ROOM_IDS belong to it; "
+                     "connect it (`flask --app app orgs connect --org-id` with it) or correct "
+                     "WEBEX_ORG_ID")
+    if home is None and len(stored) > 1 and settings.notify_room_ids:
+        return Check("home org", "WARN", f"{len(stored)} orgs are connected and WEBEX_ORG_ID names "
+                     "none of them the home org, to which NOTIFY_ROOM_IDS belong: those spaces are "
+                     "told of nothing until it does")
+    return None
 
 
 def _others(count: int) -> str:

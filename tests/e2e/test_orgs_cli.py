@@ -178,9 +178,12 @@ def test_one_orgs_refused_pair_is_not_hidden_behind_the_good_pair_authorized_fir
     assert lines[f"org {org_label(acme)}"].startswith("FAIL Acme Telephony: service-app")
     assert lines[f"org {org_label(initech)}"].startswith("ok Initech: service-app")
 
-    without_home = {k: v for k, v in env.items() if k != "WEBEX_ORG_ID"}
-    code, lines = check_lines(without_home, workdir)  # the org authorized first: initech
+    without_home = {k: v for k, v in env.items() if k != "WEBEX_ORG_ID"}  # initech tried: first
+    code, lines = check_lines(without_home | {"NOTIFY_ROOM_IDS": emulator.id("notify")}, workdir)
     assert code == 1, lines  # acme's line still fails
+    assert lines["home org"] == (
+        "WARN 2 orgs are connected and WEBEX_ORG_ID names none of them the home org, to which "
+        "NOTIFY_ROOM_IDS belong: those spaces are told of nothing until it does"), lines
     assert lines["admin token"] == (
         "ok Voicemail Rules Service App (vmrules-service-app@initech.machine.example); these "
         f"admin lines are about org {org_label(initech)} (Initech), the first authorized (no home "
@@ -190,7 +193,7 @@ def test_one_orgs_refused_pair_is_not_hidden_behind_the_good_pair_authorized_fir
     assert lines["managed org"] == f"ok {org_label(initech)} (Initech), the admin token's own org"
     assert lines[f"org {org_label(acme)}"].startswith("FAIL Acme Telephony: service-app")
 
-    globex = emulator.id("globex")  # a home org that is not connected: said, and checked
+    globex = emulator.id("globex")  # a home org that is not connected: a warning, initech tried
     code, lines = check_lines(env | {"WEBEX_ORG_ID": globex}, workdir)
     assert lines["home org"] == (
         f"WARN WEBEX_ORG_ID names org {org_label(globex)}, which has no stored pair: that org is "
