@@ -16,7 +16,8 @@ notify_cli = AppGroup("notify", help="The spaces told of every change.")
 @notify_cli.command("list")
 def notify_list() -> None:
     """One line per notification space: its title (as Webex has it now), its id, and where it
-    comes from (NOTIFY_ROOM_IDS, or `notify here` and by whom, for which org)."""
+    comes from and for which org (NOTIFY_ROOM_IDS: the home org's; `notify here`: by whom, and the
+    org of whoever typed it)."""
     settings = current_app.extensions["vmbot.settings"]
     chosen = every_notify_space(current_app.extensions["vmbot.store"])
     api = bot_api(settings)
@@ -30,7 +31,7 @@ def notify_list() -> None:
     shown = set()
     for room_id in dict.fromkeys(settings.notify_room_ids):
         shown.add(room_id)
-        click.echo(f"{title(room_id)}\t{room_id}\tNOTIFY_ROOM_IDS")
+        click.echo(f"{title(room_id)}\t{room_id}\tNOTIFY_ROOM_IDS\tthe home org")
     for space in chosen:
         if space.room_id in shown:
             continue

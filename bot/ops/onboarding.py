@@ -49,7 +49,8 @@ from bot.webex.rules_client import RulesClient
 from bot.webex.vetting import Vetted, org_name, vet
 
 blueprint = Blueprint("onboarding", __name__, template_folder="templates")
-admin_cli = AppGroup("admin", help="Authorize the bot's admin access to the org, and see it.")
+admin_cli = AppGroup("admin", help="Authorize the bot's admin access to an org, and see every "
+                                     "connected org's.")
 AGAIN = "Run `flask --app app admin authorize` again and open the new link."
 
 
@@ -219,7 +220,8 @@ def print_link(settings: Settings, store: Store, scopes: tuple[str, ...],
     except SQLAlchemyError as exc:
         raise click.ClickException(f"the database is not ready ({exc.__class__.__name__}): run "
                                    "`flask --app app db upgrade`") from None
-    of_org = f"org {org_label(org_id)}" if org_id else "the org"
+    of_org = f"org {org_label(org_id)}" if org_id else "the org to connect (the org connected is " \
+        "that of the administrator who allows it)"
     click.echo(f"A Full Administrator of {of_org} opens this URL and allows the access:")
     click.echo(link.url)
     click.echo(f"The link works once, until {link.expires_at:%H:%M} UTC. Webex then sends the "
@@ -312,26 +314,4 @@ def status() -> None:
         click.echo(line)
     if not healthy:
         raise SystemExit(1)
-
-
-def health(settings: Settings, store: Store) -> dict:
-    """The admin token's component of ``/healthz``, from the database only."""
-    if settings.admin_token_configured:
-        return {"ok": True, "source": "settings"}
-    try:
-        grant = grants_of(settings, store).get()
-    except SQLAlchemyError as exc:
-        return {"ok": False, "source": None,
-                "problem": f"the stored authorization cannot be read ({exc.__class__.__name__}): "
-                           "run `flask --app app db upgrade`"}
-    if grant is None:
-        return {"ok": False, "source": None,
-                "problem": "the bot is not yet authorized: an operator runs "
-                           "`flask --app app admin authorize` (or `admin service-app`)"}
-    problem = grant_problem(grant)
-    return {"ok": problem is None, "source": grant.kind, "org": org_label(grant.org_id),
-            "access_expires_at": grant.pair.access_expires_at.isoformat(),
-            "refresh_expires_at": (grant.pair.refresh_expires_at.isoformat()
-                                   if grant.pair.refresh_expires_at else None),
-            **({"problem": problem} if problem else {})}
 

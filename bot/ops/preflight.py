@@ -114,12 +114,13 @@ def check_bot_token(settings: Settings) -> Check:
 
 
 class TokenSource:
-    """The admin token as the bot gets it (``AdminToken``), noting a refresh. Without a ready
-    database (where refreshed tokens live) only the configured token can be checked."""
+    """The admin token as the bot gets it (``AdminToken``: the settings', or ``org_id``'s stored
+    pair), noting a refresh. Without a ready database (where refreshed tokens live) only the
+    configured token can be checked."""
 
-    def __init__(self, settings: Settings, store: Store | None):
+    def __init__(self, settings: Settings, store: Store | None, org_id: str | None = None):
         box = SecretBox.from_settings(settings)
-        self._token = AdminToken(settings, store, box) if store is not None else None
+        self._token = AdminToken(settings, store, box, org_id) if store is not None else None
         configured = settings.webex_admin_token
         self._configured = configured.get_secret_value() if configured else ""
         self.refreshed = False
@@ -140,27 +141,105 @@ class TokenSource:
         return token
 
 
+@dataclass(frozen=True)
+class LiveOrg:
+    """The one org whose admin token ``check`` tries with Webex calls (never a round of calls
+    per org: a deployment may serve a thousand; the others are listed from the database), and
+    what the admin token line says of the choice when other orgs are connected."""
+
+    grant: Grant | None  # its stored pair; None: the settings' token (or nothing to try)
+    about: str = ""
+    warning: Check | None = None
+
+
+def live_org(settings: Settings, store: Store | None) -> LiveOrg:
+    """The home org when it is connected (WEBEX_ADMIN_TOKEN's, or WEBEX_ORG_ID's stored pair),
+    else the org authorized first."""
+    if store is None:
+        return LiveOrg(None)
+    grants = AdminGrants(store, SecretBox.from_settings(settings))
+    home = settings.webex_org_id
+    try:
+        stored = grants.orgs()
+        if settings.admin_token_configured:
+            others = len([org_id for org_id in stored if org_id != home])
+            return LiveOrg(None, f"; these admin lines are about the home org (WEBEX_ADMIN_TOKEN's)"
+                                 f"{_others(others)}" if others else "")
+        grant = grants.get(home if home in stored else None)
+    except SQLAlchemyError:
+        return LiveOrg(None)
+    return _stored_choice(settings, grant, stored) if grant else LiveOrg(None)
+
+
+def _stored_choice(settings: Settings, grant: Grant, stored: list[str]) -> LiveOrg:
+    """What ``check`` says of trying ``grant``, the pair of the home org or of the org
+    authorized first, among the ``stored`` orgs."""
+    home = settings.webex_org_id
+    if len(stored) == 1:
+        return LiveOrg(grant, "", _home_warning(settings, stored))
+    no_home = "the home org, WEBEX_ORG_ID's, is not connected" if home else \
+        "no home org: WEBEX_ORG_ID is not set"
+    why = ("the home org (WEBEX_ORG_ID)" if grant.org_id == home else
+           f"the first authorized ({no_home})")
+    return LiveOrg(grant, f"; these admin lines are about org {org_label(grant.org_id)}"
+                          f"{named(grant)}, {why}{_others(len(stored) - 1)}",
+                   _home_warning(settings, stored))
+
+
+def _home_warning(settings: Settings, stored: list[str]) -> Check | None:
+    """The home org (NOTIFY_ROOM_IDS' org) when the stored pairs leave it unserved: WEBEX_ORG_ID
+    names an org not connected, or several orgs are connected and none is named."""
+    home = settings.webex_org_id
+    if home is not None and home not in stored:
+        return Check("home org", "WARN", f"WEBEX_ORG_ID names org {org_label(home)}, which has no "
+                     "stored pair: that org is not connected, and NOTIFY_ROOM_IDS belong to it; "
+                     "connect it (`flask --app app orgs connect --org-id` with it) or correct "
+                     "WEBEX_ORG_ID")
+    if home is None and len(stored) > 1 and settings.notify_room_ids:
+        return Check("home org", "WARN", f"{len(stored)} orgs are connected and WEBEX_ORG_ID names "
+                     "none of them the home org, to which NOTIFY_ROOM_IDS belong: those spaces are "
+                     "told of nothing until it does")
+    return None
+
+
+def _others(count: int) -> str:
+    return (f"; {count} other connected org{'s' if count != 1 else ''}: "
+            f"{'their' if count != 1 else 'its'} `org` line{'s' if count != 1 else ''} below, "
+            "from the database")
+
+
+def named(grant: Grant) -> str:
+    return f" ({grant.org_name})" if grant.org_name else ""
+
+
 def check_admin(settings: Settings, store: Store | None) -> list[Check]:
-    """The admin token, its role, its scopes, the managed org and the rules, from four calls."""
-    source = TokenSource(settings, store)
-    admin = AdminAccess(settings, source, RulesClient(base_url=settings.webex_base_url,
-                                                      org_id=settings.webex_org_id))
+    """The admin token, its role, its scopes, the managed org and the rules, from four calls,
+    for one org (``live_org``)."""
+    live = live_org(settings, store)
+    stored = live.grant
+    rules = RulesClient(base_url=settings.webex_base_url, org_id=settings.webex_org_id)
+    # A stored pair is its org's own token: its own org, no orgId to name (as the bot does).
+    org_id = stored.org_id if stored else None
+    source = TokenSource(settings, store, org_id)
+    admin = AdminAccess(settings, source, rules.for_org(None) if stored else rules, org_id=org_id)
     me, error = attempt(lambda: admin.sdk(lambda api: api.people.me()))
-    stored = stored_grant(settings, store)
     machine = stored is not None and stored.kind == "service-app"  # a machine account: type bot
+    warnings = [live.warning] if live.warning else []
     if me is None or (me.type == "bot" and not machine):
         problem = error or f"belongs to the bot {who(me)}, not to an administrator"
-        return [fail("admin token", problem),
-                *(Check(name, "skip", "needs a working admin token") for name in ADMIN_DEPENDENTS)]
+        return [fail("admin token", problem + live.about),
+                *(Check(name, "skip", "needs a working admin token") for name in ADMIN_DEPENDENTS),
+                *warnings]
     person = attempt(lambda: admin.sdk(lambda api: api.people.get(me.id)))
     roles = attempt(lambda: {r.id: r.name for r in admin.sdk(lambda api: list(api.roles.list()))})
-    rules = attempt(admin.read_rules)
+    rules_read = attempt(admin.read_rules)
     trouble = grant_problem(stored) if stored is not None else None
-    token = (fail("admin token", f"{who(me)}; {trouble}") if trouble else
-             ok("admin token", who(me) + (" (refreshed)" if source.refreshed else "")))
+    token = (fail("admin token", f"{who(me)}; {trouble}{live.about}") if trouble else
+             ok("admin token", who(me) + (" (refreshed)" if source.refreshed else "")
+                + live.about))
     return [token,
-            role_check(me, person[0], roles[0]), scopes_check(person, roles, rules),
-            org_check(settings, me), rules_check(rules)]
+            role_check(me, person[0], roles[0]), scopes_check(person, roles, rules_read),
+            org_check(settings, me, stored), rules_check(rules_read), *warnings]
 
 
 def check_connected_orgs(settings: Settings, store: Store | None) -> list[Check]:
@@ -180,17 +259,6 @@ def check_connected_orgs(settings: Settings, store: Store | None) -> list[Check]
         name = f"org {org_label(grant.org_id)}"
         checks.append(fail(name, f"{detail}; {problem}") if problem else ok(name, detail))
     return checks
-
-
-def stored_grant(settings: Settings, store: Store | None) -> Grant | None:
-    """The authorization the bot uses, when it got it itself (``admin authorize`` or
-    ``admin service-app``)."""
-    if store is None or settings.admin_token_configured:
-        return None
-    try:
-        return AdminGrants(store, SecretBox.from_settings(settings)).get()
-    except SQLAlchemyError:
-        return None
 
 
 def role_check(me, person, roles: dict[str, str] | None) -> Check:
@@ -219,7 +287,11 @@ def scopes_check(person: tuple, roles: tuple, rules: tuple) -> Check:
                               "telephony_config_write shows when a change is applied")
 
 
-def org_check(settings: Settings, me) -> Check:
+def org_check(settings: Settings, me, stored: Grant | None) -> Check:
+    if stored is not None:
+        home = ", the home org (WEBEX_ORG_ID)" if stored.org_id == settings.webex_org_id else ""
+        return ok("managed org", f"{org_label(stored.org_id)}{named(stored)}, the admin token's "
+                                 f"own org{home}")
     if not settings.webex_org_id:
         return ok("managed org", f"{org_label(me.orgId)} (the admin token's own org)")
     if "/ORGANIZATION/" not in decoded(settings.webex_org_id):

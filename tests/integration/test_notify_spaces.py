@@ -37,7 +37,7 @@ def test_notify_here_then_off(emulator, bot):
     assert "now told of every change" in admins.wait_reply()["markdown"]
     listed = notify_list(bot)
     assert "Voicemail admins" in listed and "`notify here` by Alice Fuller" in listed
-    assert "Voicemail policy changes" in listed and "NOTIFY_ROOM_IDS" in listed
+    assert "Voicemail policy changes" in listed and "NOTIFY_ROOM_IDS\tthe home org" in listed
 
     notify_space = Persona(emulator, "alice", "notify")
     apply_a_change(emulator)
