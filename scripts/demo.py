@@ -11,6 +11,9 @@ the emulated Integration's client id and secret and no admin token, the demo run
 command ``flask --app app admin authorize`` and prints the link it gives; opening it shows the
 emulator's consent page (as Webex's ``/v1/authorize``), where a Full Administrator allows the
 access and the browser comes back to the bot's ``/oauth/callback``.
+
+The bot's settings are written to ``instance/demo.env`` while the demo runs, so that the operator
+commands work against it: ``.venv/bin/flask -e instance/demo.env --app app orgs list``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ EMULATOR_PORT = int(os.environ.get("EMULATOR_PORT", "8900"))
 BOT_PORT = int(os.environ.get("BOT_PORT", "8000"))
 EMULATOR = f"http://127.0.0.1:{EMULATOR_PORT}"
 BOT = f"http://127.0.0.1:{BOT_PORT}"
+# The bot's settings in this demo, for the operator commands: flask -e instance/demo.env --app app
+SETTINGS_FILE = REPO / "instance" / "demo.env"
 
 
 def bot_environment(directory: dict, admin: dict[str, str]) -> dict[str, str]:
@@ -53,7 +58,7 @@ def bot_environment(directory: dict, admin: dict[str, str]) -> dict[str, str]:
     for stale in instance.glob("demo.sqlite3*"):  # the emulator starts from its seed, so the bot
         stale.unlink()                          # starts from an empty database
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "BOT_", "PUBLIC_"))}
-    env.update({
+    settings = {
         "WEBEX_BOT_TOKEN": "bot-token",
         **admin,
         "WEBEX_WEBHOOK_SECRET": secrets.token_urlsafe(24),
@@ -63,8 +68,10 @@ def bot_environment(directory: dict, admin: dict[str, str]) -> dict[str, str]:
         "BOT_SECRET_KEY": Fernet.generate_key().decode(),
         "NOTIFY_ROOM_IDS": directory["ids"]["notify"],
         "WATCH_INTERVAL_SECONDS": "30",
-    })
-    return env
+    }
+    # Throwaway values of this demo alone (the emulator's tokens, a fresh key), gone at its end.
+    SETTINGS_FILE.write_text("".join(f"{name}={value}\n" for name, value in settings.items()))
+    return env | settings
 
 
 def admin_access(connect: bool) -> dict[str, str]:
@@ -108,6 +115,8 @@ def main() -> None:
     finally:  # whatever happened, leave no process behind
         for child in reversed(children):
             child.stop(timeout=15)
+        if children:  # this demo wrote it (not one refused for a port another demo holds)
+            SETTINGS_FILE.unlink(missing_ok=True)  # its settings would name ports nothing answers
 
 
 def run(children: list[Process], *, connect: bool) -> None:
@@ -148,6 +157,7 @@ def print_where_to_look(authorization: str | None) -> None:
   Emulator (Webex) API          : {EMULATOR}/v1/
   People, spaces and tokens     : {EMULATOR}/_emulator/directory
   From a terminal               : .venv/bin/python scripts/talk.py alice show
+  Operator commands             : .venv/bin/flask -e instance/demo.env --app app orgs list
 {connect_text(authorization)}""", flush=True)
 
 

@@ -79,18 +79,21 @@ def show(message: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("person", help="seed key: alice, rita, ulla, leo, nina, otto")
+    parser.add_argument("person", help="a seeded person's key: alice, fiona, rita, ulla, leo, nina "
+                                       "(acme), otto (globex), iris... (initech), uma... (umbrella)")
     parser.add_argument("words", nargs="*", help="what to say, or name=value pairs with --press")
-    parser.add_argument("--space", default=None, help="seed key of a group space (default: 1:1)")
+    parser.add_argument("--space", default=None,
+                        help="the key of a group space the person is in (default: their 1:1)")
     parser.add_argument("--press", default=None, help="a button title on the bot's latest card")
     args = parser.parse_intermixed_args()
     directory = request("GET", f"{EMULATOR}/_emulator/directory").json()
     ids = directory["ids"]
     person = known_person(directory, args.person)
     token = f"{person}-token"
-    room_id = ids.get(known_space(directory, args.space) or f"dm-{person}")
+    room_id = ids.get(known_space(directory, args.space, person) or f"dm-{person}")
     if room_id is None:
-        sys.exit(f"{person} has no 1:1 space with the bot in the seed; use --space admins")
+        sys.exit(f"{person} has no 1:1 space with the bot in the seed; use --space with one of "
+                 f"theirs: {', '.join(group_spaces(directory, person))}")
     before = {m["id"] for m in bot_messages(room_id, token)}
     if args.press:
         press(room_id, token, ids["bot"], args.press, args.words)
@@ -113,13 +116,24 @@ def known_person(directory: dict, key: str) -> str:
     return key.lower()
 
 
-def known_space(directory: dict, key: str | None) -> str | None:
-    """A seeded group space's key, or None for the 1:1 space; an unknown one is refused."""
-    group_ids = {room["id"] for room in directory["rooms"] if room["type"] == "group"}
-    spaces = [name for name, seeded_id in directory["ids"].items() if seeded_id in group_ids]
+def known_space(directory: dict, key: str | None, person: str) -> str | None:
+    """A seeded group space's key, or None for the 1:1 space; an unknown one, or one the person
+    is not in (Webex would answer 404), is refused."""
+    spaces = group_spaces(directory)
     if key is not None and key not in spaces:
         sys.exit(f"unknown space {key!r}: the group spaces are {', '.join(spaces)}")
+    if key is not None and key not in group_spaces(directory, person):
+        sys.exit(f"{person} is not in the space {key!r}: their group spaces are "
+                 f"{', '.join(group_spaces(directory, person))}")
     return key
+
+
+def group_spaces(directory: dict, person: str | None = None) -> list[str]:
+    """The seeded group spaces' keys (those ``person`` is in, when given)."""
+    ids = directory["ids"]
+    rooms = {room["id"]: room for room in directory["rooms"] if room["type"] == "group"}
+    return [key for key, seeded_id in ids.items() if seeded_id in rooms and
+            (person is None or ids[person] in rooms[seeded_id].get("members", []))]
 
 
 def press(room_id: str, token: str, bot_id: str, title: str, pairs: list[str]) -> None:

@@ -83,10 +83,11 @@ def _connect_with_service_app(ctx: Context) -> None:
 
 def _authorize_first(application_id: str) -> Markup:
     return Markup(
-        "Webex would not give the bot access to your organization: its Service App is not "
-        "authorized there. A {full} of your organization authorizes it in Control Hub "
-        "(admin.webex.com → Apps → Service Apps: the app with the id `{app_id}`), with the scopes "
-        "it asks for ({scopes}), then types `connect` here again.").format(
+        # After the title, which says the Service App is not authorized there: what to do.
+        "Webex would not give the bot access to your organization. To allow it, a {full} of your "
+        "organization authorizes the Service App in Control Hub (admin.webex.com → Apps → Service "
+        "Apps: the app with the id `{app_id}`) with the scopes it asks for ({scopes}), then types "
+        "`connect` here again.").format(
             full=FULL_ADMIN, app_id=application_id, scopes=_listed(oauth.ALL_SCOPES))
 
 

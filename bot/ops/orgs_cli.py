@@ -20,7 +20,7 @@ from bot.ops.onboarding import (
     require_client,
     when_text,
 )
-from bot.ops.preflight import org_label
+from bot.ops.preflight import decoded, org_label
 from bot.storage.admin_grants import Grant
 from bot.storage.models import PendingChange
 from bot.storage.org_data import forget_org, holdings
@@ -33,6 +33,9 @@ from bot.webex.connecting import ServiceApp
 from bot.webex.errors import WebexCallError
 
 orgs_cli = AppGroup("orgs", help="The organizations connected to this deployment.")
+# The id Webex's API gives (what the bot keeps), not the uuid inside it that Control Hub shows.
+ORG_ID_FORM = ("its id as Webex's API gives it (Y2lz..., in brackets in `orgs list`), not the "
+               "uuid Control Hub shows")
 
 
 def _context() -> tuple[Settings, Store]:
@@ -62,6 +65,12 @@ def list_orgs() -> None:
             click.echo(line)
 
 
+def _not_kept(org_id: str) -> str:
+    if "/ORGANIZATION/" not in decoded(org_id):  # Control Hub's uuid, say: no org is kept by it
+        return f"no org is kept by the id {org_id!r}: --org-id takes {ORG_ID_FORM}"
+    return f"org {org_label(org_id)} is not connected and nothing of it is kept: nothing to disconnect"
+
+
 def _activity(store: Store, grant: Grant) -> list[str]:
     problem = grant_problem(grant)
     snapshot = Snapshots(store).read(grant.org_id)
@@ -77,7 +86,7 @@ def _activity(store: Store, grant: Grant) -> list[str]:
 
 
 @orgs_cli.command("connect")
-@click.option("--org-id", required=True, help="The org to connect (its Webex id).")
+@click.option("--org-id", required=True, help=f"The org to connect: {ORG_ID_FORM}.")
 @click.option("--application-id", default=None,
               help="The Service App's id (default WEBEX_SERVICE_APP_ID); without one, the "
                    "Integration's authorization link for that org is printed.")
@@ -102,7 +111,7 @@ def connect(org_id: str, application_id: str | None, applications_token: str | N
 
 
 @orgs_cli.command("disconnect")
-@click.option("--org-id", required=True, help="The org to disconnect (its Webex id).")
+@click.option("--org-id", required=True, help=f"The org to disconnect: {ORG_ID_FORM}.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def disconnect(org_id: str, yes: bool) -> None:
     """Forget an org's stored access and everything kept of it (pending changes, history,
@@ -114,8 +123,7 @@ def disconnect(org_id: str, yes: bool) -> None:
     if not kept.token_pair and not any((kept.pending_changes, kept.history_entries,
                                         kept.subscribers, kept.notification_spaces,
                                         kept.rules_snapshot)):
-        raise click.ClickException(f"org {org_label(org_id)} is not connected and nothing of it "
-                                   "is kept: nothing to disconnect")
+        raise click.ClickException(_not_kept(org_id))
     click.echo(f"Disconnecting org {org_label(org_id)} forgets:")
     for item in forgotten_items(kept):
         click.echo(f"- {item}")

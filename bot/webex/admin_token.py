@@ -59,8 +59,10 @@ class AdminNotAuthorized(AdminTokenExpired):
     """No admin token yet: neither WEBEX_ADMIN_TOKEN nor a stored authorization."""
 
     title = "The bot is not yet authorized"
-    advice = ("The bot is not yet authorized to read the rules: an operator runs "
-              "`flask --app app admin authorize`.")
+    # Shown after the title, to anyone who types anything, `connect` included: no org is
+    # connected, so the operator connects the first one, with whichever admin access is set up.
+    advice = ("No organization is connected to it yet: its operator connects one with "
+              "`flask --app app admin authorize` (or `admin service-app` for a Service App).")
 
     def __init__(self) -> None:
         super().__init__("the bot is not yet authorized: an operator runs "

@@ -77,8 +77,14 @@ def test_a_full_administrator_connects_an_org_that_authorized_the_service_app(em
 
 def test_where_the_service_app_is_not_authorized_the_answer_says_how(emulator, bot):
     otto = Persona(emulator, "otto")
-    answer = ask(otto, "connect")
-    assert "its Service App is not authorized there" in answer
+    otto.say("connect")
+    reply = otto.wait_reply()
+    answer, read = said(reply), reply["text"]  # the text as a reader sees it
+    assert read.startswith("The bot's Service App is not authorized in your organization: "
+                           "Webex would not give the bot access to your organization. To allow "
+                           "it, a Full Administrator of your organization authorizes the Service "
+                           "App in Control Hub"), read
+    assert read.count("not authorized") == 1, read  # the title says it, once
     assert emulator.id("vmrules-service-app") in answer
     assert "spark-admin:telephony_config_write" in answer and "`connect` here again" in answer
     assert not kept(bot, "globex", emulator).token_pair

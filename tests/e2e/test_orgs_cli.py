@@ -109,6 +109,11 @@ def test_the_operator_connects_lists_and_disconnects_orgs(emulator, deployment):
         assert "developer-token" not in output.stdout + output.stderr
         assert "admin-token" not in output.stdout + output.stderr
 
+    uuid = org_label(initech)  # the org's id as Control Hub shows it, and orgs list first
+    wrong = orgs(env, workdir, "disconnect", "--org-id", uuid, "--yes")
+    assert wrong.returncode == 1 and f"no org is kept by the id '{uuid}'" in wrong.stderr
+    assert "--org-id takes its id as Webex's API gives it (Y2lz..." in wrong.stderr
+    assert "is not connected" not in wrong.stderr and "Initech" in orgs(env, workdir, "list").stdout
     kept = subprocess.run([str(BIN / "flask"), "--app", "app", "orgs", "disconnect", "--org-id",
                            initech], cwd=workdir, env=env, input="n\n", capture_output=True,
                           text=True, timeout=60)

@@ -1,5 +1,6 @@
 """README's "Production setup" followed on a fresh clone, against the emulator (issue 14, item 6),
-and ``make demo CONNECT=1`` in that clone (item 7: the demo needs only ``requirements.txt``).
+and ``make demo CONNECT=1`` in that clone (item 7: the demo needs only ``requirements.txt``; the
+operator command it prints works against it).
 
 The commands are README's own: the fenced blocks marked ``<!-- setup: NAME -->`` are read from
 README and run as written with bash in the clone's root, so README and this test cannot drift.
@@ -179,7 +180,15 @@ def test_make_demo_installs_only_the_runtime_and_connects_the_org_by_consent(clo
         after = subprocess.run([str(venv / "bin" / "python"), "scripts/talk.py", "alice", "show"],
                                cwd=clone, env=env, capture_output=True, text=True, timeout=60)
         assert "Voicemail passcode rules" in after.stdout, after.stdout + after.stderr
+        # The operator commands, as the demo prints them, act on the demo's bot.
+        [command] = [line.split(": ", 1)[1].strip() for line in make.log().splitlines()
+                     if line.strip().startswith("Operator commands")]
+        listed = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert listed.returncode == 0 and "source: integration" in listed.stdout, \
+            listed.stdout + listed.stderr
     finally:
         stop_demo(make)
         make.stop()
     assert not port_in_use(emulator_port) and not port_in_use(bot_port), "the demo left a process"
+    assert not (clone / "instance" / "demo.env").exists(), "the demo left its settings behind"

@@ -46,6 +46,17 @@ def test_an_unknown_space_is_refused_naming_the_spaces(emulator):
     assert "unknown space 'lobby': the group spaces are admins, notify" in result.stderr
 
 
+def test_a_space_the_person_is_not_in_is_refused_naming_theirs(emulator):
+    result = talk(port_of(emulator), "iris", "--space", "admins", "show")  # acme's, iris: initech
+    assert result.returncode != 0
+    assert "iris is not in the space 'admins': their group spaces are initech-admins, " \
+           "initech-notify, partners" in result.stderr
+    assert "Traceback" not in result.stderr and "404" not in result.stderr
+    no_dm = talk(port_of(emulator), "ines", "show")
+    assert "ines has no 1:1 space with the bot in the seed; use --space with one of theirs: " \
+           "initech-admins" in no_dm.stderr
+
+
 @pytest.fixture
 def bot(emulator, tmp_path):
     server = start_bot(emulator, tmp_path)

@@ -1,7 +1,8 @@
 """The bot's words over HTTP against the emulator: a range named instead of "I could not read
 that", the organization named by ``whoami``, a PIN shown for what it is, an undo that says what it
-undoes and is not undone into a redo, and changes found by the watcher in ``history`` and in
-notices in the same before → after words as the bot's own."""
+undoes and is not undone into a redo, changes found by the watcher in ``history`` and in
+notices in the same before → after words as the bot's own, and what anyone is told before any org
+is connected."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from bot.storage.models import RulesSnapshot
 from tests.support.bot_server import Persona, card_of, card_text, start_bot, submit_form
+from tests.support.orgs import SERVICE_APP
 from tests.support.waiting import wait_until
 
 
@@ -39,6 +41,21 @@ def test_whoami_names_the_organization(emulator, bot):
     alice = Persona(emulator, "alice", "dm-alice")
     alice.say("whoami")
     assert "Acme Telephony (the organization this bot manages)" in card_text(alice.wait_reply())
+
+
+def test_before_any_org_is_connected_connect_is_told_what_the_operator_runs(emulator, tmp_path):
+    server = start_bot(emulator, tmp_path, **SERVICE_APP,
+                       webex_service_app_id=emulator.id("vmrules-service-app"),
+                       webex_applications_token="developer-token")
+    try:
+        alice = Persona(emulator, "alice", "dm-alice")
+        alice.say("connect")
+        text = alice.wait_reply()["text"]  # as a reader sees it
+    finally:
+        server.stop()
+    assert text.count("not yet authorized") == 1, text
+    assert "No organization is connected to it yet" in text
+    assert "`flask --app app admin authorize` (or `admin service-app` for a Service App)" in text
 
 
 
