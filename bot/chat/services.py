@@ -32,7 +32,9 @@ def build_services(settings: Settings, store: Store) -> Services:
                                    single_try_pool=settings.watch_concurrency))
     messenger = Messenger(bot_api(settings))
     return Services(settings=settings, messenger=messenger, orgs=orgs,
-                    directory=Directory(orgs, messenger.api, parallel=parallel), store=store,
+                    directory=Directory(orgs, messenger.api, parallel=parallel,
+                                        orgs_connect_themselves=settings.connect_method is not None),
+                    store=store,
                     box=box, parallel=parallel)
 
 

@@ -75,6 +75,33 @@ def test_a_full_administrator_connects_an_org_that_authorized_the_service_app(em
     assert "This needs a Full, Read-only, User or Location Administrator" in refused
 
 
+def test_the_first_org_of_all_connects_itself_from_the_chat(emulator, tmp_path):
+    """A new deployment, no org connected yet: the bot still looks people up (with its own
+    token), so the first org's Full Administrator connects it by typing `connect`."""
+    bot = start_gunicorn_bot(emulator, tmp_path, **self_connecting(emulator))
+    try:
+        iris = Persona(emulator, "iris")
+        refusal = ask(iris, "show")
+        assert "Your organization is not connected to this bot" in refusal
+        assert "can connect it by typing `connect` to me" in refusal
+        assert "Your organization (Initech) is now connected" in ask(iris, "connect")
+        assert "Passcodes expire after 60 days" in ask(iris, "show")
+    finally:
+        bot.stop()
+
+
+def test_without_a_way_to_connect_from_the_chat_the_operator_is_named(emulator, tmp_path):
+    # No Service App id, and no PUBLIC_URL for an Integration's link.
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP, public_url=None)
+    try:
+        for command in ("show", "connect"):
+            answer = ask(Persona(emulator, "iris"), command)
+            assert "The bot is not yet authorized" in answer and "admin service-app" in answer, answer
+            assert "Initech" not in answer and "60 days" not in answer
+    finally:
+        bot.stop()
+
+
 def test_where_the_service_app_is_not_authorized_the_answer_says_how(emulator, bot):
     otto = Persona(emulator, "otto")
     otto.say("connect")

@@ -108,8 +108,8 @@ def start_gunicorn_bot(emulator, tmp_path: Path, *, workers: int = 2,
     from tests.support.factories import SECRET, make_settings
 
     port = free_port()
-    settings = make_settings(tmp_path, webex_base_url=emulator.base_url,
-                             public_url=f"http://127.0.0.1:{port}/", **overrides)
+    settings = make_settings(tmp_path, **({"webex_base_url": emulator.base_url,
+                                           "public_url": f"http://127.0.0.1:{port}/"} | overrides))
     names = {name.upper() for name in Settings.model_fields}
     env = {name: value for name, value in os.environ.items() if name.upper() not in names}
     env |= {"PYTHONPATH": str(REPO)} | settings_environment(settings)
