@@ -9,6 +9,7 @@ authorization link; the bot's ``/oauth/callback`` completes it (``bot.ops.onboar
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,13 @@ from bot.storage.admin_grants import AdminGrants
 from bot.webex import oauth
 from bot.webex.errors import WebexCallError
 from bot.webex.vetting import org_name, role_names_of, vet
+
+log = logging.getLogger(__name__)
+# Webex's 401 to the token request: the bot's own credentials for connecting orgs (the
+# applications token, which expires, or the Service App's client), never the org's doing.
+CREDENTIALS_REFUSED = ("Webex refused the bot's own credentials for connecting organizations: "
+                       "its operator must renew them (WEBEX_APPLICATIONS_TOKEN, or the Service "
+                       "App's client id and secret).")
 
 
 class ConnectRefused(Exception):
@@ -68,6 +76,11 @@ def connect_service_app(settings: Settings, grants: AdminGrants, app: ServiceApp
     except WebexCallError as exc:
         if exc.status == 403:  # not authorized there (Webex words it as it likes)
             raise NotAuthorizedThere(str(exc)) from None
+        if exc.status == 401:  # the operator's credentials, not the org's doing
+            log.error("connecting org %s: Webex refused the bot's credentials (%s): renew "
+                      "WEBEX_APPLICATIONS_TOKEN (it expires after about 14 days) or correct "
+                      "WEBEX_ADMIN_CLIENT_ID/SECRET, then restart", org_id, exc)
+            raise ConnectRefused(CREDENTIALS_REFUSED) from None
         raise
     vetted = vet(settings, pair.access_token, kind="service-app", asked=oauth.ALL_SCOPES,
                  granted=None)

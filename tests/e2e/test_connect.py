@@ -122,6 +122,17 @@ def test_where_the_service_app_is_not_authorized_the_answer_says_how(emulator, b
     assert "Passcodes expire after" in ask(otto, "show")
 
 
+def test_an_expired_applications_token_is_the_operators_to_renew_not_the_orgs(emulator, bot):
+    emulator.control("POST", "tokens/developer-token/expire")  # about 14 days after it was made
+    answer = ask(Persona(emulator, "iris"), "connect")
+    assert "Webex refused the bot's own credentials for connecting organizations: its operator " \
+           "must renew them" in answer and "Nothing was stored" in answer
+    assert "valid access token" not in answer and "developer-token" not in answer
+    assert not kept(bot, "initech", emulator).token_pair
+    log = bot.process.log()
+    assert "renew WEBEX_APPLICATIONS_TOKEN" in log and "developer-token" not in log
+
+
 def test_connect_in_a_group_space_answers_in_the_1_1_space(emulator, bot):
     iris_in_group, iris = Persona(emulator, "iris", "initech-admins"), Persona(emulator, "iris")
     iris_in_group.say("connect")
