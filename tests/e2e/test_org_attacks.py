@@ -1,0 +1,200 @@
+"""Attacks on one deployment serving several orgs, the bot under gunicorn (two workers) against
+the emulator over HTTP: a Full Administrator of another org (Otto of globex, Iris of initech)
+tries to read or change acme's rules or data, or to make the bot speak of acme where acme did
+not ask. Each test is one attack; it passes when the attack changes nothing and tells nothing."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from bot.storage.org_data import holdings
+from bot.storage.store import Store
+from tests.support.bot_process import start_gunicorn_bot
+from tests.support.bot_server import Persona, button_data
+from tests.support.orgs import SERVICE_APP, connect, said
+
+ACME_MARKS = ("Alice", "Acme", "Rita", "61 days")  # what of acme a reply to Otto must never say
+
+
+@pytest.fixture
+def orgs(emulator, tmp_path):
+    """acme, globex and initech connected, each by its own Service App pair."""
+    connect(emulator, tmp_path, "acme", "globex", "initech")
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP)
+    yield bot
+    bot.stop()
+
+
+def in_partners(emulator, *keys: str) -> list[Persona]:
+    """People of several orgs in the space `partners`, each seeing the others' answers as old."""
+    return [Persona(emulator, key, "partners") for key in keys]
+
+
+def caught_up(*people: Persona) -> None:
+    """What one of them saw in the shared space is no news to the others."""
+    seen = set().union(*(person.seen for person in people))
+    for person in people:
+        person.seen |= seen
+
+
+def acme_expiry(emulator) -> int:
+    rules = emulator.control("GET", "voicemail-rules", params={"orgId": emulator.id("acme")})
+    return rules.json()["rules"]["expirePasscode"]["numberOfDays"]
+
+
+def no_acme_in(answer: str) -> None:
+    leaked = [mark for mark in ACME_MARKS if mark in answer]
+    assert not leaked, f"{leaked} in {answer!r}"
+
+
+def kept(bot, emulator, key: str):
+    store = Store(bot.settings.database_url)
+    try:
+        return holdings(store, emulator.id(key))
+    finally:
+        store.dispose()
+
+
+def card_in_partners(emulator, command: str) -> tuple[Persona, Persona, dict]:
+    """Alice (acme) types ``command`` in the space shared with Otto (globex): her card."""
+    alice, otto = in_partners(emulator, "alice", "otto")
+    alice.say(command)
+    card = alice.wait_reply()
+    caught_up(alice, otto)
+    return alice, otto, card
+
+
+def presses(person: Persona, card: dict, *actions: str) -> list[str]:
+    """``person`` presses each button of ``card``; what the bot answers each press."""
+    answers = []
+    for action in actions:
+        person.submit(card, **button_data(card, action))
+        answers.append(said(person.wait_reply()))
+    return answers
+
+
+def test_pressing_another_orgs_confirmation_card_changes_nothing(emulator, orgs):
+    alice, otto, card = card_in_partners(emulator, "set expiry 61")
+    for answer in presses(otto, card, "confirm", "cancel"):
+        assert "I can't find that change request" in answer, answer
+        no_acme_in(answer)
+    assert acme_expiry(emulator) == 100
+    assert card["id"] in emulator.state.messages  # still Alice's to press
+    caught_up(alice, otto)
+    assert "Change applied" in presses(alice, card, "confirm")[0]
+    assert acme_expiry(emulator) == 61
+
+
+def test_pressing_another_orgs_disconnect_card_forgets_nothing(emulator, orgs):
+    rita = Persona(emulator, "rita")
+    rita.say("subscribe")
+    assert "Subscribed" in said(rita.wait_reply())  # acme keeps a subscriber
+    before = kept(orgs, emulator, "acme")
+    alice, otto, card = card_in_partners(emulator, "disconnect")
+    for answer in presses(otto, card, "disconnect_confirm", "disconnect_cancel"):
+        assert "This disconnect request no longer exists." in answer, answer
+        no_acme_in(answer)
+    assert kept(orgs, emulator, "acme") == before
+    assert card["id"] in emulator.state.messages
+    caught_up(alice, otto)
+    alice.say("show")
+    assert "Passcodes expire after 100 days" in said(alice.wait_reply())
+
+
+def test_notify_off_in_a_shared_space_stops_only_the_requesters_org(emulator, orgs):
+    alice, otto = in_partners(emulator, "alice", "otto")
+    alice.say("notify here")
+    assert "now told of every change" in said(alice.wait_reply())
+    caught_up(alice, otto)
+    otto.say("notify off")
+    assert "This space was not a notification space chosen here." in said(otto.wait_reply())
+    caught_up(alice, otto)
+    dm_otto = Persona(emulator, "otto")
+    dm_otto.say("set expiry 45")  # globex's change: not told in acme's notification space
+    card = dm_otto.wait_reply()
+    dm_otto.submit(card, **button_data(card, "confirm"))
+    assert "Change applied" in said(dm_otto.wait_reply())
+    dm_alice = Persona(emulator, "alice")
+    dm_alice.say("set expiry 61")
+    card = dm_alice.wait_reply()
+    dm_alice.submit(card, **button_data(card, "confirm"))
+    assert "Change applied" in said(dm_alice.wait_reply())
+    notice = said(alice.wait_reply())
+    assert "61 days" in notice and "Alice Fuller" in notice
+    assert all("45 days" not in said(m) and "Otto" not in said(m)
+               for m in alice.bot_messages() if m["id"] not in otto.seen)
+
+
+def test_an_envelope_that_lies_about_org_person_and_space_is_not_believed(emulator, orgs):
+    """The webhook's envelope (orgId, actorId, createdBy) and its data (personId, roomId) are
+    Webex's summary, not the event: the bot reads the message with its own token."""
+    from tests.support.factories import envelope, signed
+
+    for hook in requests.get(f"{emulator.base_url}webhooks", timeout=10,
+                             headers={"Authorization": "Bearer bot-token"}).json()["items"]:
+        requests.delete(f"{emulator.base_url}webhooks/{hook['id']}", timeout=10,
+                        headers={"Authorization": "Bearer bot-token"})  # this test delivers
+    otto, alice = Persona(emulator, "otto"), Persona(emulator, "alice")
+    message = otto.say("show")
+    body = envelope("messages", "created", data_id=message["id"], roomId=emulator.id("dm-alice"),
+                    personId=emulator.id("alice"), roomType="direct")
+    body.update(orgId=emulator.id("acme"), actorId=emulator.id("alice"),
+                createdBy=emulator.id("alice"))
+    raw, headers = signed(body)
+    assert requests.post(f"{orgs.url}/webhooks/webex", data=raw, headers=headers,
+                         timeout=10).status_code == 202
+    answer = said(otto.wait_reply())
+    assert "Passcodes expire after" in answer  # globex's rules, to Otto
+    no_acme_in(answer)
+    assert not alice.bot_messages() or all(m["id"] in alice.seen for m in alice.bot_messages())
+
+
+def move(emulator, key: str, to_org: str) -> None:
+    """The person's account moves to another org (an admin moved it), keeping its roles."""
+    with emulator.state.lock:
+        emulator.state.people[emulator.id(key)]["orgId"] = emulator.id(to_org)
+
+
+def test_a_person_who_moved_org_cannot_confirm_their_old_orgs_change(emulator, orgs):
+    alice = Persona(emulator, "alice")
+    alice.say("set expiry 61")
+    card = alice.wait_reply()
+    move(emulator, "alice", "globex")
+    alice.submit(card, **button_data(card, "confirm"))
+    answer = said(alice.wait_reply())
+    assert "Not applied" in answer and "another organization" in answer, answer
+    assert acme_expiry(emulator) == 100
+
+
+def test_a_subscriber_who_moved_org_hears_no_more_of_the_old_one(emulator, orgs):
+    rita, alice = Persona(emulator, "rita"), Persona(emulator, "alice")
+    rita.say("subscribe")
+    assert "Subscribed" in said(rita.wait_reply())
+    move(emulator, "rita", "globex")
+    alice.say("set expiry 61")
+    card = alice.wait_reply()
+    alice.submit(card, **button_data(card, "confirm"))
+    applied = said(alice.wait_reply())
+    assert "Change applied" in applied and "Notification sent" not in applied, applied
+    assert all(m["id"] in rita.seen for m in rita.bot_messages())
+
+
+def test_connect_takes_no_org_from_what_is_typed(emulator, tmp_path):
+    connect(emulator, tmp_path, "acme")
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP,
+                             webex_service_app_id=emulator.id("vmrules-service-app"),
+                             webex_applications_token="developer-token")
+    try:
+        acme_before = kept(bot, emulator, "acme")
+        otto, iris = Persona(emulator, "otto"), Persona(emulator, "iris")
+        otto.say(f"connect {emulator.id('initech')}")  # initech has authorized the Service App
+        assert "its Service App is not authorized there" in said(otto.wait_reply())
+        assert not kept(bot, emulator, "initech").token_pair
+        iris.say(f"connect {emulator.id('acme')}")
+        assert "Your organization (Initech) is now connected" in said(iris.wait_reply())
+        assert kept(bot, emulator, "acme") == acme_before
+        iris.say("show")
+        assert "Passcodes expire after 60 days" in said(iris.wait_reply())
+    finally:
+        bot.stop()
