@@ -101,8 +101,9 @@ class Conversation:
 
     def reply(self, reply: Reply) -> str:
         """Answer where the request came from: in a group space, in its thread and naming the
-        requester (a mention), so nobody else there takes it for an answer to them."""
-        return self.where.post(self.messenger, self.addressed(reply))
+        requester (a mention), so nobody else there takes it for an answer to them. Its card
+        names the requester's org: a press by someone of another org changes nothing."""
+        return self.where.post(self.messenger, self.addressed(reply).made_for(self.org_id))
 
     def addressed(self, reply: Reply) -> Reply:
         if self.where.room_type != RoomType.GROUP:
@@ -112,7 +113,12 @@ class Conversation:
 
     def tell_privately(self, reply: Reply) -> str:
         """A direct message to the requester, whatever space the request came from."""
-        return self.messenger.post(reply, person_id=self.requester.person_id)
+        return self.messenger.post(reply.made_for(self.org_id), person_id=self.requester.person_id)
+
+    @property
+    def org_id(self) -> str:
+        """The org the answers are about: the requester's (handlers serve no other)."""
+        return self.requester.org_id
 
 
 @dataclass(frozen=True)

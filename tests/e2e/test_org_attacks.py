@@ -11,10 +11,11 @@ import requests
 from bot.storage.org_data import holdings
 from bot.storage.store import Store
 from tests.support.bot_process import start_gunicorn_bot
-from tests.support.bot_server import Persona, button_data
+from tests.support.bot_server import Persona, button_data, submit_form
 from tests.support.orgs import SERVICE_APP, connect, said
 
 ACME_MARKS = ("Alice", "Acme", "Rita", "61 days")  # what of acme a reply to Otto must never say
+ANOTHER_ORGS_CARD = "Your button press changed nothing: this card was made for another organization."
 
 
 @pytest.fixture
@@ -77,13 +78,28 @@ def presses(person: Persona, card: dict, *actions: str) -> list[str]:
 def test_pressing_another_orgs_confirmation_card_changes_nothing(emulator, orgs):
     alice, otto, card = card_in_partners(emulator, "set expiry 61")
     for answer in presses(otto, card, "confirm", "cancel"):
-        assert "I can't find that change request" in answer, answer
+        assert ANOTHER_ORGS_CARD in answer, answer
         no_acme_in(answer)
     assert acme_expiry(emulator) == 100
     assert card["id"] in emulator.state.messages  # still Alice's to press
     caught_up(alice, otto)
     assert "Change applied" in presses(alice, card, "confirm")[0]
     assert acme_expiry(emulator) == 61
+
+
+def test_another_orgs_admin_can_neither_take_nor_delete_an_edit_form(emulator, orgs):
+    """globex's rules read as acme's form showed them: without the card's org, Otto's Review
+    would propose his own change from it, and either button would delete Alice's form."""
+    alice, otto, form = card_in_partners(emulator, "edit")
+    assert ANOTHER_ORGS_CARD in presses(otto, form, "cancel_edit")[0]
+    assert form["id"] in emulator.state.messages, "Otto's Cancel deleted acme's form"
+    assert ANOTHER_ORGS_CARD in said(submit_form(otto, form, expiry_days="45"))
+    otto.submit(form, **(button_data(form, "review") | {"orgId": emulator.id("globex")}))
+    assert ANOTHER_ORGS_CARD in said(otto.wait_reply())  # the card says whose it is, not the press
+    assert form["id"] in emulator.state.messages, "Otto's Review deleted acme's form"
+    caught_up(alice, otto)
+    answer = said(submit_form(alice, form, expiry_days="61"))
+    assert "Confirm this change" in answer, answer  # the form is still Alice's to send
 
 
 def test_pressing_another_orgs_disconnect_card_forgets_nothing(emulator, orgs):
@@ -93,7 +109,7 @@ def test_pressing_another_orgs_disconnect_card_forgets_nothing(emulator, orgs):
     before = kept(orgs, emulator, "acme")
     alice, otto, card = card_in_partners(emulator, "disconnect")
     for answer in presses(otto, card, "disconnect_confirm", "disconnect_cancel"):
-        assert "This disconnect request no longer exists." in answer, answer
+        assert ANOTHER_ORGS_CARD in answer, answer
         no_acme_in(answer)
     assert kept(orgs, emulator, "acme") == before
     assert card["id"] in emulator.state.messages
