@@ -5,14 +5,19 @@ not ask. Each test is one attack; it passes when the attack changes nothing and 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
+from sqlalchemy import update
 
+from bot.storage.models import PendingChange
 from bot.storage.org_data import holdings
 from bot.storage.store import Store
 from tests.support.bot_process import start_gunicorn_bot
 from tests.support.bot_server import Persona, button_data, submit_form
-from tests.support.orgs import SERVICE_APP, connect, said
+from tests.support.orgs import SERVICE_APP, connect, put_expiry, said
+from tests.support.waiting import wait_until
 
 ACME_MARKS = ("Alice", "Acme", "Rita", "61 days")  # what of acme a reply to Otto must never say
 ANOTHER_ORGS_CARD = "Your button press changed nothing: this card was made for another organization."
@@ -214,3 +219,67 @@ def test_connect_takes_no_org_from_what_is_typed(emulator, tmp_path):
         assert "Passcodes expire after 60 days" in said(iris.wait_reply())
     finally:
         bot.stop()
+
+
+RULES_PATH = "/v1/telephony/config/voicemail/rules"
+
+
+def status_of(bot, change_id: str) -> str | None:
+    store = Store(bot.settings.database_url)
+    try:
+        with store.session() as session:
+            row = session.get(PendingChange, change_id)
+            return row.status if row is not None else None
+    finally:
+        store.dispose()
+
+
+def disconnect_answer(emulator, key: str = "alice", room: str = "admins") -> str:
+    """``key`` asks to disconnect their org in ``room`` and presses Disconnect at once."""
+    person = Persona(emulator, key, room)
+    person.say("disconnect")
+    card = person.wait_reply()
+    return presses(person, card, "disconnect_confirm")[0]
+
+
+def disconnect_while_confirming(emulator, bot, alice: Persona, card: dict, slow: str) -> str:
+    """Alice presses Confirm; while Webex answers acme's ``slow`` rules call, she disconnects
+    acme from the admins space: what that answers."""
+    emulator.add_fault(method=slow, path=RULES_PATH, orgId="acme", latencyMs=4000, count=1)
+    alice.submit(card, **button_data(card, "confirm"))
+    change_id = button_data(card, "confirm")["changeId"]
+    wait_until(lambda: status_of(bot, change_id) == "applying", "the change being applied")
+    return disconnect_answer(emulator)
+
+
+def test_disconnect_waits_while_a_change_is_being_applied(emulator, orgs):
+    alice = Persona(emulator, "alice")
+    alice.say("set expiry 61")
+    answer = disconnect_while_confirming(emulator, orgs, alice, alice.wait_reply(), "PUT")
+    assert "A change to the rules is being applied right now" in answer, answer
+    assert "Change applied" in said(alice.wait_reply())
+    assert acme_expiry(emulator) == 61
+    acme = kept(orgs, emulator, "acme")
+    assert acme.token_pair and acme.history_entries == 1
+
+
+def test_disconnect_waits_while_a_change_of_unknown_outcome_is_being_settled(emulator, orgs):
+    """A change whose PUT went unanswered stays open past its 10 minutes, until a Confirm (or
+    the watcher) reads the rules and settles it: that is applying too, expired or not. Forgotten
+    meanwhile, its history entry and the watcher's copy of the rules were written back after."""
+    alice = Persona(emulator, "alice")
+    alice.say("set expiry 61")
+    card = alice.wait_reply()
+    put_expiry(emulator, "admin-token", 61)  # the PUT landed; its answer never came
+    store = Store(orgs.settings.database_url)
+    with store.session() as session, session.begin():
+        session.execute(update(PendingChange)
+                        .where(PendingChange.id == button_data(card, "confirm")["changeId"])
+                        .values(status="unknown",
+                                expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    store.dispose()
+    answer = disconnect_while_confirming(emulator, orgs, alice, card, "GET")
+    assert "A change to the rules is being applied right now" in answer, answer
+    assert "already applied" in said(alice.wait_reply())
+    acme = kept(orgs, emulator, "acme")
+    assert acme.token_pair and acme.history_entries == 1

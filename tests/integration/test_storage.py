@@ -326,3 +326,33 @@ def test_leases_taken_together_have_one_holder_and_one_transaction(store):
     assert len(commits) == 1  # a catch-up's hundreds of claims: one disk flush
     assert not leases.acquire("new-1", "b", timedelta(seconds=30))
     assert leases.acquire("held", "b", timedelta(seconds=30))  # still b's
+
+
+def test_an_org_is_not_forgotten_while_its_change_is_being_applied(store):
+    """A disconnect that begins while a change is being claimed (here: an expired change whose
+    PUT went unanswered, claimed to be settled) waits for the claim and then forgets nothing:
+    the settling would write the org's history back once forgotten."""
+    from bot.storage.models import PendingChange
+    from bot.storage.org_data import ChangeBeingApplied, forget_org, holdings
+
+    change = PendingChanges(store, SecretBox(fernet_key()), "org-a").create(
+        requester_id="p", requester_name="P", room_id="r", room_type="direct", thread_id=None,
+        before={}, patch={"expirePasscode": {"enabled": True, "numberOfDays": 61}})
+    outcome: list[str] = []
+
+    def disconnect() -> None:
+        try:
+            forget_org(store, "org-a")
+            outcome.append("forgotten")
+        except ChangeBeingApplied:
+            outcome.append("refused")
+
+    with store.session() as claiming, claiming.begin():
+        claiming.execute(update(PendingChange).where(PendingChange.id == change.id).values(
+            status="applying", expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        forgetting = threading.Thread(target=disconnect)
+        forgetting.start()
+        forgetting.join(timeout=0.5)  # it waits for the claim's transaction
+    forgetting.join(timeout=20)
+    assert outcome == ["refused"]
+    assert holdings(store, "org-a").pending_changes == 1
