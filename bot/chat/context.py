@@ -57,11 +57,14 @@ class Services:
         if admin is None:
             return None
         home = _home_org(self.orgs)
+        # An org connected by a stored pair can be disconnected: what the watcher finds of it
+        # is kept only while it is still connected (a look may end after a disconnect).
+        by_grant = self.orgs.served_by_grant(org_id)
         return OrgScope(org_id=org_id, admin=admin,
                         pending=PendingChanges(self.store, self.box, org_id),
-                        audit=AuditLog(self.store, org_id),
+                        audit=AuditLog(self.store, org_id, while_granted=by_grant),
                         subscriptions=Subscriptions(self.store, org_id),
-                        snapshots=Snapshots(self.store),
+                        snapshots=Snapshots(self.store, while_granted=by_grant),
                         notify_room_ids=self.settings.notify_room_ids if org_id == home else ())
 
 

@@ -5,6 +5,8 @@ not ask. Each test is one attack; it passes when the attack changes nothing and 
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +14,9 @@ import requests
 from sqlalchemy import update
 
 from bot.storage.models import PendingChange
-from bot.storage.org_data import holdings
+from bot.storage.org_data import OrgHoldings, holdings
 from bot.storage.store import Store
-from tests.support.bot_process import start_gunicorn_bot
+from tests.support.bot_process import BIN, REPO, settings_environment, start_gunicorn_bot
 from tests.support.bot_server import Persona, button_data, submit_form
 from tests.support.orgs import SERVICE_APP, connect, put_expiry, said
 from tests.support.waiting import wait_until
@@ -283,3 +285,29 @@ def test_disconnect_waits_while_a_change_of_unknown_outcome_is_being_settled(emu
     assert "already applied" in said(alice.wait_reply())
     acme = kept(orgs, emulator, "acme")
     assert acme.token_pair and acme.history_entries == 1
+
+
+def test_a_watcher_look_that_ends_after_a_disconnect_keeps_nothing_of_the_org(emulator, orgs):
+    """The watcher reads initech's rules slowly; iris disconnects initech meanwhile: the look,
+    when it ends, must not remember initech's rules (nor write its history) again."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("WEBEX_")}
+    env |= {"PYTHONPATH": str(REPO)} | settings_environment(orgs.settings)
+    emulator.add_fault(method="GET", path=RULES_PATH, orgId="initech", latencyMs=4000, count=1)
+    emulator.control("DELETE", "calls")
+    watch = subprocess.Popen([str(BIN / "flask"), "--app", "app", "watch", "--once"],
+                             cwd=orgs.settings.database_url.split("///")[1].rsplit("/", 1)[0],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: emulator.control("GET", "calls/peak").json()["inFlight"] > 0,
+                   "the watcher's read of initech's rules")
+        assert "Your organization is disconnected." in disconnect_answer(emulator, "iris",
+                                                                         "initech-admins")
+        output, _ = watch.communicate(timeout=30)
+    finally:
+        watch.kill()
+    assert watch.returncode == 0, output
+    assert "skipped: disconnected meanwhile" in output, output
+    assert kept(orgs, emulator, "initech") == OrgHoldings(
+        token_pair=False, pending_changes=0, history_entries=0, subscribers=0,
+        notification_spaces=0, rules_snapshot=False), output
+
