@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import update
 from bot.storage.models import PendingChange
 from bot.storage.org_data import OrgHoldings, holdings
 from bot.storage.store import Store
+from bot.webex.orgs import GRANTS_RECHECK_SECONDS
 from tests.support.bot_process import BIN, REPO, settings_environment, start_gunicorn_bot
 from tests.support.bot_server import Persona, button_data, submit_form
 from tests.support.orgs import SERVICE_APP, connect, put_expiry, said
@@ -311,3 +313,29 @@ def test_a_watcher_look_that_ends_after_a_disconnect_keeps_nothing_of_the_org(em
         token_pair=False, pending_changes=0, history_entries=0, subscribers=0,
         notification_spaces=0, rules_snapshot=False), output
 
+
+
+def test_notify_room_ids_never_hear_of_an_org_that_became_the_only_one(emulator, tmp_path):
+    """NOTIFY_ROOM_IDS belong to the home org, which without WEBEX_ORG_ID or WEBEX_ADMIN_TOKEN is
+    the org of the only stored pair: acme's, the operator's. Once acme is disconnected, globex's
+    pair is the only one left, and globex's changes must not be posted in acme's space."""
+    connect(emulator, tmp_path, "acme")
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP,
+                             notify_room_ids=emulator.id("notify"))
+    try:
+        acme_space = Persona(emulator, "rita", "notify")
+        alice = Persona(emulator, "alice")
+        alice.say("set expiry 61")
+        assert "Notification sent to 1 space" in presses(alice, alice.wait_reply(), "confirm")[0]
+        assert "61 days" in said(acme_space.wait_reply())  # acme is the home org
+        connect(emulator, tmp_path, "globex")
+        assert "Your organization is disconnected." in disconnect_answer(emulator)
+        time.sleep(GRANTS_RECHECK_SECONDS + 0.5)  # every worker sees acme gone
+        otto = Persona(emulator, "otto")
+        otto.say("set expiry 45")
+        applied = presses(otto, otto.wait_reply(), "confirm")[0]
+        assert "Change applied" in applied and "Notification sent" not in applied, applied
+        assert [said(m) for m in acme_space.bot_messages() if m["id"] not in acme_space.seen] \
+            == []
+    finally:
+        bot.stop()
