@@ -6,6 +6,7 @@ not ask. Each test is one attack; it passes when the attack changes nothing and 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -289,19 +290,22 @@ def test_disconnect_waits_while_a_change_of_unknown_outcome_is_being_settled(emu
     assert acme.token_pair and acme.history_entries == 1
 
 
+def in_flight(emulator, part: str) -> bool:
+    """Is a call to an endpoint with ``part`` in its path being answered by the emulator now?"""
+    return any(part in endpoint and count > 0 for endpoint, count in emulator.state.in_flight.items())
+
+
 def test_a_watcher_look_that_ends_after_a_disconnect_keeps_nothing_of_the_org(emulator, orgs):
     """The watcher reads initech's rules slowly; iris disconnects initech meanwhile: the look,
     when it ends, must not remember initech's rules (nor write its history) again."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("WEBEX_")}
     env |= {"PYTHONPATH": str(REPO)} | settings_environment(orgs.settings)
     emulator.add_fault(method="GET", path=RULES_PATH, orgId="initech", latencyMs=4000, count=1)
-    emulator.control("DELETE", "calls")
     watch = subprocess.Popen([str(BIN / "flask"), "--app", "app", "watch", "--once"],
                              cwd=orgs.settings.database_url.split("///")[1].rsplit("/", 1)[0],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_until(lambda: emulator.control("GET", "calls/peak").json()["inFlight"] > 0,
-                   "the watcher's read of initech's rules")
+        wait_until(lambda: in_flight(emulator, "voicemail"), "the watcher's read of initech's rules")
         assert "Your organization is disconnected." in disconnect_answer(emulator, "iris",
                                                                          "initech-admins")
         output, _ = watch.communicate(timeout=30)
@@ -337,5 +341,29 @@ def test_notify_room_ids_never_hear_of_an_org_that_became_the_only_one(emulator,
         assert "Change applied" in applied and "Notification sent" not in applied, applied
         assert [said(m) for m in acme_space.bot_messages() if m["id"] not in acme_space.seen] \
             == []
+    finally:
+        bot.stop()
+
+
+def test_a_connect_cut_off_by_a_dying_worker_is_finished_once_by_another(emulator, tmp_path):
+    """Webex is slow to give initech's pair; the workers die meanwhile (SIGKILL). The event,
+    acknowledged before, is taken up again: initech is connected once, iris told once, and
+    nothing of initech was stored by the cut-off attempt in between."""
+    connect(emulator, tmp_path, "acme")
+    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP, event_lease_seconds=2,
+                             webex_service_app_id=emulator.id("vmrules-service-app"),
+                             webex_applications_token="developer-token")
+    try:
+        emulator.add_fault(method="POST", path="/v1/applications/*", latencyMs=3000, count=1)
+        iris = Persona(emulator, "iris")
+        iris.say("connect")
+        wait_until(lambda: in_flight(emulator, "applications"), "the request for initech's pair")
+        for pid in bot.process.children():
+            os.kill(pid, signal.SIGKILL)
+        assert not kept(bot, emulator, "initech").token_pair
+        assert "Your organization (Initech) is now connected" in said(iris.wait_reply(timeout=60))
+        iris.say("show")
+        assert "Passcodes expire after 60 days" in said(iris.wait_reply())
+        assert [said(m) for m in iris.bot_messages() if m["id"] not in iris.seen] == []
     finally:
         bot.stop()
