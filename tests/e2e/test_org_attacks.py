@@ -85,11 +85,20 @@ def presses(person: Persona, card: dict, *actions: str) -> list[str]:
     return answers
 
 
+HOSTILE_NAME = "Otto <@all> [Alice](https://evil.example) **Acme**"
+
+
 def test_pressing_another_orgs_confirmation_card_changes_nothing(emulator, orgs):
+    """Otto, his name made of markup, presses Alice's card in the space they share: the answer
+    pings nobody else and names him as text."""
+    emulator.control("PUT", f"people/{emulator.id('otto')}", json={"displayName": HOSTILE_NAME})
     alice, otto, card = card_in_partners(emulator, "set expiry 61")
-    for answer in presses(otto, card, "confirm", "cancel"):
-        assert ANOTHER_ORGS_CARD in answer, answer
-        no_acme_in(answer)
+    for action in ("confirm", "cancel"):
+        otto.submit(card, **button_data(card, action))
+        answer = otto.wait_reply()
+        assert ANOTHER_ORGS_CARD in said(answer), said(answer)
+        assert answer.get("mentionedPeople") == [emulator.id("otto")]
+        assert "mentionedGroups" not in answer and "https://evil" not in said(answer)
     assert acme_expiry(emulator) == 100
     assert card["id"] in emulator.state.messages  # still Alice's to press
     caught_up(alice, otto)
