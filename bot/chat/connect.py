@@ -18,7 +18,7 @@ from bot.domain.authorization import FULL_ADMIN, NOT_CONNECTED, Permission, deci
 from bot.domain.vocabulary import RoomType
 from bot.storage.admin_grants import AdminGrants
 from bot.storage.disconnects import CANCELLED, CONFIRMED, PENDING, Disconnect, DisconnectRequests
-from bot.storage.org_data import forget_org, holdings
+from bot.storage.org_data import ChangeBeingApplied, forget_org, holdings
 from bot.views import cards
 from bot.views.connecting import connected, disconnect_card, forgotten_items
 from bot.views.markup import Markup
@@ -146,13 +146,16 @@ def confirm_disconnect(ctx: Context) -> None:
     requests = DisconnectRequests(services.store, org.org_id)
     request = _own_request(ctx, requests)
     _recheck_role(ctx)
-    if org.pending.applying_now():
-        raise UserError("A change to the rules is being applied right now: press Disconnect "
-                        "again in a moment.", title="Not disconnected yet")
     if not requests.take(request.id, CONFIRMED):
         _closed(ctx, requests, request)
         return
-    forgotten = forget_org(services.store, org.org_id)
+    try:
+        forgotten = forget_org(services.store, org.org_id)
+    except ChangeBeingApplied:
+        _retire(ctx, request)
+        raise UserError(Markup("A change to the rules is being applied right now, so nothing was "
+                               "forgotten. Type `disconnect` again in a moment."),
+                        title="Not disconnected yet") from None
     services.orgs.recheck(org.org_id)
     log.info("org disconnected from the chat by %s", ctx.requester.person_id)
     _retire(ctx, request)

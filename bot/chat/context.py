@@ -57,11 +57,14 @@ class Services:
         if admin is None:
             return None
         home = _home_org(self.orgs)
+        # An org connected by a stored pair can be disconnected: what the watcher finds of it
+        # is kept only while it is still connected (a look may end after a disconnect).
+        by_grant = self.orgs.served_by_grant(org_id)
         return OrgScope(org_id=org_id, admin=admin,
                         pending=PendingChanges(self.store, self.box, org_id),
-                        audit=AuditLog(self.store, org_id),
+                        audit=AuditLog(self.store, org_id, while_granted=by_grant),
                         subscriptions=Subscriptions(self.store, org_id),
-                        snapshots=Snapshots(self.store),
+                        snapshots=Snapshots(self.store, while_granted=by_grant),
                         notify_room_ids=self.settings.notify_room_ids if org_id == home else ())
 
 
@@ -101,8 +104,9 @@ class Conversation:
 
     def reply(self, reply: Reply) -> str:
         """Answer where the request came from: in a group space, in its thread and naming the
-        requester (a mention), so nobody else there takes it for an answer to them."""
-        return self.where.post(self.messenger, self.addressed(reply))
+        requester (a mention), so nobody else there takes it for an answer to them. Its card
+        names the requester's org: a press by someone of another org changes nothing."""
+        return self.where.post(self.messenger, self.addressed(reply).made_for(self.org_id))
 
     def addressed(self, reply: Reply) -> Reply:
         if self.where.room_type != RoomType.GROUP:
@@ -112,7 +116,12 @@ class Conversation:
 
     def tell_privately(self, reply: Reply) -> str:
         """A direct message to the requester, whatever space the request came from."""
-        return self.messenger.post(reply, person_id=self.requester.person_id)
+        return self.messenger.post(reply.made_for(self.org_id), person_id=self.requester.person_id)
+
+    @property
+    def org_id(self) -> str:
+        """The org the answers are about: the requester's (handlers serve no other)."""
+        return self.requester.org_id
 
 
 @dataclass(frozen=True)

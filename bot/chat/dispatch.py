@@ -5,7 +5,8 @@ chain with the event's outcome (the line the inbox worker logs):
                   rules read → resolve the requester → ignore bots → authorize → run the handler
     card submit:  fetch the submit and its card → ignore cards the bot did not send → route the
                   card's action → start the rules read → resolve the requester → ignore bots →
-                  refuse an unknown action → authorize → run the handler
+                  refuse an unknown action → refuse a card of another org → authorize → run the
+                  handler
 
 Webex never sends message text or card inputs in the webhook: the bot fetches them with its own
 token. The requester is the ``personId`` Webex reports, looked up with the admin token. Calls that
@@ -18,7 +19,7 @@ answer, the failures an admin should hear about become an error card there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,19 +168,10 @@ def route_card_action(received: Received) -> str | None:
 
 def _card_offers(message: dict[str, Any], inputs: dict[str, Any]) -> bool:
     """Does a submit button of the card carry this ``action`` (and this ``changeId``, if any)?"""
-    def buttons(node: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Submit" and isinstance(node.get("data"), dict):
-                yield node["data"]
-            for value in node.values():
-                yield from buttons(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from buttons(value)
-
     keys = ("action", "changeId")
     return any("action" in data and all(inputs.get(key) == data[key] for key in keys if key in data)
-               for data in buttons([a.get("content") for a in message.get("attachments") or []]))
+               for data in cards.submit_data([a.get("content")
+                                              for a in message.get("attachments") or []]))
 
 
 def _where(message: dict[str, Any], *, room_id: str) -> Where:
@@ -238,6 +230,19 @@ def refuse_unknown_card_action(received: Received) -> str | None:
     return f"unknown card action {received.name.removeprefix('card:')!r}"
 
 
+def refuse_another_orgs_card(received: Received) -> str | None:
+    """A card answers the org whose request it was made for (as the bot posted it, read back
+    from Webex): a person of another org in the same space changes nothing with it, not even
+    the card itself (an edit form's Cancel or Review would delete it)."""
+    made_for, ctx = cards.org_made_for(received.message), _context(received)
+    if made_for is None or made_for == ctx.requester.org_id or ctx.org_scope is None:
+        return None  # (a person of an org not connected is told that, by `authorize`)
+    metrics.command(received.name, "refused")
+    ctx.reply(Reply(Markup("Your button press changed nothing: this card was made for another "
+                           "organization. Type `help` to see what you can do.")))
+    return f"{received.name}: refused, a card of another org"
+
+
 def authorize(received: Received) -> str | None:
     ctx, route = _context(received), received.route
     assert route is not None  # refused above when unknown
@@ -281,8 +286,8 @@ PIPELINES: dict[tuple[str, str], tuple[Step, ...]] = {
         ignore_bots, authorize, run_handler),
     ("attachmentActions", "created"): (
         fetch_submit_and_card, ignore_cards_not_sent_by_the_bot, route_card_action,
-        start_rules_read, resolve_requester, ignore_bots, refuse_unknown_card_action, authorize,
-        run_handler),
+        start_rules_read, resolve_requester, ignore_bots, refuse_unknown_card_action,
+        refuse_another_orgs_card, authorize, run_handler),
 }
 
 

@@ -52,6 +52,7 @@ from bot.chat.retries import durably
 from bot.domain.rules import VoicemailRules
 from bot.jobs.watch_health import FAILED, RATE_LIMITED, READ, SKIPPED, WatchHealth
 from bot.jobs.watch_pacing import Pacer, Turn, stable_order, window_of
+from bot.storage.admin_grants import OrgForgotten
 from bot.storage.audit import Actor
 from bot.storage.leases import Leases
 from bot.storage.snapshots import Snapshot
@@ -210,7 +211,10 @@ class Watcher:
         except AdminTokenExpired as exc:
             return self._unreadable(org_id, exc)
         self._health.count(org_id, READ, time.time())  # before the news: the read worked
-        return self._compare(org, known, current)
+        try:
+            return self._compare(org, known, current)
+        except OrgForgotten:  # disconnected during the read: nothing of it is kept or told
+            return "skipped: disconnected meanwhile"
 
     def _rate_limited(self, org_id: str, exc: WebexCallError) -> str:
         wait = exc.retry_after if exc.retry_after is not None else NO_RETRY_AFTER_SECONDS

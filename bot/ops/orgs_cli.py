@@ -23,7 +23,7 @@ from bot.ops.onboarding import (
 from bot.ops.preflight import decoded, org_label
 from bot.storage.admin_grants import Grant
 from bot.storage.models import PendingChange
-from bot.storage.org_data import forget_org, holdings
+from bot.storage.org_data import ChangeBeingApplied, forget_org, holdings
 from bot.storage.snapshots import Snapshots
 from bot.storage.store import Store
 from bot.views.connecting import forgotten_items
@@ -129,6 +129,11 @@ def disconnect(org_id: str, yes: bool) -> None:
         click.echo(f"- {item}")
     if not yes and not click.confirm("Disconnect it?", default=False):
         raise click.ClickException("not disconnected: nothing was forgotten")
-    forget_org(store, org_id)
+    try:
+        forget_org(store, org_id)
+    except ChangeBeingApplied:
+        raise click.ClickException("not disconnected: a change to the rules of org "
+                                   f"{org_label(org_id)} is being applied right now; run this "
+                                   "again in a moment") from None
     click.echo(f"disconnected: org {org_label(org_id)} is forgotten (running processes stop "
                "serving it within seconds)")

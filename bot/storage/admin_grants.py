@@ -14,12 +14,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from bot.storage.models import AdminGrant, OAuthState
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store, rows_matched
 
 STATE_LIFETIME = timedelta(minutes=15)
+
+
+class OrgForgotten(Exception):
+    """The org was disconnected (its stored pair and everything kept of it forgotten) while
+    something begun before was about to keep news of it: the news is not kept."""
+
+
+def hold_grant(session: Session, org_id: str) -> None:
+    """In a transaction that has written: raise ``OrgForgotten`` unless ``org_id``'s stored pair
+    is still there, and keep it there until the transaction ends. A disconnect deletes the pair
+    first, so it waits for this transaction (PostgreSQL: the row is locked; SQLite: the write
+    holds the database), or this one sees the pair gone and rolls its write back."""
+    held = session.scalar(select(AdminGrant.name).where(AdminGrant.name == org_id)
+                          .with_for_update(read=True))
+    if held is None:
+        raise OrgForgotten(org_id)
 
 
 @dataclass(frozen=True)

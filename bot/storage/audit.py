@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.rules import FieldChange
 from bot.domain.vocabulary import ChangeKind, RoomType
+from bot.storage.admin_grants import hold_grant
 from bot.storage.models import AuditEntry, NotifySpace, Subscription
 from bot.storage.store import Store, rows_matched
 
@@ -40,11 +41,14 @@ class Applied:
 
 
 class AuditLog:
-    """One org's history: entries are written with ``org_id`` and only its entries are read."""
+    """One org's history: entries are written with ``org_id`` and only its entries are read.
+    ``while_granted``: the org is connected by a stored pair, and a change the watcher found is
+    recorded only while that pair is stored (else ``OrgForgotten``)."""
 
-    def __init__(self, store: Store, org_id: str):
+    def __init__(self, store: Store, org_id: str, *, while_granted: bool = False):
         self._store = store
         self._org_id = org_id
+        self._while_granted = while_granted
 
     def record(self, *, change_id: str, actor_id: str, actor_name: str, actor_email: str,
                room_id: str, room_type: RoomType, kind: ChangeKind, changes: list[FieldChange],
@@ -77,6 +81,9 @@ class AuditLog:
             before=json.dumps(before), after=json.dumps(after), applied_at=datetime.now(UTC))
         with self._store.session() as session, session.begin():
             session.add(entry)
+            if self._while_granted:
+                session.flush()
+                hold_grant(session, self._org_id)
         return change_id
 
     def has(self, change_id: str) -> bool:

@@ -244,3 +244,17 @@ class DisconnectRequest(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending, confirmed, cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HomeOrg(Base):
+    """The deployment's home org when no setting names it (no ``WEBEX_ORG_ID``, no
+    ``WEBEX_ADMIN_TOKEN``): the org of the stored authorization the bot found alone the first
+    time it needed to know (``org_id`` empty: it found several, so there is none). Kept for good,
+    a disconnect included: ``NOTIFY_ROOM_IDS`` are the home org's, and another org left alone
+    after a disconnect must never become it. One row."""
+
+    __tablename__ = "home_org"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)  # always "home"
+    org_id: Mapped[str] = mapped_column(String(255))
+    learned_at: Mapped[datetime] = mapped_column(UtcDateTime())

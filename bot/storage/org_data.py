@@ -18,6 +18,7 @@ from bot.storage.models import (
     RulesSnapshot,
     Subscription,
 )
+from bot.storage.pending import being_applied
 from bot.storage.store import Store, rows_matched
 
 
@@ -52,12 +53,23 @@ def holdings(store: Store, org_id: str) -> OrgHoldings:
                            **counts)
 
 
+class ChangeBeingApplied(Exception):
+    """A change of the org is being applied: forgetting the org now would lose its record, or
+    see it written back once the change is done."""
+
+
 def forget_org(store: Store, org_id: str) -> OrgHoldings:
-    """Delete everything kept of ``org_id``, in one transaction; what there was."""
+    """Delete everything kept of ``org_id``, in one transaction; what there was. Refused with
+    ``ChangeBeingApplied`` (nothing deleted) while one of its changes is being applied."""
     with store.session() as session, session.begin():
-        counts = {name: rows_matched(session, delete(table).where(column == org_id))
-                  for name, table, column in _COUNTED}
+        # The pair first: from this write on no other writer runs on SQLite, and on PostgreSQL
+        # the org's requests are locked by the look below, so none is claimed between the look
+        # and the deletes.
         forgotten = [rows_matched(session, delete(table).where(column == org_id))
                      for table, column in _ALSO_FORGOTTEN]
+        if being_applied(session, org_id, lock=True):
+            raise ChangeBeingApplied(org_id)  # the transaction is rolled back
+        counts = {name: rows_matched(session, delete(table).where(column == org_id))
+                  for name, table, column in _COUNTED}
         return OrgHoldings(token_pair=forgotten[0] > 0, rules_snapshot=forgotten[1] > 0,
                            **counts)

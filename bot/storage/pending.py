@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.domain.vocabulary import ChangeKind, ChangeStatus, RoomType
 from bot.storage.leases import Leases
@@ -141,13 +142,13 @@ class PendingChanges:
         return self._box.open(row.pin_ciphertext) if row and row.pin_ciphertext else None
 
     def applying_now(self) -> bool:
-        """Is a change being applied right now (its PUT may have landed, its record not yet)?"""
+        """Is a change being applied right now (its PUT may have landed, its record not yet)?
+
+        Past its 10 minutes too: a change whose PUT went unanswered is settled (claimed, read,
+        recorded) whenever a Confirm or the watcher gets to it. One cut off by a process that
+        died counts until ``expire_pending`` closes it as interrupted."""
         with self._store.session() as session:
-            return session.scalar(
-                select(PendingChange.id).where(self._mine,
-                                               PendingChange.status == ChangeStatus.APPLYING,
-                                               PendingChange.expires_at > _now()).limit(1)
-            ) is not None
+            return being_applied(session, self._org_id)
 
     def expire_old(self) -> int:
         """This org's changes past their time expired (see ``expire_pending``)."""
@@ -176,6 +177,17 @@ class PendingChanges:
             patch=json.loads(row.patch), has_pin=row.pin_ciphertext is not None,
             pin_generated=bool(row.pin_generated), kind=ChangeKind(row.kind),
             status=ChangeStatus(row.status), expires_at=row.expires_at)
+
+
+def being_applied(session: Session, org_id: str, *, lock: bool = False) -> bool:
+    """Is a change of ``org_id`` being applied (see ``PendingChanges.applying_now``)? ``lock``:
+    the org's requests are held until the session's transaction ends (PostgreSQL; on SQLite a
+    transaction that has written holds the whole database), so none is claimed meanwhile."""
+    of_org = PendingChange.org_id == org_id
+    if lock:
+        session.execute(select(PendingChange.id).where(of_org).with_for_update())
+    return session.scalar(select(PendingChange.id).where(
+        of_org, PendingChange.status == ChangeStatus.APPLYING).limit(1)) is not None
 
 
 def expire_pending(store: Store, *, org_id: str | None = None) -> int:

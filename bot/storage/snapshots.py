@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from bot.storage.admin_grants import hold_grant
 from bot.storage.models import RulesSnapshot
 from bot.storage.store import Store, rows_matched
 
@@ -28,8 +30,13 @@ class Snapshot:
 
 
 class Snapshots:
-    def __init__(self, store: Store):
+    """``while_granted``: the org is connected by a stored pair, and the watcher's saves
+    (``save_first``, ``replace``) keep its rules only while that pair is stored: a look begun
+    before a disconnect raises ``OrgForgotten`` instead of keeping them again."""
+
+    def __init__(self, store: Store, *, while_granted: bool = False):
         self._store = store
+        self._while_granted = while_granted
 
     def read(self, org_id: str) -> Snapshot | None:
         with self._store.session() as session:
@@ -51,6 +58,8 @@ class Snapshots:
         try:
             with self._store.session() as session, session.begin():
                 session.add(RulesSnapshot(org_id=org_id, **_columns(rules)))
+                session.flush()
+                self._still_connected(session, org_id)
         except IntegrityError:
             return False
         return True
@@ -60,10 +69,17 @@ class Snapshots:
         False if anyone saved another since it was read."""
         text, seen_at = expected.stored
         with self._store.session() as session, session.begin():
-            return rows_matched(session, update(RulesSnapshot)
-                                .where(RulesSnapshot.org_id == org_id, RulesSnapshot.rules == text,
-                                       RulesSnapshot.seen_at == seen_at)
-                                .values(**_columns(rules))) == 1
+            replaced = rows_matched(session, update(RulesSnapshot)
+                                    .where(RulesSnapshot.org_id == org_id,
+                                           RulesSnapshot.rules == text,
+                                           RulesSnapshot.seen_at == seen_at)
+                                    .values(**_columns(rules))) == 1
+            self._still_connected(session, org_id)
+            return replaced
+
+    def _still_connected(self, session: Session, org_id: str) -> None:
+        if self._while_granted:
+            hold_grant(session, org_id)
 
 
 def _columns(rules: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,12 @@ from its settings or from Webex and gives them to it here.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import UTC, datetime
 
-from bot.storage.models import AuditEntry, NotifySpace, PendingChange, Subscription
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.models import AuditEntry, HomeOrg, NotifySpace, PendingChange, Subscription
 from bot.storage.store import Store, rows_matched
 
 UNASSIGNED = ""
@@ -22,3 +25,18 @@ def claim_unassigned(store: Store, org_id: str) -> int:
         return sum(rows_matched(session, update(table).where(table.org_id == UNASSIGNED)
                                 .values(org_id=org_id))
                    for table in (PendingChange, AuditEntry, Subscription, NotifySpace))
+
+
+def home_org(store: Store, alone: str | None) -> str | None:
+    """The home org learned from the stored authorizations: the one kept, else ``alone`` (the
+    org of the only stored authorization; None: there are several), kept now for good."""
+    with store.session() as session:
+        kept = session.get(HomeOrg, "home")
+    if kept is None:
+        try:
+            with store.session() as session, session.begin():
+                session.add(HomeOrg(name="home", org_id=alone or "", learned_at=datetime.now(UTC)))
+        except IntegrityError:  # another process learned it first: theirs is kept
+            return home_org(store, alone)
+        return alone
+    return kept.org_id or None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -55,6 +56,40 @@ class RenderedCard:
                    "size": "Small", "wrap": True}
         return RenderedCard({**self.content, "body": [heading, *self.content.get("body", [])]},
                             self.markdown)
+
+    def made_for(self, org_id: str) -> RenderedCard:
+        """The card with ``org_id`` in every button's data: the org whose request it answers.
+        A press is judged by the card as the bot posted it (read back from Webex, never the
+        client's data), so a person of another org pressing it is told so (``org_made_for``)."""
+        return RenderedCard(_with_org(copy.deepcopy(self.content), org_id), self.markdown)
+
+
+ORG_KEY = "orgId"  # in a button's data: the org the card was made for
+
+
+def _with_org(node: Any, org_id: str) -> Any:
+    for data in submit_data(node):
+        data[ORG_KEY] = org_id
+    return node
+
+
+def submit_data(node: Any) -> Iterator[dict[str, Any]]:
+    """The data of every submit button in a card (or in a message's attachments), nested ones too."""
+    if isinstance(node, dict):
+        if node.get("type") == "Action.Submit" and isinstance(node.get("data"), dict):
+            yield node["data"]
+        for value in node.values():
+            yield from submit_data(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from submit_data(value)
+
+
+def org_made_for(message: dict[str, Any]) -> str | None:
+    """The org a card message of the bot was made for; None for a card made before cards said
+    it, or one made for nobody's request (a notification)."""
+    cards = [attachment.get("content") for attachment in message.get("attachments") or []]
+    return next((str(data[ORG_KEY]) for data in submit_data(cards) if data.get(ORG_KEY)), None)
 
 
 def render(name: str, data: dict[str, Any]) -> RenderedCard:

@@ -39,6 +39,12 @@ class Reply:
         return Reply(Markup(f"{mention}: {self.markdown}"),
                      self.card.headed_for(name) if self.card is not None else None)
 
+    def made_for(self, org_id: str) -> Reply:
+        """The same answer, its card's buttons naming the org whose request it answers."""
+        if self.card is None or not org_id:
+            return self
+        return Reply(self.markdown, self.card.made_for(org_id))
+
 
 @dataclass(frozen=True)
 class BotIdentity:

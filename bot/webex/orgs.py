@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.storage.admin_grants import AdminGrants
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import Store
-from bot.storage.tenancy import claim_unassigned
+from bot.storage.tenancy import claim_unassigned, home_org
 from bot.webex.admin import AdminAccess
 from bot.webex.admin_token import AdminToken
 from bot.webex.rules_client import RulesClient
@@ -45,6 +45,7 @@ class OrgRegistry:
         self._lock = threading.Lock()
         self._grant_orgs: tuple[float, tuple[str, ...]] | None = None
         self._home_claimed = False
+        self._home_learned: str | None = None  # "" once learned that there is none
 
     def settings_org_id(self) -> str | None:
         """The org ``WEBEX_ADMIN_TOKEN`` connects (asked of Webex once, unless ``WEBEX_ORG_ID``
@@ -106,16 +107,26 @@ class OrgRegistry:
         org_id = self.sole_org()
         return self.access(org_id) if org_id else None
 
+    def _home_by_grant(self) -> str | None:
+        """The org of the stored authorization the bot found alone the first time it looked
+        (with several: none), kept in the database for good: when that org is disconnected and
+        another's authorization is left alone, the other does not become the home org."""
+        if self._home_learned is None:
+            granted = self.granted_orgs()
+            if not granted:
+                return None  # nothing connected yet: nothing to learn
+            self._home_learned = home_org(self._store, granted[0] if len(granted) == 1 else None) \
+                or ""
+        return self._home_learned or None
+
     def home_org_id(self) -> str | None:
         """The operator's own org: ``WEBEX_ORG_ID``, else the org of ``WEBEX_ADMIN_TOKEN``, else
-        the org of the stored authorization when it is the only one; None when none says.
+        the org of the stored authorization found alone when the bot first looked (kept, see
+        ``_home_by_grant``); None when none says.
 
         The first time it is known in a process, rows from before orgs were kept apart are given
         to it (a no-op after the first time)."""
-        home = self._settings.webex_org_id or self.settings_org_id()
-        if home is None:
-            granted = self.granted_orgs()
-            home = granted[0] if len(granted) == 1 else None
+        home = self._settings.webex_org_id or self.settings_org_id() or self._home_by_grant()
         if home is not None and not self._home_claimed:
             claimed = claim_unassigned(self._store, home)
             if claimed:

@@ -74,7 +74,8 @@ def test_what_a_card_submit_sends_is_what_a_webex_client_sends(space):
         "previous_count": "10", "default_pin_enabled": "true", "new_pin": "",
         "generate_pin": "false",
         # the button's own data: what the form showed (review asks only for what was changed)
-        "shown": "expiry=on:100;change-interval=on:1;block-previous=off:10;default-pin=on"}
+        "shown": "expiry=on:100;change-interval=on:1;block-previous=off:10;default-pin=on",
+        "orgId": space.emulator.id("acme")}  # the org the form was made for
 
 
 def test_read_only_admin_sees_the_rules_in_the_group_space_and_is_refused_edit(space):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, update
+from sqlalchemy import delete, event, update
 
 from bot.domain.events import parse_envelope
 from bot.inbox.queue import Inbox
@@ -326,3 +326,70 @@ def test_leases_taken_together_have_one_holder_and_one_transaction(store):
     assert len(commits) == 1  # a catch-up's hundreds of claims: one disk flush
     assert not leases.acquire("new-1", "b", timedelta(seconds=30))
     assert leases.acquire("held", "b", timedelta(seconds=30))  # still b's
+
+
+def test_an_org_is_not_forgotten_while_its_change_is_being_applied(store):
+    """A disconnect that begins while a change is being claimed (here: an expired change whose
+    PUT went unanswered, claimed to be settled) waits for the claim and then forgets nothing:
+    the settling would write the org's history back once forgotten."""
+    from bot.storage.models import PendingChange
+    from bot.storage.org_data import ChangeBeingApplied, forget_org, holdings
+
+    change = PendingChanges(store, SecretBox(fernet_key()), "org-a").create(
+        requester_id="p", requester_name="P", room_id="r", room_type="direct", thread_id=None,
+        before={}, patch={"expirePasscode": {"enabled": True, "numberOfDays": 61}})
+    outcome: list[str] = []
+
+    def disconnect() -> None:
+        try:
+            forget_org(store, "org-a")
+            outcome.append("forgotten")
+        except ChangeBeingApplied:
+            outcome.append("refused")
+
+    with store.session() as claiming, claiming.begin():
+        claiming.execute(update(PendingChange).where(PendingChange.id == change.id).values(
+            status="applying", expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        forgetting = threading.Thread(target=disconnect)
+        forgetting.start()
+        forgetting.join(timeout=0.5)  # it waits for the claim's transaction
+    forgetting.join(timeout=20)
+    assert outcome == ["refused"]
+    assert holdings(store, "org-a").pending_changes == 1
+
+
+def test_what_the_watcher_finds_of_an_org_forgotten_meanwhile_is_not_kept(store):
+    """A watcher look that ends while the org is being disconnected waits for the disconnect,
+    then keeps nothing of the org (its rules, a change found), instead of writing it back."""
+    from bot.storage.admin_grants import AdminGrants, OrgForgotten, TokenPair
+    from bot.storage.audit import AuditLog
+    from bot.storage.models import AdminGrant
+    from bot.storage.org_data import holdings
+    from bot.storage.snapshots import Snapshots
+
+    pair = TokenPair("access", "refresh", datetime.now(UTC) + timedelta(hours=1), 3600, None)
+    AdminGrants(store, SecretBox(fernet_key())).save(
+        kind="service-app", client_id="c", pair=pair, owner_id="m", owner_name="M",
+        org_id="org-a", scopes=("s",))
+    snapshots = Snapshots(store, while_granted=True)
+    outcome: list[str] = []
+
+    def look_ends() -> None:
+        try:
+            snapshots.save_first("org-a", {"expirePasscode": {"enabled": True}})
+            outcome.append("kept")
+        except OrgForgotten:
+            outcome.append("not kept")
+
+    with store.session() as disconnecting, disconnecting.begin():  # as forget_org begins
+        disconnecting.execute(delete(AdminGrant).where(AdminGrant.name == "org-a"))
+        looking = threading.Thread(target=look_ends)
+        looking.start()
+        looking.join(timeout=0.5)  # it waits for the disconnect's transaction
+    looking.join(timeout=20)
+    assert outcome == ["not kept"]
+    with pytest.raises(OrgForgotten):
+        AuditLog(store, "org-a", while_granted=True).record_outside(
+            actor=None, changes=[], before={}, after={})
+    kept = holdings(store, "org-a")
+    assert not kept.rules_snapshot and kept.history_entries == 0

@@ -16,6 +16,7 @@ from bot.views.card_data import (
     help_card,
     notification_card,
     policy_rows,
+    rules_card,
     rules_diff,
     whoami_card,
 )
@@ -116,3 +117,15 @@ def test_a_card_headed_for_a_person_shows_their_name_as_text():
     assert heading["type"] == "TextBlock" and heading["text"].startswith("For Rita")
     assert live_markup(heading["text"]) == []
     assert headed.content["body"][1:] == card.content["body"]  # the card itself unchanged
+
+
+def test_a_card_made_for_an_org_names_it_in_every_button_and_nowhere_else():
+    card = cards.render("rules", rules_card(RULES, can_change=True,
+                                            read_at=datetime(2026, 1, 2, tzinfo=UTC)))
+    made = card.made_for("org-a")
+    buttons = [action["data"] for action in made.content["actions"]]
+    assert len(buttons) == 3 and all(data["orgId"] == "org-a" for data in buttons)
+    assert made.content["body"] == card.content["body"] and made.markdown == card.markdown
+    assert cards.org_made_for({"attachments": [made.attachment()]}) == "org-a"
+    assert "orgId" not in json.dumps(card.content)  # the rendered card itself is left as it was
+    assert cards.org_made_for({"attachments": [card.attachment()]}) is None  # made before cards said
