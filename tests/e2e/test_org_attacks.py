@@ -224,7 +224,8 @@ def test_connect_takes_no_org_from_what_is_typed(emulator, tmp_path):
         acme_before = kept(bot, emulator, "acme")
         otto, iris = Persona(emulator, "otto"), Persona(emulator, "iris")
         otto.say(f"connect {emulator.id('initech')}")  # initech has authorized the Service App
-        assert "its Service App is not authorized there" in said(otto.wait_reply())
+        assert "The bot's Service App is not authorized in your organization" in said(
+            otto.wait_reply())
         assert not kept(bot, emulator, "initech").token_pair
         iris.say(f"connect {emulator.id('acme')}")
         assert "Your organization (Initech) is now connected" in said(iris.wait_reply())
