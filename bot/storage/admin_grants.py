@@ -10,6 +10,8 @@ both store a pair (with a rotating refresh token, the loser's would be dead).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,11 +30,30 @@ class OrgForgotten(Exception):
     something begun before was about to keep news of it: the news is not kept."""
 
 
-def hold_grant(session: Session, org_id: str) -> None:
-    """In a transaction that has written: raise ``OrgForgotten`` unless ``org_id``'s stored pair
-    is still there, and keep it there until the transaction ends. A disconnect deletes the pair
-    first, so it waits for this transaction (PostgreSQL: the row is locked; SQLite: the write
-    holds the database), or this one sees the pair gone and rolls its write back."""
+@contextmanager
+def while_granted(session: Session, org_id: str, *, enabled: bool = True) -> Iterator[None]:
+    """Around the writes of a transaction that keeps news of ``org_id``: raise ``OrgForgotten``
+    (the transaction rolls back) unless its stored pair is there, held until the transaction
+    ends. A disconnect (``forget_org``) deletes the pair first, then the org's rows, so:
+
+    - PostgreSQL: the pair is held (``FOR SHARE``) *before* the writes, in the disconnect's
+      order (a lock taken after a row of the org would deadlock with it): a disconnect waits for
+      this transaction and then deletes what it wrote, or this one waits for the disconnect and
+      finds the pair gone.
+    - SQLite: the pair is looked at *after* the first write, which holds the whole database
+      until the end (a look before it could see a pair that a disconnect deletes before the
+      write; SQLite would then refuse the write of a stale snapshot rather than wait).
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if enabled and postgres:
+        _hold(session, org_id)
+    yield
+    if enabled and not postgres:
+        session.flush()
+        _hold(session, org_id)
+
+
+def _hold(session: Session, org_id: str) -> None:
     held = session.scalar(select(AdminGrant.name).where(AdminGrant.name == org_id)
                           .with_for_update(read=True))
     if held is None:

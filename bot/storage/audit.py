@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.rules import FieldChange
 from bot.domain.vocabulary import ChangeKind, RoomType
-from bot.storage.admin_grants import hold_grant
+from bot.storage.admin_grants import while_granted
 from bot.storage.models import AuditEntry, NotifySpace, Subscription
 from bot.storage.store import Store, rows_matched
 
@@ -79,11 +79,9 @@ class AuditLog:
             actor_email=(actor.email if actor else "")[:255], room_id="", room_type="",
             kind=ChangeKind.OUTSIDE, changes=json.dumps([c.__dict__ for c in changes]),
             before=json.dumps(before), after=json.dumps(after), applied_at=datetime.now(UTC))
-        with self._store.session() as session, session.begin():
+        with self._store.session() as session, session.begin(), \
+                while_granted(session, self._org_id, enabled=self._while_granted):
             session.add(entry)
-            if self._while_granted:
-                session.flush()
-                hold_grant(session, self._org_id)
         return change_id
 
     def has(self, change_id: str) -> bool:

@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from bot.storage.admin_grants import hold_grant
+from bot.storage.admin_grants import while_granted
 from bot.storage.models import RulesSnapshot
 from bot.storage.store import Store, rows_matched
 
@@ -56,10 +55,10 @@ class Snapshots:
     def save_first(self, org_id: str, rules: dict[str, Any]) -> bool:
         """Remember ``rules`` if nothing is known yet; False if a snapshot exists by now."""
         try:
-            with self._store.session() as session, session.begin():
+            with self._store.session() as session, session.begin(), \
+                    while_granted(session, org_id, enabled=self._while_granted):
                 session.add(RulesSnapshot(org_id=org_id, **_columns(rules)))
                 session.flush()
-                self._still_connected(session, org_id)
         except IntegrityError:
             return False
         return True
@@ -68,18 +67,12 @@ class Snapshots:
         """Save ``rules`` only if the stored snapshot is still ``expected``, in one statement;
         False if anyone saved another since it was read."""
         text, seen_at = expected.stored
-        with self._store.session() as session, session.begin():
-            replaced = rows_matched(session, update(RulesSnapshot)
-                                    .where(RulesSnapshot.org_id == org_id,
-                                           RulesSnapshot.rules == text,
-                                           RulesSnapshot.seen_at == seen_at)
-                                    .values(**_columns(rules))) == 1
-            self._still_connected(session, org_id)
-            return replaced
-
-    def _still_connected(self, session: Session, org_id: str) -> None:
-        if self._while_granted:
-            hold_grant(session, org_id)
+        with self._store.session() as session, session.begin(), \
+                while_granted(session, org_id, enabled=self._while_granted):
+            return rows_matched(session, update(RulesSnapshot)
+                                .where(RulesSnapshot.org_id == org_id, RulesSnapshot.rules == text,
+                                       RulesSnapshot.seen_at == seen_at)
+                                .values(**_columns(rules))) == 1
 
 
 def _columns(rules: dict[str, Any]) -> dict[str, Any]:

@@ -393,3 +393,54 @@ def test_what_the_watcher_finds_of_an_org_forgotten_meanwhile_is_not_kept(store)
             actor=None, changes=[], before={}, after={})
     kept = holdings(store, "org-a")
     assert not kept.rules_snapshot and kept.history_entries == 0
+
+
+def test_a_watcher_look_and_a_disconnect_at_once_never_deadlock(store):
+    """The look has replaced the org's rules (its row locked) when the disconnect begins: the
+    disconnect waits for the look and then forgets everything, the look's rules too. (Holding
+    the stored pair after the org's row, the other order than the disconnect's, deadlocked on
+    PostgreSQL: one of the two was aborted.)"""
+    from bot.storage.admin_grants import AdminGrants, TokenPair
+    from bot.storage.org_data import forget_org, holdings
+    from bot.storage.snapshots import Snapshots
+
+    pair = TokenPair("access", "refresh", datetime.now(UTC) + timedelta(hours=1), 3600, None)
+    AdminGrants(store, SecretBox(fernet_key())).save(
+        kind="service-app", client_id="c", pair=pair, owner_id="m", owner_name="M",
+        org_id="org-a", scopes=("s",))
+    snapshots = Snapshots(store, while_granted=True)
+    snapshots.save_first("org-a", {"expirePasscode": {"enabled": True}})
+    known = snapshots.read("org-a")
+    replaced, release, failures = threading.Event(), threading.Event(), []
+
+    def hold_after_the_replace(_conn, _cursor, statement, *_rest) -> None:
+        if threading.current_thread().name == "look" and statement.startswith("UPDATE rules"):
+            replaced.set()
+            release.wait(timeout=20)  # the look's transaction stays open here
+
+    def run(name: str, action) -> threading.Thread:
+        def guarded() -> None:
+            try:
+                action()
+            except Exception as exc:  # noqa: BLE001 - what the test asserts there is none of
+                failures.append(f"{name}: {exc!r}")
+        thread = threading.Thread(target=guarded, name=name)
+        thread.start()
+        return thread
+
+    event.listen(store.engine, "after_cursor_execute", hold_after_the_replace)
+    try:
+        look = run("look", lambda: snapshots.replace(
+            "org-a", known, {"expirePasscode": {"enabled": False}}))
+        assert replaced.wait(timeout=10)
+        disconnect = run("disconnect", lambda: forget_org(store, "org-a"))
+        disconnect.join(timeout=1.0)  # it waits for the look
+        release.set()
+        look.join(timeout=20)
+        disconnect.join(timeout=20)
+    finally:
+        release.set()
+        event.remove(store.engine, "after_cursor_execute", hold_after_the_replace)
+    assert failures == []
+    kept = holdings(store, "org-a")
+    assert not kept.token_pair and not kept.rules_snapshot
