@@ -33,9 +33,17 @@ def build_services(settings: Settings, store: Store) -> Services:
     messenger = Messenger(bot_api(settings))
     return Services(settings=settings, messenger=messenger, orgs=orgs,
                     directory=Directory(orgs, messenger.api, parallel=parallel,
-                                        orgs_connect_themselves=settings.connect_method is not None),
+                                        first_org_from_the_chat=_first_org_from_the_chat(settings)),
                     store=store,
                     box=box, parallel=parallel)
+
+
+def _first_org_from_the_chat(settings: Settings) -> bool:
+    """May the very first org connect itself from the chat? Only when the chat can connect orgs
+    and ``WEBEX_ORG_ID`` names the home org: without it, the org of the only stored
+    authorization becomes the home org for good (``NOTIFY_ROOM_IDS`` are its), so the first
+    org is the operator's to connect, never a stranger's who typed `connect` first."""
+    return settings.connect_method is not None and settings.webex_org_id is not None
 
 
 def warm_up(services: Services) -> None:

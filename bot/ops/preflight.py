@@ -32,6 +32,7 @@ from bot.config import Settings, start_up_warnings
 from bot.storage.admin_grants import AdminGrants, Grant
 from bot.storage.secret_box import SecretBox
 from bot.storage.store import MIGRATIONS, Store
+from bot.storage.tenancy import learned_home_org
 from bot.webex import webhooks
 from bot.webex.admin import AdminAccess
 from bot.webex.admin_token import AdminToken, AdminTokenExpired, grant_problem
@@ -153,52 +154,87 @@ class LiveOrg:
 
 
 def live_org(settings: Settings, store: Store | None) -> LiveOrg:
-    """The home org when it is connected (WEBEX_ADMIN_TOKEN's, or WEBEX_ORG_ID's stored pair),
-    else the org authorized first."""
+    """The home org when it is connected (WEBEX_ADMIN_TOKEN's, or the stored pair of
+    WEBEX_ORG_ID's org or of the org the bot learned as home), else the org authorized first."""
     if store is None:
         return LiveOrg(None)
     grants = AdminGrants(store, SecretBox.from_settings(settings))
-    home = settings.webex_org_id
     try:
         stored = grants.orgs()
         if settings.admin_token_configured:
-            others = len([org_id for org_id in stored if org_id != home])
+            others = len([org_id for org_id in stored if org_id != settings.webex_org_id])
             return LiveOrg(None, f"; these admin lines are about the home org (WEBEX_ADMIN_TOKEN's)"
                                  f"{_others(others)}" if others else "")
-        grant = grants.get(home if home in stored else None)
+        home = Home(settings.webex_org_id, _learned_home(store))
+        grant = grants.get(home.org_id if home.org_id in stored else None)
     except SQLAlchemyError:
         return LiveOrg(None)
-    return _stored_choice(settings, grant, stored) if grant else LiveOrg(None)
+    return _stored_choice(settings, home, grant, stored) if grant else LiveOrg(None)
 
 
-def _stored_choice(settings: Settings, grant: Grant, stored: list[str]) -> LiveOrg:
+@dataclass(frozen=True)
+class Home:
+    """The home org as the bot would have it: ``WEBEX_ORG_ID``, else the one it learned (kept
+    for good: ``""`` when it found several orgs, None before it first looked)."""
+
+    setting: str | None
+    learned: str | None
+
+    @property
+    def org_id(self) -> str | None:
+        return self.setting or self.learned or None
+
+    @property
+    def why(self) -> str:
+        return ("the home org (WEBEX_ORG_ID)" if self.setting else
+                "the home org (connected alone when the bot first looked, kept)")
+
+
+def _learned_home(store: Store) -> str | None:
+    try:
+        return learned_home_org(store)
+    except SQLAlchemyError:  # a database before 0007: nothing learned yet
+        return None
+
+
+def _stored_choice(settings: Settings, home: Home, grant: Grant, stored: list[str]) -> LiveOrg:
     """What ``check`` says of trying ``grant``, the pair of the home org or of the org
     authorized first, among the ``stored`` orgs."""
-    home = settings.webex_org_id
+    warning = _home_warning(settings, home, stored)
     if len(stored) == 1:
-        return LiveOrg(grant, "", _home_warning(settings, stored))
-    no_home = "the home org, WEBEX_ORG_ID's, is not connected" if home else \
-        "no home org: WEBEX_ORG_ID is not set"
-    why = ("the home org (WEBEX_ORG_ID)" if grant.org_id == home else
-           f"the first authorized ({no_home})")
+        return LiveOrg(grant, "", warning)
+    no_home = "the home org is not connected" if home.org_id else "there is no home org"
+    why = home.why if grant.org_id == home.org_id else f"the first authorized ({no_home})"
     return LiveOrg(grant, f"; these admin lines are about org {org_label(grant.org_id)}"
-                          f"{named(grant)}, {why}{_others(len(stored) - 1)}",
-                   _home_warning(settings, stored))
+                          f"{named(grant)}, {why}{_others(len(stored) - 1)}", warning)
 
 
-def _home_warning(settings: Settings, stored: list[str]) -> Check | None:
+def _home_warning(settings: Settings, home: Home, stored: list[str]) -> Check | None:
     """The home org (NOTIFY_ROOM_IDS' org) when the stored pairs leave it unserved: WEBEX_ORG_ID
-    names an org not connected, or several orgs are connected and none is named."""
-    home = settings.webex_org_id
-    if home is not None and home not in stored:
-        return Check("home org", "WARN", f"WEBEX_ORG_ID names org {org_label(home)}, which has no "
-                     "stored pair: that org is not connected, and NOTIFY_ROOM_IDS belong to it; "
-                     "connect it (`flask --app app orgs connect --org-id` with it) or correct "
-                     "WEBEX_ORG_ID")
-    if home is None and len(stored) > 1 and settings.notify_room_ids:
-        return Check("home org", "WARN", f"{len(stored)} orgs are connected and WEBEX_ORG_ID names "
-                     "none of them the home org, to which NOTIFY_ROOM_IDS belong: those spaces are "
-                     "told of nothing until it does")
+    names an org not connected; the org learned as home is no longer connected; or there is
+    none (several orgs were connected when the bot first looked, or are and it has not yet)."""
+    if home.setting is not None:
+        if home.setting in stored:
+            return None
+        return Check("home org", "WARN", f"WEBEX_ORG_ID names org {org_label(home.setting)}, "
+                     "which has no stored pair: that org is not connected, and NOTIFY_ROOM_IDS "
+                     "belong to it; connect it (`flask --app app orgs connect --org-id` with it) "
+                     "or correct WEBEX_ORG_ID")
+    if not settings.notify_room_ids:
+        return None
+    told_nothing = "NOTIFY_ROOM_IDS are told of nothing until WEBEX_ORG_ID names the home org"
+    if home.learned:
+        if home.learned in stored:
+            return None
+        return Check("home org", "WARN", f"the home org, org {org_label(home.learned)} (connected "
+                     "alone when the bot first looked, kept for good), is no longer connected: "
+                     f"{told_nothing} or that org is connected again")
+    if home.learned == "":
+        return Check("home org", "WARN", "several orgs were connected when the bot first looked, "
+                     f"so it has no home org: {told_nothing}")
+    if len(stored) > 1:
+        return Check("home org", "WARN", f"{len(stored)} orgs are connected and none is the home "
+                     f"org (the bot will find several): {told_nothing}")
     return None
 
 

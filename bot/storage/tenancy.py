@@ -40,3 +40,11 @@ def home_org(store: Store, alone: str | None) -> str | None:
             return home_org(store, alone)
         return alone
     return kept.org_id or None
+
+
+def learned_home_org(store: Store) -> str | None:
+    """What ``home_org`` has kept, without learning anything: the org id; ``""`` when the bot
+    found several orgs the first time it looked (there is none); None before it first looked."""
+    with store.session() as session:
+        kept = session.get(HomeOrg, "home")
+    return None if kept is None else kept.org_id

@@ -61,12 +61,12 @@ class Directory:
 
     def __init__(self, orgs: OrgRegistry, bot: WebexAPI, *, parallel: Executor | None = None,
                  people_ttl: float = PEOPLE_TTL_SECONDS, roles_ttl: float = ROLES_TTL_SECONDS,
-                 orgs_connect_themselves: bool = False):
+                 first_org_from_the_chat: bool = False):
         self._orgs = orgs
         self._bot = bot
-        # With no org connected yet, a person is still looked up (with the bot's token) when
-        # their org can connect itself: `connect` is then the way in, for the very first org too.
-        self._orgs_connect_themselves = orgs_connect_themselves
+        # With no org connected yet, a person is still looked up (with the bot's token) when the
+        # first org may connect itself: `connect` is then the way in (see build_services).
+        self._first_org_from_the_chat = first_org_from_the_chat
         self._parallel = parallel or ThreadPoolExecutor(max_workers=2, thread_name_prefix="roles")
         self._people = TTLCache(people_ttl)
         self._roles = TTLCache(roles_ttl)
@@ -79,7 +79,8 @@ class Directory:
 
     def requester(self, person_id: str, *, fresh: bool = False) -> Requester:
         """The person behind ``person_id``; raise ``WebexCallError`` if Webex cannot say, and
-        ``AdminNotAuthorized`` when no org is connected at all and none can connect itself.
+        ``AdminNotAuthorized`` when no org is connected at all and the first may not connect
+        itself.
 
         The role list does not depend on the person, so when it must be read too (``fresh``, or
         not cached) it is read at the same time as the person.
@@ -94,7 +95,7 @@ class Directory:
         if org_id is None:
             # Read now: an org authorized a moment ago, in another process, answers at once.
             connected = self._orgs.connected(fresh=True)
-            if not connected and not self._orgs_connect_themselves:
+            if not connected and not self._first_org_from_the_chat:
                 raise AdminNotAuthorized()
             org_id = connected[0] if len(connected) == 1 else None
         if org_id is None:

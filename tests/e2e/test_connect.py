@@ -76,9 +76,11 @@ def test_a_full_administrator_connects_an_org_that_authorized_the_service_app(em
 
 
 def test_the_first_org_of_all_connects_itself_from_the_chat(emulator, tmp_path):
-    """A new deployment, no org connected yet: the bot still looks people up (with its own
-    token), so the first org's Full Administrator connects it by typing `connect`."""
-    bot = start_gunicorn_bot(emulator, tmp_path, **self_connecting(emulator))
+    """A new deployment, no org connected yet, WEBEX_ORG_ID naming the home org (acme): the bot
+    still looks people up (with its own token), so the first org's Full Administrator connects
+    it by typing `connect`."""
+    bot = start_gunicorn_bot(emulator, tmp_path, **self_connecting(emulator),
+                             webex_org_id=emulator.id("acme"))
     try:
         iris = Persona(emulator, "iris")
         refusal = ask(iris, "show")
@@ -90,36 +92,22 @@ def test_the_first_org_of_all_connects_itself_from_the_chat(emulator, tmp_path):
         bot.stop()
 
 
-def test_without_a_way_to_connect_from_the_chat_the_operator_is_named(emulator, tmp_path):
-    # No Service App id, and no PUBLIC_URL for an Integration's link.
-    bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP, public_url=None)
+@pytest.mark.parametrize("settings", ["no way to connect from the chat", "no WEBEX_ORG_ID"])
+def test_otherwise_the_first_org_is_the_operators_to_connect(emulator, tmp_path, settings):
+    # Without WEBEX_ORG_ID the org connected alone becomes the home org (NOTIFY_ROOM_IDS are
+    # its) for good: a stranger typing `connect` first must not be it.
+    overrides = ({**SERVICE_APP, "public_url": None} if settings.startswith("no way") else
+                 self_connecting(emulator))  # neither a Service App id nor a link's PUBLIC_URL
+    bot = start_gunicorn_bot(emulator, tmp_path, **overrides)
     try:
         for command in ("show", "connect"):
             answer = ask(Persona(emulator, "iris"), command)
-            assert "The bot is not yet authorized" in answer and "admin service-app" in answer, answer
+            assert "The bot is not yet authorized" in answer and "admin service-app" in answer, \
+                answer
             assert "Initech" not in answer and "60 days" not in answer
+        assert not kept(bot, "initech", emulator).token_pair
     finally:
         bot.stop()
-
-
-def test_where_the_service_app_is_not_authorized_the_answer_says_how(emulator, bot):
-    otto = Persona(emulator, "otto")
-    otto.say("connect")
-    reply = otto.wait_reply()
-    answer, read = said(reply), reply["text"]  # the text as a reader sees it
-    assert read.startswith("The bot's Service App is not authorized in your organization: "
-                           "Webex would not give the bot access to your organization. To allow "
-                           "it, a Full Administrator of your organization authorizes the Service "
-                           "App in Control Hub"), read
-    assert read.count("not authorized") == 1, read  # the title says it, once
-    assert emulator.id("vmrules-service-app") in answer
-    assert "spark-admin:telephony_config_write" in answer and "`connect` here again" in answer
-    assert not kept(bot, "globex", emulator).token_pair
-    assert "not connected" in ask(otto, "show")
-
-    emulator.control("PUT", "serviceApps/vmrules-service-app/orgs/globex")  # Control Hub
-    assert "Your organization (Globex Corporation) is now connected" in ask(otto, "connect")
-    assert "Passcodes expire after" in ask(otto, "show")
 
 
 def test_an_expired_applications_token_is_the_operators_to_renew_not_the_orgs(emulator, bot):

@@ -140,12 +140,12 @@ def test_a_space_with_people_of_both_orgs_answers_each_for_their_own_org(emulato
 def test_an_org_connected_by_another_process_is_served_at_once(emulator, tmp_path):
     """The bot started with no org; a moment after another process (the callback in another
     worker, `admin service-app`) stores an authorization, the org's admin gets the rules, not
-    "not connected" for the seconds the stored orgs are remembered."""
+    "not yet authorized" for the seconds the stored orgs are remembered."""
     bot = start_gunicorn_bot(emulator, tmp_path, **SERVICE_APP)
     try:
         alice = Persona(emulator, "alice", "dm-alice")
         alice.say("show")
-        assert "Your organization is not connected to this bot" in said(alice.wait_reply())
+        assert "not yet authorized" in said(alice.wait_reply())
         connect(emulator, tmp_path, "acme")
         alice.say("show")
         assert "Voicemail passcode rules" in said(alice.wait_reply())

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from cryptography.fernet import Fernet
 
 from bot.ops.preflight import org_label
+from bot.storage.store import Store
 from bot.webex.orgs import GRANTS_RECHECK_SECONDS
 from tests.support.bot_process import BIN, bot_env, flask_cli, free_port, start_gunicorn
 from tests.support.bot_server import card_text
@@ -158,6 +160,18 @@ def revoke(emulator, org_key: str) -> None:
             del emulator.state.grants[token]
 
 
+def learn_home(env: dict[str, str], org_id: str) -> None:
+    """The home org as the bot keeps it once learned (``""``: it found several orgs)."""
+    from bot.storage.models import HomeOrg
+
+    store = Store(env["DATABASE_URL"])
+    try:
+        with store.session() as session, session.begin():
+            session.merge(HomeOrg(name="home", org_id=org_id, learned_at=datetime.now(UTC)))
+    finally:
+        store.dispose()
+
+
 def test_one_orgs_refused_pair_is_not_hidden_behind_the_good_pair_authorized_first(
         emulator, stored_pairs):
     bot, env, workdir = stored_pairs
@@ -187,13 +201,12 @@ def test_one_orgs_refused_pair_is_not_hidden_behind_the_good_pair_authorized_fir
     code, lines = check_lines(without_home | {"NOTIFY_ROOM_IDS": emulator.id("notify")}, workdir)
     assert code == 1, lines  # acme's line still fails
     assert lines["home org"] == (
-        "WARN 2 orgs are connected and WEBEX_ORG_ID names none of them the home org, to which "
-        "NOTIFY_ROOM_IDS belong: those spaces are told of nothing until it does"), lines
+        "WARN 2 orgs are connected and none is the home org (the bot will find several): "
+        "NOTIFY_ROOM_IDS are told of nothing until WEBEX_ORG_ID names the home org"), lines
     assert lines["admin token"] == (
         "ok Voicemail Rules Service App (vmrules-service-app@initech.machine.example); these "
-        f"admin lines are about org {org_label(initech)} (Initech), the first authorized (no home "
-        "org: WEBEX_ORG_ID is not set); 1 other connected org: its `org` line below, from the "
-        "database"), lines
+        f"admin lines are about org {org_label(initech)} (Initech), the first authorized (there "
+        "is no home org); 1 other connected org: its `org` line below, from the database"), lines
     assert lines["voicemail rules"] == "ok readable (passcode expiry 60 days)"  # initech's
     assert lines["managed org"] == f"ok {org_label(initech)} (Initech), the admin token's own org"
     assert lines[f"org {org_label(acme)}"].startswith("FAIL Acme Telephony: service-app")
@@ -204,8 +217,25 @@ def test_one_orgs_refused_pair_is_not_hidden_behind_the_good_pair_authorized_fir
         f"WARN WEBEX_ORG_ID names org {org_label(globex)}, which has no stored pair: that org is "
         "not connected, and NOTIFY_ROOM_IDS belong to it; connect it (`flask --app app orgs "
         "connect --org-id` with it) or correct WEBEX_ORG_ID"), lines
-    assert "the first authorized (the home org, WEBEX_ORG_ID's, is not connected)" in \
-        lines["admin token"]
+    assert "the first authorized (the home org is not connected)" in lines["admin token"]
+
+    # Without WEBEX_ORG_ID, the home org the bot learned (kept for good) is what check goes by.
+    told_nothing = "NOTIFY_ROOM_IDS are told of nothing until WEBEX_ORG_ID names the home org"
+    learned_homes = [
+        (initech, None),
+        (globex, f"WARN the home org, org {org_label(globex)} (connected alone when the bot first "
+                 f"looked, kept for good), is no longer connected: {told_nothing} or that org is "
+                 "connected again"),
+        ("", "WARN several orgs were connected when the bot first looked, so it has no home org: "
+             f"{told_nothing}")]
+    for learned, home_line in learned_homes:
+        learn_home(env, learned)
+        code, lines = check_lines(without_home | {"NOTIFY_ROOM_IDS": emulator.id("notify")},
+                                  workdir)
+        assert lines.get("home org") == home_line, lines
+        why = ("the home org (connected alone when the bot first looked, kept)"
+               if learned == initech else "the first authorized")
+        assert f"about org {org_label(initech)} (Initech), {why}" in lines["admin token"], lines
 
     status = flask_cli(env, workdir, "admin", "status")
     assert status.returncode == 1 and "status: PROBLEM: Webex refused to refresh" in status.stdout
