@@ -113,6 +113,8 @@ class PendingChange(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When it was last taken for applying (claimed by a Confirm, or to settle an unknown one).
+    applying_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditEntry(Base):

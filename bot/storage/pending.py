@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.vocabulary import ChangeKind, ChangeStatus, RoomType
@@ -112,11 +112,12 @@ class PendingChanges:
         """Take an unexpired change (``pending`` or ``unknown``) for applying; False if someone
         else has it or it's gone."""
         return self._update(change_id, from_status, status=ChangeStatus.APPLYING,
-                            extra_where_unexpired=True)
+                            applying_since=_now(), extra_where_unexpired=True)
 
     def claim_to_settle(self, change_id: str) -> bool:
         """Take an ``unknown`` change, expired or not, to settle it (the change watcher)."""
-        return self._update(change_id, ChangeStatus.UNKNOWN, status=ChangeStatus.APPLYING)
+        return self._update(change_id, ChangeStatus.UNKNOWN, status=ChangeStatus.APPLYING,
+                            applying_since=_now())
 
     def release(self, change_id: str, to_status: ChangeStatus = ChangeStatus.PENDING) -> None:
         """Give a change back (Webex was unavailable): Confirm can be pressed again. ``unknown``
@@ -202,9 +203,14 @@ def expire_pending(store: Store, *, org_id: str | None = None) -> int:
                                       PendingChange.expires_at <= now)
                                .values(status=ChangeStatus.EXPIRED, pin_ciphertext=None,
                                        resolved_at=now))
+        # Cut off: taken more than APPLYING_AT_MOST ago and past its time by as much. A change
+        # of unknown outcome settled long after its expiry is taken now: not cut off.
+        cut_off = now - APPLYING_AT_MOST
         interrupted = rows_matched(session, update(PendingChange)
                                    .where(*of_org, PendingChange.status == ChangeStatus.APPLYING,
-                                          PendingChange.expires_at <= now - APPLYING_AT_MOST)
+                                          PendingChange.expires_at <= cut_off,
+                                          or_(PendingChange.applying_since.is_(None),
+                                              PendingChange.applying_since <= cut_off))
                                    .values(status=ChangeStatus.INTERRUPTED, pin_ciphertext=None,
                                            resolved_at=now))
         return expired + interrupted

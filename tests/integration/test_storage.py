@@ -444,3 +444,33 @@ def test_a_watcher_look_and_a_disconnect_at_once_never_deadlock(store):
     assert failures == []
     kept = holdings(store, "org-a")
     assert not kept.token_pair and not kept.rules_snapshot
+
+
+def test_a_change_settled_long_after_its_expiry_is_not_closed_as_interrupted_meanwhile(store):
+    """A change of unknown outcome (its PUT unanswered) is settled whenever a Confirm or the
+    watcher gets to it, maybe long after its expiry: the periodic expiry leaves it being
+    applied; it closes as interrupted only a change taken more than APPLYING_AT_MOST ago."""
+    from bot.domain.vocabulary import ChangeStatus, RoomType
+    from bot.storage.models import PendingChange
+    from bot.storage.pending import APPLYING_AT_MOST, expire_pending
+
+    pending = PendingChanges(store, SecretBox(fernet_key()), "org-a")
+    change = pending.create(requester_id="p", requester_name="P", room_id="r",
+                            room_type=RoomType.DIRECT, thread_id=None, before={},
+                            patch={"expirePasscode": {"enabled": True, "numberOfDays": 50}})
+    assert pending.claim(change.id)
+    pending.release(change.id, ChangeStatus.UNKNOWN)
+    long_ago = datetime.now(UTC) - timedelta(minutes=30)
+    with store.session() as session, session.begin():  # expired 30 minutes ago
+        session.execute(update(PendingChange).where(PendingChange.id == change.id)
+                        .values(expires_at=long_ago))
+
+    assert pending.claim_to_settle(change.id)  # the watcher settles it now
+    assert expire_pending(store) == 0
+    assert pending.get(change.id).status == ChangeStatus.APPLYING and pending.applying_now()
+
+    with store.session() as session, session.begin():  # its process died mid-way, long ago
+        session.execute(update(PendingChange).where(PendingChange.id == change.id).values(
+            applying_since=datetime.now(UTC) - APPLYING_AT_MOST - timedelta(seconds=1)))
+    assert expire_pending(store) == 1
+    assert pending.get(change.id).status == ChangeStatus.INTERRUPTED
